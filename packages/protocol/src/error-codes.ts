@@ -1,0 +1,40 @@
+/**
+ * The closed set of error codes and the HTTP status each one maps to. Codes with `null` are local
+ * failures (storage, format) that never travel as an HTTP answer of their own; a server that meets
+ * one answers 500.
+ */
+export const ERROR_STATUS = {
+  INVALID_OPTION: 400,
+  INVALID_RUN_ID: 400,
+  INVALID_VALUE: 400,
+  BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  RUN_NOT_FOUND: 404,
+  NOT_FOUND: 404,
+  RUN_EXISTS: 409,
+  RUN_DIVERGED: 409,
+  RUN_FINISHED: 409,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  RUN_DIR_CORRUPT: null,
+  UNSUPPORTED_FORMAT: null,
+  CHECKPOINT_CORRUPT: null,
+  STORAGE_FULL: null,
+  STORAGE_READ_ONLY: null,
+  SERVER_UNREACHABLE: null,
+  SERVER_ERROR: 500,
+} as const satisfies Record<string, number | null>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export const ERROR_CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
+
+/** HTTP status for a code; local-only codes answer 500. */
+export function httpStatusOf(code: ErrorCode): number {
+  return ERROR_STATUS[code] ?? 500;
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_STATUS, value);
+}

@@ -1,0 +1,92 @@
+import { resolve } from 'node:path';
+import { SwanlogError } from '@swanlog/protocol';
+import { createRun, deepMerge, findRunDir, generateRunId, RunReader, RunWriter } from '@swanlog/store';
+import { type InitOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { Run } from './run.js';
+
+/**
+ * Starts a run, or resumes one by id:
+ *
+ * | resume | run with this id exists | does not exist |
+ * |---|---|---|
+ * | must | reopen it | RUN_NOT_FOUND |
+ * | allow | reopen it | new run with that id |
+ * | never (default) | an id is INVALID_OPTION | new run, fresh id |
+ *
+ * Options left unset come from SWANLOG_* environment variables (SWANLAB_RESUME and SWANLAB_RUN_ID
+ * are aliases).
+ */
+export async function init(options: InitOptions = {}): Promise<Run> {
+  return initSync(options);
+}
+
+/** `init()` without the promise, for scripts that cannot await. */
+export function initSync(options: InitOptions = {}, env: NodeJS.ProcessEnv = process.env): Run {
+  const o = resolveOptions(options, env, process.cwd());
+  if (o.mode === 'disabled') return disabledRun(o);
+  const logdir = resolve(o.logdir);
+  const target = locateRun(o, logdir);
+  const writer = RunWriter.open({
+    dir: target.dir,
+    resumed: !target.created,
+    ...(o.fromStep !== undefined && !target.created ? { fromStep: o.fromStep } : {}),
+    ...(o.config !== undefined && !target.created ? { configPatch: o.config } : {}),
+    flushIntervalMs: o.flushInterval,
+  });
+  const reader = RunReader.open(target.dir);
+  let config: Record<string, unknown>;
+  let meta: RunReader['meta'];
+  try {
+    config = reader.config();
+    meta = reader.meta;
+  } finally {
+    reader.close();
+  }
+  return new Run({
+    id: meta.id,
+    dir: target.dir,
+    mode: o.mode,
+    project: meta.project,
+    workspace: meta.workspace,
+    name: meta.name,
+    config,
+    resumed: !target.created,
+    fromStep: o.fromStep,
+    writer,
+  });
+}
+
+function locateRun(o: ResolvedOptions, logdir: string): { dir: string; created: boolean } {
+  if (o.id !== undefined) {
+    const existing = findRunDir(logdir, o.id);
+    if (existing !== undefined) return { dir: existing, created: false };
+    if (o.resume === 'must') {
+      throw new SwanlogError('RUN_NOT_FOUND', `no run with id ${o.id} under ${logdir}`, {
+        hint: "check the id and the logdir (SWANLOG_LOGDIR), or use resume: 'allow' to create the run",
+      });
+    }
+  }
+  return createRun({
+    logdir,
+    id: o.id ?? generateRunId(),
+    project: o.project,
+    workspace: o.workspace,
+    name: o.name,
+    ...(o.config !== undefined ? { config: o.config } : {}),
+  });
+}
+
+function disabledRun(o: ResolvedOptions): Run {
+  return new Run({
+    id: o.id ?? generateRunId(),
+    dir: null,
+    mode: 'disabled',
+    project: o.project,
+    workspace: o.workspace,
+    name: o.name,
+    config: o.config === undefined ? {} : deepMerge({}, o.config),
+    resumed: false,
+    fromStep: undefined,
+    writer: null,
+  });
+}

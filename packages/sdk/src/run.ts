@@ -1,0 +1,140 @@
+import { SwanlogError } from '@swanlog/protocol';
+import type { JsonObject, RunWriter } from '@swanlog/store';
+import type { Mode } from './options.js';
+import { trackRun, untrackRun } from './signals.js';
+
+export interface RunInit {
+  id: string;
+  dir: string | null;
+  mode: Mode;
+  project: string;
+  workspace: string | null;
+  name: string | null;
+  config: JsonObject;
+  resumed: boolean;
+  fromStep: number | undefined;
+  writer: RunWriter | null;
+}
+
+/**
+ * A run handle, returned by `init()`. `log()` is synchronous and cheap: values go into memory
+ * buffers that are committed to the run directory at most `flushInterval` ms apart.
+ */
+export class Run {
+  readonly id: string;
+  /** The run directory; null in disabled mode. */
+  readonly dir: string | null;
+  readonly mode: Mode;
+  readonly project: string;
+  readonly workspace: string | null;
+  readonly name: string | null;
+  /** True when init() reopened an existing run. */
+  readonly resumed: boolean;
+  private readonly writer: RunWriter | null;
+  private readonly mergedConfig: JsonObject;
+  private nextStep: number;
+  private highestStep: number;
+  private warnOnRewrite: boolean;
+  private finishing: Promise<void> | undefined;
+
+  constructor(init: RunInit) {
+    this.id = init.id;
+    this.dir = init.dir;
+    this.mode = init.mode;
+    this.project = init.project;
+    this.workspace = init.workspace;
+    this.name = init.name;
+    this.resumed = init.resumed;
+    this.writer = init.writer;
+    this.mergedConfig = init.config;
+    const last = init.writer?.lastVisibleStepAtOpen ?? null;
+    this.nextStep = init.fromStep !== undefined ? init.fromStep + 1 : last === null ? 0 : last + 1;
+    this.highestStep = last ?? -1;
+    this.warnOnRewrite = init.resumed && init.fromStep === undefined && last !== null;
+    if (this.writer !== null) trackRun(this);
+  }
+
+  /** The run's config: every revision merged. A copy; changing it changes nothing stored. */
+  get config(): JsonObject {
+    return structuredClone(this.mergedConfig);
+  }
+
+  /** The step the next `log()` without a step will use. */
+  get step(): number {
+    return this.nextStep;
+  }
+
+  /** How many `log()` calls of this handle are durable on disk (survive a SIGKILL). */
+  get flushedThrough(): number {
+    return this.writer?.flushedThrough ?? 0;
+  }
+
+  /** How many `log()` calls this handle has taken. */
+  get logged(): number {
+    return this.writer?.appended ?? 0;
+  }
+
+  /**
+   * Logs numbers at `step` (default: the handle's counter, which then advances by one; an explicit
+   * step `s` moves the counter to s + 1). A non-number or a bad key throws INVALID_VALUE and
+   * stores nothing of that call.
+   */
+  log(data: Record<string, number>, step?: number): void {
+    if (this.writer === null) return;
+    let s = this.nextStep;
+    if (step !== undefined) {
+      if (!Number.isSafeInteger(step) || step < 0) {
+        throw new SwanlogError(
+          'INVALID_VALUE',
+          `run ${this.id}: step ${String(step)} is not a non-negative integer`,
+          {
+            hint: 'omit step to use the run counter, or pass an integer >= 0',
+          },
+        );
+      }
+      s = step;
+    }
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+      throw new SwanlogError('INVALID_VALUE', `run ${this.id}: log() takes an object of key → number`, {
+        hint: 'e.g. run.log({ loss: 0.25, acc: 0.91 })',
+      });
+    }
+    this.writer.append(data, s);
+    if (s <= this.highestStep && this.warnOnRewrite) this.warnRewrite(s);
+    if (s > this.highestStep) this.highestStep = s;
+    this.nextStep = s + 1;
+  }
+
+  /** Commits every buffered point now. */
+  flush(): void {
+    this.writer?.flush();
+  }
+
+  /** Flushes everything and marks the run finished. Safe to call twice. */
+  finish(): Promise<void> {
+    this.finishing ??= this.end('finished');
+    return this.finishing;
+  }
+
+  /** Ends the run in `state` without waiting (exit and signal handlers). */
+  endNow(state: 'finished' | 'aborted' | 'crashed'): void {
+    if (this.writer === null || this.writer.isClosed) return;
+    untrackRun(this);
+    this.writer.close(state);
+  }
+
+  private async end(state: 'finished' | 'aborted'): Promise<void> {
+    if (this.writer === null) return;
+    untrackRun(this);
+    await this.writer.finish(state);
+  }
+
+  private warnRewrite(step: number): void {
+    this.warnOnRewrite = false;
+    process.emitWarning(
+      `run ${this.id}: step ${step} is at or below the run's last step ${this.highestStep}; the new value supersedes the old one. ` +
+        'If you restored an older checkpoint, resume with fromStep: <checkpoint step> so every later point is superseded too.',
+      { code: 'SWANLOG_STEP_REWRITE' },
+    );
+  }
+}

@@ -1,0 +1,152 @@
+import { crc32 } from 'node:zlib';
+
+/**
+ * One chunk: the points one writer logged for one key, in write order. Steps, timestamps and
+ * sequence numbers are stored as varint deltas; values as raw little-endian float64 so that every
+ * number, NaN payloads and -0 included, round-trips exactly. Layout (docs/format.md):
+ *
+ *   0  u8   codec version (1)
+ *   1  u8   flags (bit 0: steps stored absolute instead of zigzag deltas)
+ *   2  u16  reserved (0)
+ *   4  u32  n, number of points
+ *   8  u32  crc32 of bytes [12, end)
+ *   12 u32  reserved (0)
+ *   16 f64 x n   values
+ *   then varints: n steps, n timestamps (first absolute, then deltas >= 0),
+ *                 n sequence numbers (first absolute, then deltas >= 0)
+ */
+export interface ChunkPoints {
+  steps: Float64Array;
+  values: Float64Array;
+  ts: Float64Array;
+  seqs: Float64Array;
+}
+
+export const CHUNK_CODEC_VERSION = 1;
+const HEADER = 16;
+const FLAG_ABSOLUTE_STEPS = 1;
+/** Deltas up to this size zigzag-encode exactly in a double. */
+const MAX_ZIGZAG_DELTA = 2 ** 51;
+
+export class ChunkDecodeError extends Error {}
+
+/** Encodes points [0, n) of the given arrays. */
+export function encodeChunk(points: ChunkPoints, n: number = points.steps.length): Buffer {
+  const { steps, values, ts, seqs } = points;
+  let absolute = false;
+  for (let i = 1; i < n; i++) {
+    const d = steps[i]! - steps[i - 1]!;
+    if (d >= MAX_ZIGZAG_DELTA || d <= -MAX_ZIGZAG_DELTA) {
+      absolute = true;
+      break;
+    }
+  }
+  // Worst case: 8 value bytes + 3 varints of at most 8 bytes each per point.
+  const buf = Buffer.allocUnsafe(HEADER + n * 32);
+  buf.writeUInt8(CHUNK_CODEC_VERSION, 0);
+  buf.writeUInt8(absolute ? FLAG_ABSOLUTE_STEPS : 0, 1);
+  buf.writeUInt16LE(0, 2);
+  buf.writeUInt32LE(n, 4);
+  buf.writeUInt32LE(0, 12);
+  const valueBytes = new Uint8Array(values.buffer, values.byteOffset, n * 8);
+  buf.set(valueBytes, HEADER);
+  let pos = HEADER + n * 8;
+  let prev = 0;
+  for (let i = 0; i < n; i++) {
+    const s = steps[i]!;
+    if (absolute) pos = writeVarint(buf, pos, s);
+    else {
+      const d = s - prev;
+      pos = writeVarint(buf, pos, d >= 0 ? d * 2 : -d * 2 - 1);
+      prev = s;
+    }
+  }
+  pos = writeDeltas(buf, pos, ts, n);
+  pos = writeDeltas(buf, pos, seqs, n);
+  const out = buf.subarray(0, pos);
+  out.writeUInt32LE(crc32(out.subarray(12)), 8);
+  return out;
+}
+
+/** Decodes a chunk; throws ChunkDecodeError when the bytes are not a sound chunk. */
+export function decodeChunk(data: Uint8Array): ChunkPoints {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (buf.length < HEADER)
+    throw new ChunkDecodeError(`chunk is ${buf.length} bytes, shorter than its header`);
+  const version = buf.readUInt8(0);
+  if (version !== CHUNK_CODEC_VERSION) throw new ChunkDecodeError(`unknown chunk codec version ${version}`);
+  const absolute = (buf.readUInt8(1) & FLAG_ABSOLUTE_STEPS) !== 0;
+  const n = buf.readUInt32LE(4);
+  if (buf.readUInt32LE(8) !== crc32(buf.subarray(12))) throw new ChunkDecodeError('chunk checksum mismatch');
+  if (buf.length < HEADER + n * 8 + n * 3) throw new ChunkDecodeError(`chunk too short for ${n} points`);
+  const values = new Float64Array(n);
+  new Uint8Array(values.buffer).set(buf.subarray(HEADER, HEADER + n * 8));
+  const steps = new Float64Array(n);
+  const ts = new Float64Array(n);
+  const seqs = new Float64Array(n);
+  const cursor = { pos: HEADER + n * 8 };
+  let prev = 0;
+  for (let i = 0; i < n; i++) {
+    const v = readVarint(buf, cursor);
+    if (absolute) steps[i] = v;
+    else {
+      prev += v % 2 === 0 ? v / 2 : -(v + 1) / 2;
+      steps[i] = prev;
+    }
+  }
+  readDeltas(buf, cursor, ts, n);
+  readDeltas(buf, cursor, seqs, n);
+  if (cursor.pos !== buf.length) throw new ChunkDecodeError('chunk has trailing bytes');
+  return { steps, values, ts, seqs };
+}
+
+function writeDeltas(buf: Buffer, pos: number, arr: Float64Array, n: number): number {
+  let prev = 0;
+  for (let i = 0; i < n; i++) {
+    const v = arr[i]!;
+    pos = writeVarint(buf, pos, v - prev);
+    prev = v;
+  }
+  return pos;
+}
+
+function readDeltas(buf: Buffer, cursor: { pos: number }, out: Float64Array, n: number): void {
+  let prev = 0;
+  for (let i = 0; i < n; i++) {
+    prev += readVarint(buf, cursor);
+    out[i] = prev;
+  }
+}
+
+/** Unsigned LEB128 for integers up to 2^54 (beyond 32 bits it falls back to float arithmetic). */
+function writeVarint(buf: Buffer, pos: number, value: number): number {
+  let v = value;
+  if (v < 0 || !Number.isInteger(v)) throw new RangeError(`varint out of range: ${value}`);
+  while (v >= 0x80000000) {
+    buf[pos++] = (v % 128) | 128;
+    v = Math.floor(v / 128);
+  }
+  while (v >= 128) {
+    buf[pos++] = (v & 127) | 128;
+    v >>>= 7;
+  }
+  buf[pos++] = v;
+  return pos;
+}
+
+function readVarint(buf: Buffer, cursor: { pos: number }): number {
+  let result = 0;
+  let mul = 1;
+  let pos = cursor.pos;
+  for (let i = 0; i < 9; i++) {
+    if (pos >= buf.length) throw new ChunkDecodeError('chunk ends inside a number');
+    const b = buf[pos++]!;
+    result += (b & 127) * mul;
+    if (b < 128) {
+      cursor.pos = pos;
+      return result;
+    }
+    mul *= 128;
+  }
+  throw new ChunkDecodeError('chunk holds an overlong number');
+}

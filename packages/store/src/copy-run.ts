@@ -1,0 +1,88 @@
+import { cpSync, existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { buildRunDir, claimRunId } from './create-run.js';
+import { runDirName } from './find-run.js';
+import { RUN_FILE, WRITERS_DIR } from './format.js';
+import { generateRunId } from './run-id.js';
+import { RunReader } from './run-reader.js';
+import { wrapStorageError } from './sqlite-error.js';
+
+export interface CopyRunOptions {
+  /** Where the copy goes; default: next to the original. */
+  logdir?: string;
+}
+
+export interface CopyRunResult {
+  id: string;
+  dir: string;
+  copiedFrom: string;
+}
+
+/**
+ * Copies a run directory, live or not, into a new run with a fresh id and the lineage recorded.
+ * Each file is copied as a consistent SQLite snapshot (VACUUM INTO), the run file first, so the
+ * copy never holds a torn write. Sessions open at copy time end as crashed in the copy: nothing
+ * writes into it until it is resumed. The original is never modified.
+ */
+export function copyRun(sourceDir: string, options: CopyRunOptions = {}): CopyRunResult {
+  const src = resolve(sourceDir);
+  const reader = RunReader.open(src);
+  const original = reader.meta.id;
+  reader.close();
+  const logdir = resolve(options.logdir ?? dirname(src));
+  const id = generateRunId();
+  const claim = claimRunId(logdir, id);
+  if (typeof claim === 'object') throw new Error(`fresh run id ${id} already exists in ${logdir}`);
+  const dir = join(logdir, runDirName(id));
+  buildRunDir(logdir, dir, claim, (tmp) => {
+    snapshot(join(src, RUN_FILE), join(tmp, RUN_FILE));
+    const runDb = new Database(join(tmp, RUN_FILE));
+    try {
+      const now = Date.now();
+      const setMeta = runDb.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
+      runDb.transaction(() => {
+        setMeta.run('id', id);
+        setMeta.run('copied_from', original);
+        setMeta.run('created_at', String(now));
+        runDb
+          .prepare("UPDATE sessions SET end_state = 'crashed', ended_at = ? WHERE end_state IS NULL")
+          .run(now);
+      })();
+      const sources = runDb.prepare('SELECT source FROM sessions').pluck().all() as string[];
+      for (const source of sources) {
+        const to = join(tmp, WRITERS_DIR, `${source}.sqlite`);
+        snapshot(join(src, WRITERS_DIR, `${source}.sqlite`), to);
+        const w = new Database(to);
+        try {
+          w.prepare("UPDATE meta SET value = ? WHERE key = 'run_id'").run(id);
+        } finally {
+          w.close();
+        }
+      }
+    } finally {
+      runDb.close();
+    }
+    for (const blobs of ['media', 'files']) {
+      if (existsSync(join(src, blobs))) cpSync(join(src, blobs), join(tmp, blobs), { recursive: true });
+    }
+  });
+  return { id, dir, copiedFrom: original };
+}
+
+function snapshot(from: string, to: string): void {
+  let db: Database.Database;
+  try {
+    db = new Database(from, { readonly: true, fileMustExist: true });
+  } catch (error) {
+    throw wrapStorageError(error, from, 'read');
+  }
+  try {
+    db.pragma('busy_timeout = 10000');
+    db.prepare('VACUUM INTO ?').run(to);
+  } catch (error) {
+    throw wrapStorageError(error, from, 'copy');
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,173 @@
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { join, resolve } from 'node:path';
+import { SwanlogError } from '@swanlog/protocol';
+import Database from 'better-sqlite3';
+import type { JsonObject } from './deep-merge.js';
+import { findRunDir, runDirName } from './find-run.js';
+import { RUN_FILE, RUN_SCHEMA, stampFormat } from './format.js';
+import { currentProcess, isWriterAlive, type ProcessIdentity } from './liveness.js';
+import { wrapStorageError } from './sqlite-error.js';
+
+export interface CreateRunOptions {
+  logdir: string;
+  id: string;
+  project: string;
+  workspace: string | null;
+  name: string | null;
+  config?: JsonObject;
+  copiedFrom?: string;
+}
+
+export interface CreateRunResult {
+  dir: string;
+  /** False when another process claimed the id first and this call found its directory. */
+  created: boolean;
+}
+
+const CLAIMS_DIR = '.swanlog/claims';
+const CLAIM_WAIT_MS = 30_000;
+
+/**
+ * Creates a run directory for `id` under `logdir`, claiming the id with an exclusive create so
+ * that two processes creating the same id end in one directory: the loser waits for the winner's
+ * directory and returns it with `created: false`. The directory appears complete (built under a
+ * temporary name, then renamed).
+ */
+export function createRun(options: CreateRunOptions): CreateRunResult {
+  const logdir = resolve(options.logdir);
+  const claim = claimRunId(logdir, options.id);
+  if (typeof claim === 'object') return { dir: claim.existing, created: false };
+  const dir = join(logdir, runDirName(options.id));
+  buildRunDir(logdir, dir, claim, (tmp) => writeRunFile(join(tmp, RUN_FILE), options));
+  return { dir, created: true };
+}
+
+/**
+ * Claims `id` in `logdir`: returns the claim file's path when this process now owns the id, or
+ * the directory of the run that already has it.
+ */
+export function claimRunId(logdir: string, id: string): string | { existing: string } {
+  try {
+    mkdirSync(join(logdir, CLAIMS_DIR), { recursive: true });
+  } catch (error) {
+    throw wrapStorageError(error, logdir, 'create the log directory');
+  }
+  const existing = findRunDir(logdir, id);
+  if (existing !== undefined) return { existing };
+  const claimPath = join(logdir, CLAIMS_DIR, id);
+  for (;;) {
+    if (tryClaim(claimPath)) return claimPath;
+    const found = waitForRunDir(logdir, id, claimPath);
+    if (found !== undefined) return { existing: found };
+  }
+}
+
+/** Fills a temporary directory with `fill`, then renames it to `dir`; on failure gives the claim back. */
+export function buildRunDir(
+  logdir: string,
+  dir: string,
+  claimPath: string,
+  fill: (tmp: string) => void,
+): void {
+  const tmp = join(logdir, `.tmp-${process.pid}-${Date.now()}`);
+  try {
+    mkdirSync(join(tmp, 'writers'), { recursive: true });
+    fill(tmp);
+    renameSync(tmp, dir);
+  } catch (error) {
+    rmSync(tmp, { recursive: true, force: true });
+    unlinkSync(claimPath);
+    throw wrapStorageError(error, dir, 'create');
+  }
+}
+
+function writeRunFile(path: string, options: CreateRunOptions): void {
+  const db = new Database(path);
+  try {
+    stampFormat(db);
+    db.exec(RUN_SCHEMA);
+    const now = Date.now();
+    const insert = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+    db.transaction(() => {
+      insert.run('format', '1');
+      insert.run('id', options.id);
+      insert.run('project', options.project);
+      if (options.workspace !== null) insert.run('workspace', options.workspace);
+      if (options.name !== null) insert.run('name', options.name);
+      insert.run('created_at', String(now));
+      if (options.copiedFrom !== undefined) insert.run('copied_from', options.copiedFrom);
+      if (options.config !== undefined && Object.keys(options.config).length > 0) {
+        db.prepare('INSERT INTO config_revisions (rev, ts, source, patch) VALUES (1, ?, NULL, ?)').run(
+          now,
+          JSON.stringify(options.config),
+        );
+      }
+    })();
+  } finally {
+    db.close();
+  }
+}
+
+function tryClaim(claimPath: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(claimPath, 'wx');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+  try {
+    writeSync(fd, JSON.stringify(currentProcess()));
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
+
+/**
+ * Waits for the claim holder's directory. A claim whose holder died before creating it is stale:
+ * it is removed and `undefined` returned so the caller claims again.
+ */
+function waitForRunDir(logdir: string, id: string, claimPath: string): string | undefined {
+  const deadline = Date.now() + CLAIM_WAIT_MS;
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  while (Date.now() < deadline) {
+    const found = findRunDir(logdir, id);
+    if (found !== undefined) return found;
+    const holder = readClaim(claimPath);
+    if (holder === undefined) return undefined;
+    if (holder !== 'pending' && holder.host === currentProcess().host && !isWriterAlive(holder, undefined)) {
+      if (findRunDir(logdir, id) !== undefined) continue;
+      rmSync(claimPath, { force: true });
+      return undefined;
+    }
+    Atomics.wait(sleeper, 0, 0, 20);
+  }
+  throw new SwanlogError(
+    'CONFLICT',
+    `run id ${id} is claimed in ${logdir} but its directory never appeared`,
+    {
+      hint: `if no other process is creating it, remove ${claimPath} and retry`,
+    },
+  );
+}
+
+/** The claim's holder; 'pending' while the holder is still writing its identity. */
+function readClaim(claimPath: string): ProcessIdentity | 'pending' | undefined {
+  try {
+    return JSON.parse(readFileSync(claimPath, 'utf8')) as ProcessIdentity;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (error instanceof SyntaxError) return 'pending';
+    throw error;
+  }
+}

@@ -1,0 +1,117 @@
+import { SwanlogError } from '@swanlog/protocol';
+import Database from 'better-sqlite3';
+import { wrapStorageError } from './sqlite-error.js';
+
+/** `PRAGMA application_id` of every swanlog file: "SWLG". */
+export const APPLICATION_ID = 0x53574c47;
+/** Run-directory format version, stored as `PRAGMA user_version` in every file. */
+export const FORMAT_VERSION = 1;
+export const RUN_FILE = 'run.sqlite';
+export const WRITERS_DIR = 'writers';
+
+export type FileKind = 'run' | 'writer';
+
+export const RUN_SCHEMA = `
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE sessions (
+  source TEXT PRIMARY KEY,
+  segment TEXT NOT NULL,
+  host TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  pid_start TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  clock_start INTEGER NOT NULL,
+  resumed INTEGER NOT NULL,
+  from_step INTEGER,
+  ended_at INTEGER,
+  end_state TEXT
+) WITHOUT ROWID;
+CREATE TABLE config_revisions (
+  rev INTEGER PRIMARY KEY,
+  ts INTEGER NOT NULL,
+  source TEXT,
+  patch TEXT NOT NULL
+);
+`;
+
+export const WRITER_SCHEMA = `
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE keys (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE chunks (
+  id INTEGER PRIMARY KEY,
+  key_id INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  step_min INTEGER NOT NULL,
+  step_max INTEGER NOT NULL,
+  ts_min INTEGER NOT NULL,
+  ts_max INTEGER NOT NULL,
+  seq_min INTEGER NOT NULL,
+  seq_max INTEGER NOT NULL,
+  data BLOB NOT NULL
+);
+CREATE INDEX chunks_by_key ON chunks (key_id, seq_min);
+CREATE INDEX chunks_by_step ON chunks (step_max, key_id, step_min, ts_min, seq_min);
+CREATE TABLE rewinds (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, step INTEGER NOT NULL);
+CREATE TABLE heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1), ts INTEGER NOT NULL);
+CREATE TABLE console (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, stream TEXT NOT NULL, line TEXT NOT NULL);
+`;
+
+export interface OpenFileOptions {
+  readonly: boolean;
+  kind: FileKind;
+}
+
+/**
+ * Opens one swanlog SQLite file and checks that it is one of ours and of a version we read.
+ * Foreign files are RUN_DIR_CORRUPT, newer versions UNSUPPORTED_FORMAT.
+ */
+export function openSwanlogFile(path: string, options: OpenFileOptions): Database.Database {
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly: options.readonly, fileMustExist: true });
+  } catch (error) {
+    if ((error as { code?: string }).code === 'SQLITE_CANTOPEN') {
+      throw new SwanlogError('RUN_DIR_CORRUPT', `cannot open ${path}: the file is missing or unreadable`, {
+        hint: 'is this a swanlog run directory? `swanlog ls <logdir>` lists the runs',
+        cause: error,
+      });
+    }
+    throw wrapStorageError(error, path, 'open');
+  }
+  try {
+    db.pragma('busy_timeout = 10000');
+    checkFormat(db, path, options.kind);
+    return db;
+  } catch (error) {
+    db.close();
+    throw wrapStorageError(error, path, 'read');
+  }
+}
+
+function checkFormat(db: Database.Database, path: string, kind: FileKind): void {
+  const appId = db.pragma('application_id', { simple: true }) as number;
+  if (appId !== APPLICATION_ID) {
+    throw new SwanlogError('RUN_DIR_CORRUPT', `${path} is not a swanlog ${kind} file`, {
+      hint: 'point the command at a run directory made by swanlog (run-<date>-<id>)',
+    });
+  }
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version !== FORMAT_VERSION) {
+    throw new SwanlogError(
+      'UNSUPPORTED_FORMAT',
+      `${path} has run-directory format version ${version}; this swanlog reads version ${FORMAT_VERSION}`,
+      { hint: version > FORMAT_VERSION ? 'upgrade swanlog to read this run' : 'this file is damaged' },
+    );
+  }
+}
+
+/** Writes the header fields that mark a new file as swanlog format v1. */
+export function stampFormat(db: Database.Database): void {
+  db.pragma(`application_id = ${APPLICATION_ID}`);
+  db.pragma(`user_version = ${FORMAT_VERSION}`);
+}
+
+export function readMeta(db: Database.Database): Map<string, string> {
+  const rows = db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[];
+  return new Map(rows.map((r) => [r.key, r.value]));
+}

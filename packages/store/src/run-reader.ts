@@ -1,0 +1,415 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { SwanlogError } from '@swanlog/protocol';
+import type Database from 'better-sqlite3';
+import { ChunkDecodeError, decodeChunk } from './chunk-codec.js';
+import { deepMerge, type JsonObject } from './deep-merge.js';
+import { openSwanlogFile, RUN_FILE, readMeta, WRITERS_DIR } from './format.js';
+import { type RunState, runState, type SessionRow, sessionState } from './run-state.js';
+import { wrapStorageError } from './sqlite-error.js';
+import { type RawPoints, type Rewind, RewindIndex, resolveVisible } from './visible-series.js';
+
+export interface RunMeta {
+  id: string;
+  project: string;
+  workspace: string | null;
+  name: string | null;
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+  copiedFrom: string | null;
+  /** True when the directory was seeded without the run's history. */
+  partial: boolean;
+}
+
+export interface Segment {
+  id: string;
+  source: string;
+  host: string;
+  pid: number;
+  startedAt: number;
+  endedAt: number | null;
+  resumed: boolean;
+  fromStep: number | null;
+  state: RunState;
+}
+
+export interface ConfigRevision {
+  revision: number;
+  ts: number;
+  source: string | null;
+  patch: JsonObject;
+}
+
+/** Points of one key in step order; with superseded points when asked. */
+export interface Series {
+  key: string;
+  steps: Float64Array;
+  values: Float64Array;
+  ts: Float64Array;
+  /** Present when superseded points were asked for: 1 marks a superseded point. */
+  superseded?: Uint8Array;
+}
+
+export interface SeriesOptions {
+  superseded?: boolean;
+}
+
+interface WriterFile {
+  source: string;
+  rank: number;
+  db: Database.Database;
+  keyIds: Map<string, number>;
+}
+
+/**
+ * Read access to one run directory. Opens every file read-only, never writes, never migrates,
+ * and works while writers are live: each call reads what is committed at that moment.
+ */
+export class RunReader {
+  readonly dir: string;
+  readonly meta: RunMeta;
+  private readonly runDb: Database.Database;
+  private readonly writers = new Map<string, WriterFile>();
+
+  private constructor(dir: string, runDb: Database.Database, meta: RunMeta) {
+    this.dir = dir;
+    this.runDb = runDb;
+    this.meta = meta;
+  }
+
+  static open(dir: string): RunReader {
+    const abs = resolve(dir);
+    const path = join(abs, RUN_FILE);
+    if (!existsSync(path)) {
+      throw new SwanlogError('RUN_DIR_CORRUPT', `${abs} is not a swanlog run directory (no ${RUN_FILE})`, {
+        hint: 'pass a run directory (run-<date>-<id>) or a run id with --logdir',
+      });
+    }
+    const db = openSwanlogFile(path, { readonly: true, kind: 'run' });
+    try {
+      return new RunReader(abs, db, parseMeta(readMeta(db), path));
+    } catch (error) {
+      db.close();
+      throw wrapStorageError(error, path, 'read');
+    }
+  }
+
+  close(): void {
+    for (const w of this.writers.values()) w.db.close();
+    this.writers.clear();
+    this.runDb.close();
+  }
+
+  sessionRows(): SessionRow[] {
+    return this.guard(() =>
+      this.runDb.prepare('SELECT * FROM sessions ORDER BY started_at, source').all(),
+    ) as SessionRow[];
+  }
+
+  segments(): Segment[] {
+    return this.sessionRows().map((row) => ({
+      id: row.segment,
+      source: row.source,
+      host: row.host,
+      pid: row.pid,
+      startedAt: row.started_at,
+      endedAt: row.ended_at,
+      resumed: row.resumed === 1,
+      fromStep: row.from_step,
+      state: sessionState(row, row.end_state === null ? this.heartbeat(row.source) : undefined),
+    }));
+  }
+
+  state(): RunState {
+    const sessions = this.sessionRows().map((row) => ({
+      row,
+      state: sessionState(row, row.end_state === null ? this.heartbeat(row.source) : undefined),
+    }));
+    return runState(sessions, this.meta.createdAt);
+  }
+
+  configRevisions(): ConfigRevision[] {
+    const rows = this.guard(() =>
+      this.runDb.prepare('SELECT rev, ts, source, patch FROM config_revisions ORDER BY rev').all(),
+    ) as { rev: number; ts: number; source: string | null; patch: string }[];
+    return rows.map((r) => ({
+      revision: r.rev,
+      ts: r.ts,
+      source: r.source,
+      patch: JSON.parse(r.patch) as JsonObject,
+    }));
+  }
+
+  config(): JsonObject {
+    return this.configRevisions().reduce<JsonObject>((acc, r) => deepMerge(acc, r.patch), {});
+  }
+
+  /** Every metric key of the run, sorted. */
+  keys(): string[] {
+    const names = new Set<string>();
+    for (const w of this.writerFiles()) for (const name of w.keyIds.keys()) names.add(name);
+    return [...names].sort();
+  }
+
+  /** The highest clock timestamp anything in the run carries (0 for an empty run). */
+  maxTs(): number {
+    let max = 0;
+    const row = this.guard(() =>
+      this.runDb
+        .prepare(
+          'SELECT max(coalesce((SELECT max(clock_start) FROM sessions), 0), coalesce((SELECT max(ts) FROM config_revisions), 0)) AS m',
+        )
+        .get(),
+    ) as { m: number };
+    max = Math.max(max, row.m);
+    for (const w of this.writerFiles()) {
+      const r = this.guardFile(w, () =>
+        w.db
+          .prepare(
+            'SELECT max(coalesce((SELECT max(ts_max) FROM chunks), 0), coalesce((SELECT max(ts) FROM rewinds), 0)) AS m',
+          )
+          .get(),
+      ) as { m: number };
+      max = Math.max(max, r.m);
+    }
+    return max;
+  }
+
+  /** Every rewind of the run, from all writers. */
+  rewinds(): Rewind[] {
+    const out: Rewind[] = [];
+    for (const w of this.writerFiles()) {
+      const rows = this.guardFile(w, () => w.db.prepare('SELECT seq, ts, step FROM rewinds').all()) as {
+        seq: number;
+        ts: number;
+        step: number;
+      }[];
+      for (const r of rows) out.push({ ts: r.ts, rank: w.rank, seq: r.seq, step: r.step });
+    }
+    return out;
+  }
+
+  /**
+   * The last visible step of the run (or of one key), answered from chunk summaries: only chunks
+   * that straddle a rewind are decoded, so this costs no scan of the run's points.
+   */
+  lastVisibleStep(key?: string): number | null {
+    const rewinds = new RewindIndex(this.rewinds());
+    const candidates: { w: WriterFile; id: number; stepMax: number; tsMin: number; seqMin: number }[] = [];
+    for (const w of this.writerFiles()) {
+      const keyId = key === undefined ? undefined : w.keyIds.get(key);
+      if (key !== undefined && keyId === undefined) continue;
+      const sql =
+        keyId === undefined
+          ? 'SELECT id, step_max, ts_min, seq_min FROM chunks'
+          : 'SELECT id, step_max, ts_min, seq_min FROM chunks WHERE key_id = ?';
+      const rows = this.guardFile(w, () =>
+        keyId === undefined ? w.db.prepare(sql).all() : w.db.prepare(sql).all(keyId),
+      ) as { id: number; step_max: number; ts_min: number; seq_min: number }[];
+      for (const r of rows)
+        candidates.push({ w, id: r.id, stepMax: r.step_max, tsMin: r.ts_min, seqMin: r.seq_min });
+    }
+    candidates.sort((a, b) => b.stepMax - a.stepMax);
+    let best: number | null = null;
+    for (const c of candidates) {
+      if (best !== null && c.stepMax <= best) break;
+      if (c.stepMax <= rewinds.limitAfter(c.tsMin, c.w.rank, c.seqMin)) {
+        best = c.stepMax;
+        break;
+      }
+      const points = this.decodeChunkRow(c.w, c.id);
+      for (let i = 0; i < points.steps.length; i++) {
+        const s = points.steps[i]!;
+        if ((best === null || s > best) && s <= rewinds.limitAfter(points.ts[i]!, c.w.rank, points.seqs[i]!))
+          best = s;
+      }
+    }
+    return best;
+  }
+
+  /** The visible points of `key` in step order (and the superseded ones, marked, when asked). */
+  series(key: string, options: SeriesOptions = {}): Series {
+    const raw = this.rawPoints(key);
+    const { order, visible } = resolveVisible(raw, new RewindIndex(this.rewinds()));
+    let count = 0;
+    for (let i = 0; i < raw.length; i++) if (options.superseded || visible[i] === 1) count++;
+    const out: Series = {
+      key,
+      steps: new Float64Array(count),
+      values: new Float64Array(count),
+      ts: new Float64Array(count),
+    };
+    const superseded = options.superseded ? new Uint8Array(count) : undefined;
+    let j = 0;
+    for (let i = 0; i < raw.length; i++) {
+      const at = order[i]!;
+      if (!options.superseded && visible[at] !== 1) continue;
+      out.steps[j] = raw.steps[at]!;
+      out.values[j] = raw.values[at]!;
+      out.ts[j] = raw.ts[at]!;
+      if (superseded) superseded[j] = visible[at] === 1 ? 0 : 1;
+      j++;
+    }
+    if (superseded) out.superseded = superseded;
+    return out;
+  }
+
+  /** Number of stored points of the run, superseded ones included (from chunk summaries). */
+  storedPointCount(): number {
+    let total = 0;
+    for (const w of this.writerFiles()) {
+      const r = this.guardFile(w, () =>
+        w.db.prepare('SELECT coalesce(sum(n), 0) AS n FROM chunks').get(),
+      ) as {
+        n: number;
+      };
+      total += r.n;
+    }
+    return total;
+  }
+
+  private rawPoints(key: string): RawPoints {
+    const parts: { rank: number; points: ReturnType<typeof decodeChunk> }[] = [];
+    let length = 0;
+    for (const w of this.writerFiles()) {
+      const keyId = w.keyIds.get(key);
+      if (keyId === undefined) continue;
+      const rows = this.guardFile(w, () =>
+        w.db.prepare('SELECT id, data FROM chunks WHERE key_id = ? ORDER BY seq_min').all(keyId),
+      ) as { id: number; data: Buffer }[];
+      for (const row of rows) {
+        const points = this.decode(w, row.id, row.data);
+        parts.push({ rank: w.rank, points });
+        length += points.steps.length;
+      }
+    }
+    const raw: RawPoints = {
+      steps: new Float64Array(length),
+      values: new Float64Array(length),
+      ts: new Float64Array(length),
+      seqs: new Float64Array(length),
+      ranks: new Float64Array(length),
+      length,
+    };
+    let at = 0;
+    for (const { rank, points } of parts) {
+      raw.steps.set(points.steps, at);
+      raw.values.set(points.values, at);
+      raw.ts.set(points.ts, at);
+      raw.seqs.set(points.seqs, at);
+      raw.ranks.fill(rank, at, at + points.steps.length);
+      at += points.steps.length;
+    }
+    return raw;
+  }
+
+  private decodeChunkRow(w: WriterFile, id: number): ReturnType<typeof decodeChunk> {
+    const row = this.guardFile(w, () => w.db.prepare('SELECT data FROM chunks WHERE id = ?').get(id)) as
+      | { data: Buffer }
+      | undefined;
+    if (row === undefined)
+      throw new SwanlogError('RUN_DIR_CORRUPT', `chunk ${id} vanished from ${this.writerPath(w.source)}`);
+    return this.decode(w, id, row.data);
+  }
+
+  private decode(w: WriterFile, id: number, data: Buffer): ReturnType<typeof decodeChunk> {
+    try {
+      return decodeChunk(data);
+    } catch (error) {
+      if (!(error instanceof ChunkDecodeError)) throw error;
+      throw new SwanlogError(
+        'RUN_DIR_CORRUPT',
+        `chunk ${id} of ${this.writerPath(w.source)} is damaged: ${error.message}`,
+        {
+          hint: 'run `swanlog verify` on the run directory',
+          cause: error,
+        },
+      );
+    }
+  }
+
+  /** Writer files of every session, opened once; ranks follow sorted source ids. */
+  writerFiles(): WriterFile[] {
+    const sources = this.sessionRows()
+      .map((r) => r.source)
+      .sort();
+    const out: WriterFile[] = [];
+    sources.forEach((source, rank) => {
+      let w = this.writers.get(source);
+      if (w === undefined) {
+        const path = this.writerPath(source);
+        const db = openSwanlogFile(path, { readonly: true, kind: 'writer' });
+        w = { source, rank, db, keyIds: new Map() };
+        this.writers.set(source, w);
+      }
+      w.rank = rank;
+      this.refreshKeys(w);
+      out.push(w);
+    });
+    return out;
+  }
+
+  writerPath(source: string): string {
+    return join(this.dir, WRITERS_DIR, `${source}.sqlite`);
+  }
+
+  private heartbeat(source: string): number | undefined {
+    const w = this.writerFiles().find((f) => f.source === source);
+    if (w === undefined) return undefined;
+    const row = this.guardFile(w, () => w.db.prepare('SELECT ts FROM heartbeat WHERE id = 1').get()) as
+      | { ts: number }
+      | undefined;
+    return row?.ts;
+  }
+
+  private refreshKeys(w: WriterFile): void {
+    const rows = this.guardFile(w, () =>
+      w.db.prepare('SELECT id, name FROM keys WHERE id > ?').all(maxId(w.keyIds)),
+    ) as {
+      id: number;
+      name: string;
+    }[];
+    for (const r of rows) w.keyIds.set(r.name, r.id);
+  }
+
+  private guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      throw wrapStorageError(error, join(this.dir, RUN_FILE), 'read');
+    }
+  }
+
+  private guardFile<T>(w: WriterFile, fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      throw wrapStorageError(error, this.writerPath(w.source), 'read');
+    }
+  }
+}
+
+function maxId(ids: Map<string, number>): number {
+  let max = 0;
+  for (const id of ids.values()) if (id > max) max = id;
+  return max;
+}
+
+function parseMeta(meta: Map<string, string>, path: string): RunMeta {
+  const id = meta.get('id');
+  const createdAt = Number(meta.get('created_at'));
+  if (id === undefined || !Number.isFinite(createdAt)) {
+    throw new SwanlogError('RUN_DIR_CORRUPT', `${path} lacks the run's id or creation time`, {
+      hint: 'run `swanlog verify` on the run directory',
+    });
+  }
+  return {
+    id,
+    project: meta.get('project') ?? '',
+    workspace: meta.get('workspace') ?? null,
+    name: meta.get('name') ?? null,
+    createdAt,
+    copiedFrom: meta.get('copied_from') ?? null,
+    partial: meta.get('partial') === '1',
+  };
+}

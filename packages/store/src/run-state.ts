@@ -1,0 +1,39 @@
+import { isWriterAlive } from './liveness.js';
+
+export type RunState = 'running' | 'finished' | 'crashed' | 'aborted';
+export type EndState = 'finished' | 'aborted' | 'crashed';
+
+export interface SessionRow {
+  source: string;
+  segment: string;
+  host: string;
+  pid: number;
+  pid_start: string;
+  started_at: number;
+  clock_start: number;
+  resumed: number;
+  from_step: number | null;
+  ended_at: number | null;
+  end_state: EndState | null;
+}
+
+/** A writer session's state: its stored end, else alive (running) or dead (crashed). */
+export function sessionState(row: SessionRow, heartbeatTs: number | undefined): RunState {
+  if (row.end_state !== null) return row.end_state;
+  return isWriterAlive({ host: row.host, pid: row.pid, pidStart: row.pid_start }, heartbeatTs)
+    ? 'running'
+    : 'crashed';
+}
+
+/**
+ * The run's state, derived and never stored as final: running while any writer lives; crashed
+ * when a writer died without ending; otherwise how the last session ended.
+ */
+export function runState(sessions: { row: SessionRow; state: RunState }[], createdAt: number): RunState {
+  if (sessions.length === 0) return Date.now() - createdAt < 60_000 ? 'running' : 'crashed';
+  if (sessions.some((s) => s.state === 'running')) return 'running';
+  if (sessions.some((s) => s.row.end_state === null)) return 'crashed';
+  let last = sessions[0]!;
+  for (const s of sessions) if ((s.row.ended_at ?? 0) >= (last.row.ended_at ?? 0)) last = s;
+  return last.state;
+}

@@ -1,0 +1,553 @@
+import { join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { SwanlogError } from '@swanlog/protocol';
+import Database from 'better-sqlite3';
+import { ulid } from 'ulid';
+import { decodeChunk, encodeChunk } from './chunk-codec.js';
+import type { JsonObject } from './deep-merge.js';
+import { openSwanlogFile, RUN_FILE, stampFormat, WRITER_SCHEMA, WRITERS_DIR } from './format.js';
+import { type JournalMode, journalModeFor } from './journal-mode.js';
+import { currentProcess, HEARTBEAT_INTERVAL_MS } from './liveness.js';
+import { RunReader } from './run-reader.js';
+import type { EndState } from './run-state.js';
+import { wrapStorageError } from './sqlite-error.js';
+
+/** Largest number of points in one chunk; small chunks merge up to it. */
+export const MAX_CHUNK_POINTS = 65_536;
+
+export interface OpenRunWriterOptions {
+  dir: string;
+  /** True when this session resumes an existing run (recorded on its segment). */
+  resumed: boolean;
+  /** Rewind: supersede every earlier point with step > fromStep. */
+  fromStep?: number;
+  /** A config revision to record, deep-merged over the current config. */
+  configPatch?: JsonObject;
+  /** Milliseconds between flushes; 0 flushes on every append. Default 1000. */
+  flushIntervalMs?: number;
+}
+
+interface StackEntry {
+  id: number;
+  n: number;
+  stepMin: number;
+  stepMax: number;
+  tsMin: number;
+  tsMax: number;
+  seqMin: number;
+  seqMax: number;
+}
+
+class KeyBuffer {
+  n = 0;
+  calls = new Uint32Array(256);
+  values = new Float64Array(256);
+  /** Chunks of this session small enough to merge, smallest on top. */
+  stack: StackEntry[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly id: number,
+  ) {}
+
+  grow(): void {
+    const calls = new Uint32Array(this.calls.length * 2);
+    calls.set(this.calls);
+    this.calls = calls;
+    const values = new Float64Array(this.values.length * 2);
+    values.set(this.values);
+    this.values = values;
+  }
+}
+
+/**
+ * One writer session of a run: its own SQLite file under writers/, points buffered per key in
+ * memory and committed as chunks at most `flushIntervalMs` apart (or on `flush()`).
+ */
+export class RunWriter {
+  readonly dir: string;
+  readonly runId: string;
+  readonly source: string;
+  readonly segment: string;
+  /** The run's last visible step when this session opened (after its rewind). */
+  readonly lastVisibleStepAtOpen: number | null;
+  readonly path: string;
+
+  private readonly db: Database.Database;
+  private readonly runDb: Database.Database;
+  private readonly reader: RunReader;
+  private readonly intervalMs: number;
+  private readonly insertChunk: Database.Statement;
+  private readonly insertKey: Database.Statement;
+  private readonly selectChunk: Database.Statement;
+  private readonly deleteChunk: Database.Statement;
+  private readonly buffers = new Map<string, KeyBuffer>();
+  private readonly newKeys: KeyBuffer[] = [];
+  private dirty: KeyBuffer[] = [];
+  private scratch: KeyBuffer[] = [];
+  private callSteps = new Float64Array(1024);
+  private callTs = new Float64Array(1024);
+  private windowCalls = 0;
+  private windowSeqBase = 1;
+  private calls = 0;
+  private flushed = 0;
+  private lastTs: number;
+  private lastFlushAt: number;
+  private timer: NodeJS.Timeout | undefined;
+  private heartbeat: Worker | undefined;
+  private timerError: unknown;
+  private closed = false;
+
+  private constructor(init: {
+    dir: string;
+    runId: string;
+    source: string;
+    segment: string;
+    path: string;
+    db: Database.Database;
+    runDb: Database.Database;
+    reader: RunReader;
+    clockStart: number;
+    intervalMs: number;
+  }) {
+    this.dir = init.dir;
+    this.runId = init.runId;
+    this.source = init.source;
+    this.segment = init.segment;
+    this.path = init.path;
+    this.db = init.db;
+    this.runDb = init.runDb;
+    this.reader = init.reader;
+    this.lastTs = init.clockStart;
+    this.lastFlushAt = Date.now();
+    this.intervalMs = init.intervalMs;
+    this.insertChunk = this.db.prepare(
+      'INSERT INTO chunks (key_id, n, step_min, step_max, ts_min, ts_max, seq_min, seq_max, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.insertKey = this.db.prepare('INSERT INTO keys (id, name) VALUES (?, ?)');
+    this.selectChunk = this.db.prepare('SELECT data FROM chunks WHERE id = ?');
+    this.deleteChunk = this.db.prepare('DELETE FROM chunks WHERE id = ?');
+    this.lastVisibleStepAtOpen = this.reader.lastVisibleStep();
+  }
+
+  /** Opens a new writer session on an existing run directory. */
+  static open(options: OpenRunWriterOptions): RunWriter {
+    const dir = resolve(options.dir);
+    const reader = RunReader.open(dir);
+    let runDb: Database.Database | undefined;
+    let db: Database.Database | undefined;
+    try {
+      const mode = journalModeFor(dir);
+      runDb = openSwanlogFile(join(dir, RUN_FILE), { readonly: false, kind: 'run' });
+      setJournalMode(runDb, mode);
+      const source = ulid();
+      const segment = ulid();
+      const clockStart = Math.max(Date.now(), reader.maxTs() + 1);
+      const path = join(dir, WRITERS_DIR, `${source}.sqlite`);
+      db = createWriterFile(path, { runId: reader.meta.id, source, mode, clockStart });
+      if (options.fromStep !== undefined) {
+        db.prepare('INSERT INTO rewinds (seq, ts, step) VALUES (0, ?, ?)').run(clockStart, options.fromStep);
+      }
+      registerSession(runDb, reader, { source, segment, clockStart, ...options });
+      const writer = new RunWriter({
+        dir,
+        runId: reader.meta.id,
+        source,
+        segment,
+        path,
+        db,
+        runDb,
+        reader,
+        clockStart,
+        intervalMs: options.flushIntervalMs ?? 1000,
+      });
+      writer.start();
+      return writer;
+    } catch (error) {
+      db?.close();
+      runDb?.close();
+      reader.close();
+      throw wrapStorageError(error, dir, 'open a writer session in');
+    }
+  }
+
+  /** Number of `append` calls whose points are committed to disk. */
+  get flushedThrough(): number {
+    return this.flushed;
+  }
+
+  /** Number of `append` calls made. */
+  get appended(): number {
+    return this.calls;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Buffers one call's values at `step`. Validates every key and value first, so a bad call
+   * stores nothing. May flush inline when the flush interval has passed.
+   */
+  append(data: Record<string, number>, step: number): void {
+    if (this.closed) {
+      throw new SwanlogError('RUN_FINISHED', `run ${this.runId}: this writer session has ended`, {
+        hint: `resume the run with init({ id: '${this.runId}', resume: 'must' }) to log more`,
+      });
+    }
+    if (this.timerError !== undefined) throw this.takeBackgroundError();
+    let k = 0;
+    let fresh = 0;
+    for (const key in data) {
+      const value = data[key];
+      if (typeof value !== 'number') throw invalidValue(this.runId, key, value);
+      let buffer = this.buffers.get(key);
+      if (buffer === undefined) {
+        assertKey(this.runId, key);
+        buffer = new KeyBuffer(key, this.buffers.size + 1 + fresh++);
+      }
+      this.scratch[k++] = buffer;
+    }
+    if (fresh > 0) this.registerKeys(k);
+    const now = Date.now();
+    const ts = Math.max(now, this.lastTs);
+    this.lastTs = ts;
+    const call = this.windowCalls;
+    if (call === this.callSteps.length) this.growCalls();
+    this.callSteps[call] = step;
+    this.callTs[call] = ts;
+    this.windowCalls = call + 1;
+    this.calls++;
+    k = 0;
+    for (const key in data) {
+      const b = this.scratch[k++]!;
+      if (b.n === b.values.length) b.grow();
+      if (b.n === 0) this.dirty.push(b);
+      b.calls[b.n] = call;
+      b.values[b.n++] = data[key]!;
+    }
+    if (now - this.lastFlushAt >= this.intervalMs) this.flush();
+  }
+
+  /** Commits every buffered point. Throws STORAGE_FULL / STORAGE_READ_ONLY and keeps the buffers. */
+  flush(): void {
+    if (this.closed) return;
+    const now = Date.now();
+    if (this.windowCalls === 0) {
+      this.lastFlushAt = now;
+      return;
+    }
+    const stacks = new Map<KeyBuffer, StackEntry[]>();
+    try {
+      this.db
+        .transaction(() => {
+          for (const b of this.newKeys) this.insertKey.run(b.id, b.name);
+          for (const b of this.dirty) {
+            const stack = [...b.stack];
+            this.writeKey(b, stack);
+            stacks.set(b, stack);
+          }
+        })
+        .immediate();
+    } catch (error) {
+      this.lastFlushAt = now;
+      throw wrapStorageError(error, this.path, 'write points to');
+    }
+    for (const [b, stack] of stacks) {
+      b.stack = stack;
+      b.n = 0;
+    }
+    this.newKeys.length = 0;
+    this.dirty = [];
+    this.windowSeqBase += this.windowCalls;
+    this.windowCalls = 0;
+    this.flushed = this.calls;
+    this.lastFlushAt = now;
+  }
+
+  /** Flushes, records how the session ended, and closes every file. Synchronous (exit handlers). */
+  close(state: EndState): void {
+    if (this.closed) return;
+    let failure: unknown;
+    try {
+      this.flush();
+    } catch (error) {
+      failure = error;
+    }
+    this.closed = true;
+    clearInterval(this.timer);
+    this.heartbeat?.terminate();
+    this.heartbeat = undefined;
+    try {
+      this.runDb
+        .prepare('UPDATE sessions SET end_state = ?, ended_at = ? WHERE source = ?')
+        .run(failure === undefined ? state : 'crashed', Date.now(), this.source);
+    } catch (error) {
+      failure ??= wrapStorageError(error, join(this.dir, RUN_FILE), 'record the end of');
+    }
+    this.reader.close();
+    releaseAndClose(this.db);
+    releaseAndClose(this.runDb);
+    if (failure !== undefined) throw failure;
+  }
+
+  /** Like close(), but first lets the heartbeat thread close its connection, so no -wal file stays behind. */
+  async finish(state: EndState): Promise<void> {
+    if (this.closed) return;
+    const heartbeat = this.heartbeat;
+    this.heartbeat = undefined;
+    if (heartbeat !== undefined) {
+      const exited = new Promise<void>((done) => heartbeat.once('exit', () => done()));
+      heartbeat.ref(); // keep the process alive until the thread has closed its connection
+      heartbeat.postMessage('stop');
+      await exited;
+    }
+    this.close(state);
+  }
+
+  /** A storage failure met by the background flush timer, if any (cleared when read). */
+  takeBackgroundError(): unknown {
+    const error = this.timerError;
+    this.timerError = undefined;
+    return error;
+  }
+
+  private start(): void {
+    this.db.prepare('INSERT OR REPLACE INTO heartbeat (id, ts) VALUES (1, ?)').run(Date.now());
+    if (this.intervalMs > 0) {
+      this.timer = setInterval(() => this.backgroundFlush(), this.intervalMs);
+      this.timer.unref();
+    }
+    this.heartbeat = new Worker(new URL('./heartbeat-worker.js', import.meta.url), {
+      workerData: { path: this.path, intervalMs: HEARTBEAT_INTERVAL_MS },
+    });
+    this.heartbeat.unref();
+  }
+
+  private backgroundFlush(): void {
+    try {
+      this.flush();
+    } catch (error) {
+      // Kept for the next log()/finish() to report; the buffers are kept and retried.
+      this.timerError = error;
+    }
+  }
+
+  /** Registers the call's new keys once the whole call is known to be valid. */
+  private registerKeys(count: number): void {
+    for (let i = 0; i < count; i++) {
+      const b = this.scratch[i]!;
+      if (this.buffers.has(b.name)) continue;
+      this.buffers.set(b.name, b);
+      this.newKeys.push(b);
+    }
+  }
+
+  private growCalls(): void {
+    const steps = new Float64Array(this.callSteps.length * 2);
+    steps.set(this.callSteps);
+    this.callSteps = steps;
+    const ts = new Float64Array(this.callTs.length * 2);
+    ts.set(this.callTs);
+    this.callTs = ts;
+  }
+
+  private writeKey(b: KeyBuffer, stack: StackEntry[]): void {
+    const size = Math.min(b.n, MAX_CHUNK_POINTS);
+    const steps = new Float64Array(size);
+    const ts = new Float64Array(size);
+    const seqs = new Float64Array(size);
+    for (let off = 0; off < b.n; off += MAX_CHUNK_POINTS) {
+      const m = Math.min(MAX_CHUNK_POINTS, b.n - off);
+      let stepMin = Number.POSITIVE_INFINITY;
+      let stepMax = Number.NEGATIVE_INFINITY;
+      for (let i = 0; i < m; i++) {
+        const call = b.calls[off + i]!;
+        const s = this.callSteps[call]!;
+        steps[i] = s;
+        ts[i] = this.callTs[call]!;
+        seqs[i] = this.windowSeqBase + call;
+        if (s < stepMin) stepMin = s;
+        if (s > stepMax) stepMax = s;
+      }
+      const values = b.values.subarray(off, off + m);
+      const entry = this.insert(b.id, { steps, values, ts, seqs }, m, stepMin, stepMax);
+      stack.push(entry);
+      this.mergeTop(b.id, stack);
+    }
+  }
+
+  private insert(
+    keyId: number,
+    points: { steps: Float64Array; values: Float64Array; ts: Float64Array; seqs: Float64Array },
+    n: number,
+    stepMin: number,
+    stepMax: number,
+  ): StackEntry {
+    const data = encodeChunk(points, n);
+    const e = {
+      n,
+      stepMin,
+      stepMax,
+      tsMin: points.ts[0]!,
+      tsMax: points.ts[n - 1]!,
+      seqMin: points.seqs[0]!,
+      seqMax: points.seqs[n - 1]!,
+    };
+    const info = this.insertChunk.run(keyId, n, stepMin, stepMax, e.tsMin, e.tsMax, e.seqMin, e.seqMax, data);
+    return { id: Number(info.lastInsertRowid), ...e };
+  }
+
+  /** Merges equal-or-smaller neighbours (a binary counter), so slow logging does not leave a row per point. */
+  private mergeTop(keyId: number, stack: StackEntry[]): void {
+    while (stack.length >= 2) {
+      const top = stack[stack.length - 1]!;
+      const prev = stack[stack.length - 2]!;
+      if (prev.n > top.n || prev.n + top.n > MAX_CHUNK_POINTS) break;
+      const a = decodeChunk((this.selectChunk.get(prev.id) as { data: Buffer }).data);
+      const b = decodeChunk((this.selectChunk.get(top.id) as { data: Buffer }).data);
+      const merged = {
+        steps: concat(a.steps, b.steps),
+        values: concat(a.values, b.values),
+        ts: concat(a.ts, b.ts),
+        seqs: concat(a.seqs, b.seqs),
+      };
+      this.deleteChunk.run(prev.id);
+      this.deleteChunk.run(top.id);
+      const entry = this.insert(
+        keyId,
+        merged,
+        prev.n + top.n,
+        Math.min(prev.stepMin, top.stepMin),
+        Math.max(prev.stepMax, top.stepMax),
+      );
+      stack.splice(stack.length - 2, 2, entry);
+    }
+    while (stack.length > 0 && stack[0]!.n * 2 > MAX_CHUNK_POINTS) stack.shift();
+  }
+}
+
+function concat(a: Float64Array, b: Float64Array): Float64Array {
+  const out = new Float64Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+function createWriterFile(
+  path: string,
+  init: { runId: string; source: string; mode: JournalMode; clockStart: number },
+): Database.Database {
+  const db = new Database(path);
+  try {
+    db.pragma('busy_timeout = 10000');
+    setJournalMode(db, init.mode);
+    db.pragma('synchronous = NORMAL');
+    db.transaction(() => {
+      stampFormat(db);
+      db.exec(WRITER_SCHEMA);
+      const meta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+      meta.run('format', '1');
+      meta.run('run_id', init.runId);
+      meta.run('source', init.source);
+      meta.run('created_at', String(init.clockStart));
+    })();
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+function registerSession(
+  runDb: Database.Database,
+  reader: RunReader,
+  s: { source: string; segment: string; clockStart: number } & OpenRunWriterOptions,
+): void {
+  const proc = currentProcess();
+  const dead = reader.segments().filter((seg) => seg.state === 'crashed' && seg.endedAt === null);
+  runDb
+    .transaction(() => {
+      const end = runDb.prepare(
+        "UPDATE sessions SET end_state = 'crashed', ended_at = ? WHERE source = ? AND end_state IS NULL",
+      );
+      for (const seg of dead) end.run(s.clockStart, seg.source);
+      runDb
+        .prepare(
+          `INSERT INTO sessions (source, segment, host, pid, pid_start, started_at, clock_start, resumed, from_step)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          s.source,
+          s.segment,
+          proc.host,
+          proc.pid,
+          proc.pidStart,
+          Date.now(),
+          s.clockStart,
+          s.resumed ? 1 : 0,
+          s.fromStep ?? null,
+        );
+      if (s.configPatch !== undefined && Object.keys(s.configPatch).length > 0) {
+        runDb
+          .prepare(
+            'INSERT INTO config_revisions (rev, ts, source, patch) VALUES ((SELECT coalesce(max(rev), 0) + 1 FROM config_revisions), ?, ?, ?)',
+          )
+          .run(s.clockStart, s.source, JSON.stringify(s.configPatch));
+      }
+    })
+    .immediate();
+}
+
+function setJournalMode(db: Database.Database, mode: JournalMode): void {
+  try {
+    db.pragma(`journal_mode = ${mode === 'wal' ? 'WAL' : 'DELETE'}`);
+  } catch (error) {
+    // Another connection holds the file in the other mode; it stays usable as it is.
+    if (!isBusy(error)) throw error;
+  }
+}
+
+/** Leaves the file in rollback-journal mode when this is its last connection (no -wal behind, read-only mounts open it). */
+function releaseAndClose(db: Database.Database): void {
+  try {
+    db.pragma('busy_timeout = 0');
+    db.pragma('journal_mode = DELETE');
+  } catch (error) {
+    if (!isBusy(error)) throw error;
+  } finally {
+    db.close();
+  }
+}
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+/** Throws INVALID_VALUE unless `key` is 1-255 characters without control characters. */
+export function assertKey(runId: string, key: string): void {
+  let bad = key.length === 0 || key.length > 255;
+  for (let i = 0; !bad && i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    bad = c < 0x20 || (c >= 0x7f && c <= 0x9f);
+  }
+  if (bad) {
+    throw new SwanlogError(
+      'INVALID_VALUE',
+      `run ${runId}: metric key ${JSON.stringify(key)} is not a valid key`,
+      {
+        hint: 'a key is 1-255 characters without control characters, e.g. "train/loss"',
+      },
+    );
+  }
+}
+
+function invalidValue(runId: string, key: string, value: unknown): SwanlogError {
+  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  return new SwanlogError(
+    'INVALID_VALUE',
+    `run ${runId}: value of key ${JSON.stringify(key)} is ${typeof value === 'object' ? (value === null ? 'null' : 'an object') : `a ${typeof value}`} (${shown.slice(0, 40)}); log() takes numbers`,
+    { hint: 'convert the value to a number (NaN and Infinity are fine), or log it as config instead' },
+  );
+}

@@ -1,0 +1,34 @@
+import { SwanlogError } from '@swanlog/protocol';
+
+interface SqliteLikeError {
+  code?: unknown;
+}
+
+/**
+ * Wraps a SQLite or file-system failure touching `path` in a SwanlogError with the code a user can
+ * act on. Errors that are already SwanlogErrors pass through unchanged.
+ */
+export function wrapStorageError(error: unknown, path: string, action: string): SwanlogError {
+  if (error instanceof SwanlogError) return error;
+  const code = typeof (error as SqliteLikeError)?.code === 'string' ? (error as { code: string }).code : '';
+  if (code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT') {
+    return new SwanlogError('STORAGE_FULL', `no space left to ${action} ${path}`, {
+      hint: 'free disk space or point SWANLOG_LOGDIR to a larger volume; points logged before this are intact',
+      cause: error,
+    });
+  }
+  if (code.startsWith('SQLITE_READONLY') || code === 'EROFS' || code === 'EACCES' || code === 'EPERM') {
+    return new SwanlogError('STORAGE_READ_ONLY', `cannot ${action} ${path}: storage is read-only`, {
+      hint: 'check the permissions and mount of the log directory, or choose another logdir',
+      cause: error,
+    });
+  }
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
+    return new SwanlogError('RUN_DIR_CORRUPT', `${path} is damaged (${code})`, {
+      hint: 'run `swanlog verify` on the run directory; copies made with `swanlog copy` are unaffected',
+      cause: error,
+    });
+  }
+  const detail = error instanceof Error ? error.message : String(error);
+  return new SwanlogError('RUN_DIR_CORRUPT', `cannot ${action} ${path}: ${detail}`, { cause: error });
+}
