@@ -63,13 +63,21 @@ export function findRunDir(logdir: string, id: string): string | undefined {
   return matches[0];
 }
 
-/** A run directory given either as a path or as a run id under `logdir`. */
-export function resolveRunDir(target: string, logdir: string): string {
-  const asPath = resolve(target);
+/**
+ * A run directory given either as a path (relative to `cwd`), a run directory's name, or a run
+ * id under `logdir`.
+ */
+export function resolveRunDir(target: string, logdir: string, cwd: string = process.cwd()): string {
+  const asPath = resolve(cwd, target);
   if (existsSync(asPath) && statSync(asPath).isDirectory()) return asPath;
-  const found = /^[A-Za-z0-9_-]{1,64}$/.test(target) ? findRunDir(logdir, target) : undefined;
+  const id = runIdOfDirName(target) ?? (/^[A-Za-z0-9_-]{1,64}$/.test(target) ? target : undefined);
+  const found = id === undefined ? undefined : findRunDir(resolve(cwd, logdir), id);
   if (found !== undefined) return found;
-  throw new SwanlogError('RUN_NOT_FOUND', `no run directory or run id "${target}" under ${resolve(logdir)}`, {
-    hint: 'pass a run directory path, or the id with --logdir <dir>; `swanlog ls <logdir>` lists runs',
-  });
+  throw new SwanlogError(
+    'RUN_NOT_FOUND',
+    `no run directory or run id "${target}" under ${resolve(cwd, logdir)}`,
+    {
+      hint: 'pass a run directory path, or the id with --logdir <dir>; `swanlog ls <logdir>` lists runs',
+    },
+  );
 }

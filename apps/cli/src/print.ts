@@ -1,0 +1,118 @@
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { SwanlogError } from '@swanlog/protocol';
+import type { CopyRunResult, VerifyReport } from '@swanlog/store';
+import type { LsEntry } from './commands/ls.js';
+import type { RunDetails } from './summarize-run.js';
+
+/** `{code, message}` of any error, as JSON output carries it. */
+export function errorJson(error: unknown): { code: string; message: string } {
+  if (error instanceof SwanlogError) return { code: error.code, message: error.message };
+  return { code: 'SERVER_ERROR', message: error instanceof Error ? error.message : String(error) };
+}
+
+/** `error[CODE]: message` and `hint: ...` for our errors; the stack for anything else. */
+export function printError(error: unknown): void {
+  if (error instanceof SwanlogError) {
+    process.stderr.write(`error[${error.code}]: ${error.message}\n`);
+    if (error.hint !== undefined) process.stderr.write(`hint: ${error.hint}\n`);
+    return;
+  }
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+}
+
+export function printJson(data: unknown): void {
+  process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+}
+
+/** Writes chunks to `out` (a file path) or stdout, honouring backpressure. */
+export async function writeChunks(chunks: Iterable<string>, out: string | undefined): Promise<void> {
+  const stream: Writable = out === undefined ? process.stdout : createWriteStream(out);
+  for (const chunk of chunks) {
+    if (!stream.write(chunk)) await once(stream, 'drain');
+  }
+  if (out !== undefined) {
+    stream.end();
+    await once(stream, 'finish');
+  }
+}
+
+export function formatLs(entries: LsEntry[], logdir: string): string {
+  if (entries.length === 0) return `no runs under ${logdir}\n`;
+  const rows = [['ID', 'STATE', 'PROJECT', 'NAME', 'LAST STEP', 'KEYS', 'CREATED', 'DIR']];
+  const broken: string[] = [];
+  for (const e of entries) {
+    if ('error' in e) {
+      broken.push(`${e.dir}: error[${e.error.code}]: ${e.error.message}`);
+      continue;
+    }
+    rows.push([
+      e.id,
+      e.copiedFrom === null ? e.state : `${e.state} (copy of ${e.copiedFrom})`,
+      e.project,
+      e.name ?? '-',
+      e.lastStep === null ? '-' : String(e.lastStep),
+      String(e.keyCount),
+      e.createdAt.replace('T', ' ').slice(0, 19),
+      e.dir,
+    ]);
+  }
+  return table(rows) + broken.map((b) => `! ${b}\n`).join('');
+}
+
+export function formatShow(d: RunDetails): string {
+  const lines = [
+    `run ${d.id}${d.name === null ? '' : ` (${d.name})`}`,
+    `  state      ${d.state}`,
+    `  project    ${d.project}${d.workspace === null ? '' : ` in workspace ${d.workspace}`}`,
+    `  dir        ${d.dir}`,
+    `  created    ${d.createdAt}`,
+    `  last step  ${d.lastStep ?? '-'}`,
+  ];
+  if (d.copiedFrom !== null) lines.push(`  copied     from run ${d.copiedFrom}`);
+  lines.push(`  config     ${JSON.stringify(d.config)} (${d.configRevisions.length} revision(s))`);
+  lines.push('', 'keys');
+  const keyRows = [['KEY', 'POINTS', 'LAST STEP', 'LAST VALUE']];
+  for (const [key, k] of Object.entries(d.keys)) {
+    keyRows.push([key, String(k.count), String(k.lastStep ?? '-'), String(k.lastValue ?? '-')]);
+  }
+  lines.push(indent(table(keyRows)), 'segments');
+  const segRows = [['SEGMENT', 'STARTED', 'RESUMED', 'FROM STEP', 'STATE', 'HOST/PID']];
+  for (const s of d.segments) {
+    segRows.push([
+      s.id,
+      s.startedAt.replace('T', ' ').slice(0, 19),
+      s.resumed ? 'yes' : 'no',
+      s.fromStep === null ? '-' : String(s.fromStep),
+      s.state,
+      `${s.host}/${s.pid}`,
+    ]);
+  }
+  lines.push(indent(table(segRows)));
+  return lines.join('\n');
+}
+
+export function formatCopy(r: CopyRunResult): string {
+  return `copied run ${r.copiedFrom} to run ${r.id}\n  ${r.dir}\nresume the copy with init({ id: '${r.id}', resume: 'must' })\n`;
+}
+
+export function formatVerify(r: VerifyReport): string {
+  const warn = r.warnings.map((w) => `warning: ${w}\n`).join('');
+  return `${warn}ok: run ${r.id} is sound (${r.sessions} session(s), ${r.keys} key(s), ${r.chunks} chunk(s), ${r.points} stored point(s))\n`;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return (
+    rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') +
+    '\n'
+  );
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => (l === '' ? l : `  ${l}`))
+    .join('\n');
+}
