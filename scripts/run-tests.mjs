@@ -22,7 +22,9 @@ const files = ['packages', 'apps', 'swanlog-fixtures', 'bench']
   .filter((f) => filters.length === 0 || filters.some((p) => f.includes(p)))
   .sort();
 if (files.length === 0) {
-  console.error(`no test files found${filters.length ? ` matching ${filters.join(', ')}` : ''}; did \`tsc -b\` run?`);
+  console.error(
+    `no test files found${filters.length ? ` matching ${filters.join(', ')}` : ''}; did \`tsc -b\` run?`,
+  );
   process.exit(1);
 }
 console.log(`running ${files.length} test file(s): ${files.map((f) => relative(root, f)).join(', ')}`);

@@ -95,9 +95,14 @@ export class RunReader {
   }
 
   close(): void {
+    this.releaseWriters();
+    if (this.runDb.open) this.runDb.close();
+  }
+
+  /** Closes the writer files opened so far; later calls reopen them. */
+  releaseWriters(): void {
     for (const w of this.writers.values()) w.db.close();
     this.writers.clear();
-    this.runDb.close();
   }
 
   sessionRows(): SessionRow[] {

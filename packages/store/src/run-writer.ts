@@ -128,6 +128,8 @@ export class RunWriter {
     this.selectChunk = this.db.prepare('SELECT data FROM chunks WHERE id = ?');
     this.deleteChunk = this.db.prepare('DELETE FROM chunks WHERE id = ?');
     this.lastVisibleStepAtOpen = this.reader.lastVisibleStep();
+    // Holding other sessions' files open would keep their -wal files alive after they finish.
+    this.reader.close();
   }
 
   /** Opens a new writer session on an existing run directory. */
@@ -285,7 +287,6 @@ export class RunWriter {
     } catch (error) {
       failure ??= wrapStorageError(error, join(this.dir, RUN_FILE), 'record the end of');
     }
-    this.reader.close();
     releaseAndClose(this.db);
     releaseAndClose(this.runDb);
     if (failure !== undefined) throw failure;
@@ -497,6 +498,21 @@ function registerSession(
       }
     })
     .immediate();
+  reader.releaseWriters();
+  for (const seg of dead) settleWriterFile(reader.writerPath(seg.source));
+}
+
+/** Folds a dead session's -wal file into its database, so the run reads cleanly on read-only mounts. */
+function settleWriterFile(path: string): void {
+  let db: Database.Database;
+  try {
+    db = new Database(path, { fileMustExist: true });
+  } catch (error) {
+    // A file we cannot open for writing stays as it is; readers still read it.
+    if (String((error as { code?: unknown }).code).startsWith('SQLITE_')) return;
+    throw error;
+  }
+  releaseAndClose(db);
 }
 
 function setJournalMode(db: Database.Database, mode: JournalMode): void {
