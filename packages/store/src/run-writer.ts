@@ -96,6 +96,8 @@ export class RunWriter {
   private timer: NodeJS.Timeout | undefined;
   private heartbeat: Worker | undefined;
   private timerError: unknown;
+  private heartbeatError: unknown;
+  private heartbeatExited: Promise<void> = Promise.resolve();
   private closed = false;
 
   private constructor(init: {
@@ -298,10 +300,9 @@ export class RunWriter {
     const heartbeat = this.heartbeat;
     this.heartbeat = undefined;
     if (heartbeat !== undefined) {
-      const exited = new Promise<void>((done) => heartbeat.once('exit', () => done()));
       heartbeat.ref(); // keep the process alive until the thread has closed its connection
       heartbeat.postMessage('stop');
-      await exited;
+      await this.heartbeatExited;
     }
     this.close(state);
   }
@@ -321,6 +322,12 @@ export class RunWriter {
     }
     this.heartbeat = new Worker(new URL('./heartbeat-worker.js', import.meta.url), {
       workerData: { path: this.path, intervalMs: HEARTBEAT_INTERVAL_MS },
+    });
+    const worker = this.heartbeat;
+    this.heartbeatExited = new Promise((done) => worker.once('exit', () => done()));
+    // The heartbeat only ages when its thread fails (file gone, disk full): never let that end training.
+    this.heartbeat.on('error', (error) => {
+      this.heartbeatError = error;
     });
     this.heartbeat.unref();
   }
