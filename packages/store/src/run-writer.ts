@@ -96,7 +96,6 @@ export class RunWriter {
   private timer: NodeJS.Timeout | undefined;
   private heartbeat: Worker | undefined;
   private timerError: unknown;
-  private heartbeatError: unknown;
   private heartbeatExited: Promise<void> = Promise.resolve();
   private closed = false;
 
@@ -327,7 +326,10 @@ export class RunWriter {
     this.heartbeatExited = new Promise((done) => worker.once('exit', () => done()));
     // The heartbeat only ages when its thread fails (file gone, disk full): never let that end training.
     this.heartbeat.on('error', (error) => {
-      this.heartbeatError = error;
+      process.emitWarning(
+        `run ${this.runId}: the heartbeat stopped (${error.message}); readers on other hosts may see this run as crashed`,
+        { code: 'SWANLOG_HEARTBEAT' },
+      );
     });
     this.heartbeat.unref();
   }
