@@ -1,48 +1,61 @@
 // A training process for tests: `node log-child.js '<json options>'`.
 // Logs `steps` calls of `keys` keys, printing one JSON line per `reportEvery` calls with how far its
 // data is durable, so a parent that SIGKILLs it knows exactly what must have survived.
-import { init } from '../index.js';
+import { existsSync } from 'node:fs';
+import { init, type Run } from '../index.js';
+import type { LogChildOptions } from './log-child-options.js';
 
-interface ChildOptions {
-  init: Parameters<typeof init>[0];
-  steps: number;
-  keys?: string[];
-  /** Explicit first step; default: the run's counter. */
-  startStep?: number;
-  reportEvery?: number;
-  /** Milliseconds to sleep between calls (lets timers and signals run). */
-  sleepMs?: number;
-  finish?: boolean;
-  /** Install a SIGTERM handler of the user's that keeps the process alive. */
-  userSigtermHandler?: boolean;
-  /** Value written for step s and key k: s * 1000 + keyIndex + offset. */
-  valueOffset?: number;
-}
-
-const opts = JSON.parse(process.argv[2] ?? '{}') as ChildOptions;
+const opts = JSON.parse(process.argv[2] ?? '{}') as LogChildOptions;
 const keys = opts.keys ?? ['loss', 'acc'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const waitForFile = async (path: string) => {
+  while (!existsSync(path)) await sleep(2);
+};
+
+let run: Run | undefined;
+const report = (extra: Record<string, unknown> = {}) =>
+  process.stdout.write(
+    `${JSON.stringify(
+      run === undefined
+        ? extra
+        : {
+            id: run.id,
+            dir: run.dir,
+            step: run.step,
+            logged: run.logged,
+            flushedThrough: run.flushedThrough,
+            ...extra,
+          },
+    )}\n`,
+  );
 
 if (opts.userSigtermHandler) {
   process.on('SIGTERM', () => {
     process.stdout.write(`${JSON.stringify({ event: 'user-sigterm' })}\n`);
+    // Every SIGTERM listener (the SDK's included) has run by then: tells the parent what is durable.
+    setImmediate(() => report({ event: 'after-sigterm' }));
   });
 }
 
-const run = await init(opts.init);
-const report = (extra: Record<string, unknown> = {}) =>
-  process.stdout.write(
-    `${JSON.stringify({ id: run.id, dir: run.dir, step: run.step, logged: run.logged, flushedThrough: run.flushedThrough, ...extra })}\n`,
-  );
+if (opts.startGate !== undefined) {
+  report({ event: 'ready' });
+  await waitForFile(opts.startGate);
+}
+
+run = await init(opts.init);
 report({ event: 'started' });
 for (let i = 0; i < opts.steps; i++) {
-  const step = opts.startStep === undefined ? run.step : opts.startStep + i;
+  const step = opts.startStep === undefined ? run.step : opts.startStep + i * (opts.stride ?? 1);
   const data: Record<string, number> = {};
   keys.forEach((k, ki) => {
     data[k] = step * 1000 + ki + (opts.valueOffset ?? 0);
   });
   run.log(data, opts.startStep === undefined ? undefined : step);
   if ((i + 1) % (opts.reportEvery ?? 10) === 0) report({ event: 'progress' });
+  if (opts.holdAt === i + 1 && opts.holdGate !== undefined) {
+    report({ event: 'held' });
+    await waitForFile(opts.holdGate);
+  }
   if (opts.sleepMs !== undefined && opts.sleepMs > 0) await sleep(opts.sleepMs);
 }
 if (opts.finish !== false) {
