@@ -30,7 +30,7 @@ const report = (extra: Record<string, unknown> = {}) =>
   );
 
 if (opts.userSigtermHandler) {
-  process.on('SIGTERM', () => {
+  process[opts.userSigtermHandler === 'once' ? 'once' : 'on']('SIGTERM', () => {
     process.stdout.write(`${JSON.stringify({ event: 'user-sigterm' })}\n`);
     // Every SIGTERM listener (the SDK's included) has run by then: tells the parent what is durable.
     setImmediate(() => report({ event: 'after-sigterm' }));
