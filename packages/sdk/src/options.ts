@@ -60,7 +60,11 @@ export function resolveOptions(options: InitOptions, env: NodeJS.ProcessEnv, cwd
   const resume = resolveResume(options.resume, env);
   const id = options.id ?? envValue(env, 'SWANLOG_RUN_ID') ?? envValue(env, 'SWANLAB_RUN_ID');
   const idSource =
-    options.id !== undefined ? 'id' : env.SWANLOG_RUN_ID !== undefined ? 'SWANLOG_RUN_ID' : 'SWANLAB_RUN_ID';
+    options.id !== undefined
+      ? 'id'
+      : envValue(env, 'SWANLOG_RUN_ID') !== undefined
+        ? 'SWANLOG_RUN_ID'
+        : 'SWANLAB_RUN_ID';
   if (id !== undefined) assertRunId(id, idSource);
   const fromStep = resolveFromStep(options.fromStep, env);
   if (id !== undefined && resume === 'never') {

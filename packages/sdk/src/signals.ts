@@ -12,8 +12,9 @@ export function trackRun(run: Run): void {
   open.add(run);
   if (installed) return;
   installed = true;
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // First in line, so a user's process.once() handler is still registered when we count handlers.
+  process.prependListener('SIGINT', onSignal);
+  process.prependListener('SIGTERM', onSignal);
   process.on('exit', onExit);
 }
 

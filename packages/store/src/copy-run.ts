@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { buildRunDir, claimRunId } from './create-run.js';
 import { runDirName } from './find-run.js';
-import { RUN_FILE, WRITERS_DIR } from './format.js';
+import { type FileKind, openSwanlogFile, RUN_FILE, WRITERS_DIR } from './format.js';
 import { generateRunId } from './run-id.js';
 import { RunReader } from './run-reader.js';
 import { wrapStorageError } from './sqlite-error.js';
@@ -36,7 +36,7 @@ export function copyRun(sourceDir: string, options: CopyRunOptions = {}): CopyRu
   if (typeof claim === 'object') throw new Error(`fresh run id ${id} already exists in ${logdir}`);
   const dir = join(logdir, runDirName(id));
   buildRunDir(logdir, dir, claim, (tmp) => {
-    snapshot(join(src, RUN_FILE), join(tmp, RUN_FILE));
+    snapshot(join(src, RUN_FILE), join(tmp, RUN_FILE), 'run');
     const runDb = new Database(join(tmp, RUN_FILE));
     try {
       const now = Date.now();
@@ -52,7 +52,7 @@ export function copyRun(sourceDir: string, options: CopyRunOptions = {}): CopyRu
       const sources = runDb.prepare('SELECT source FROM sessions').pluck().all() as string[];
       for (const source of sources) {
         const to = join(tmp, WRITERS_DIR, `${source}.sqlite`);
-        snapshot(join(src, WRITERS_DIR, `${source}.sqlite`), to);
+        snapshot(join(src, WRITERS_DIR, `${source}.sqlite`), to, 'writer');
         const w = new Database(to);
         try {
           w.prepare("UPDATE meta SET value = ? WHERE key = 'run_id'").run(id);
@@ -70,15 +70,9 @@ export function copyRun(sourceDir: string, options: CopyRunOptions = {}): CopyRu
   return { id, dir, copiedFrom: original };
 }
 
-function snapshot(from: string, to: string): void {
-  let db: Database.Database;
+function snapshot(from: string, to: string, kind: FileKind): void {
+  const db = openSwanlogFile(from, { readonly: true, kind });
   try {
-    db = new Database(from, { readonly: true, fileMustExist: true });
-  } catch (error) {
-    throw wrapStorageError(error, from, 'read');
-  }
-  try {
-    db.pragma('busy_timeout = 10000');
     db.prepare('VACUUM INTO ?').run(to);
   } catch (error) {
     throw wrapStorageError(error, from, 'copy');

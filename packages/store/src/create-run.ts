@@ -5,9 +5,10 @@ import {
   readFileSync,
   renameSync,
   rmSync,
-  unlinkSync,
+  statSync,
   writeSync,
 } from 'node:fs';
+
 import { join, resolve } from 'node:path';
 import { SwanlogError } from '@swanlog/protocol';
 import Database from 'better-sqlite3';
@@ -35,6 +36,7 @@ export interface CreateRunResult {
 
 const CLAIMS_DIR = '.swanlog/claims';
 const CLAIM_WAIT_MS = 30_000;
+const CLAIM_STALE_MS = 10_000;
 
 /**
  * Creates a run directory for `id` under `logdir`, claiming the id with an exclusive create so
@@ -61,11 +63,18 @@ export function claimRunId(logdir: string, id: string): string | { existing: str
   } catch (error) {
     throw wrapStorageError(error, logdir, 'create the log directory');
   }
-  const existing = findRunDir(logdir, id);
-  if (existing !== undefined) return { existing };
   const claimPath = join(logdir, CLAIMS_DIR, id);
   for (;;) {
-    if (tryClaim(claimPath)) return claimPath;
+    const existing = findRunDir(logdir, id);
+    if (existing !== undefined) return { existing };
+    if (tryClaim(claimPath)) {
+      // The previous holder may have finished (directory renamed, claim released) between our
+      // look and our claim: look again now that nobody else can create the id.
+      const created = findRunDir(logdir, id);
+      if (created === undefined) return claimPath;
+      rmSync(claimPath, { force: true });
+      return { existing: created };
+    }
     const found = waitForRunDir(logdir, id, claimPath);
     if (found !== undefined) return { existing: found };
   }
@@ -83,9 +92,11 @@ export function buildRunDir(
     mkdirSync(join(tmp, 'writers'), { recursive: true });
     fill(tmp);
     renameSync(tmp, dir);
+    // The directory now claims the id by its name; the claim file only guarded its creation.
+    rmSync(claimPath, { force: true });
   } catch (error) {
     rmSync(tmp, { recursive: true, force: true });
-    unlinkSync(claimPath);
+    rmSync(claimPath, { force: true });
     throw wrapStorageError(error, dir, 'create');
   }
 }
@@ -134,8 +145,9 @@ function tryClaim(claimPath: string): boolean {
 }
 
 /**
- * Waits for the claim holder's directory. A claim whose holder died before creating it is stale:
- * it is removed and `undefined` returned so the caller claims again.
+ * Waits for the claim holder's directory. Creating one takes milliseconds, so a claim that is
+ * older than CLAIM_STALE_MS, or whose holder died on this host, is stale (its creator died
+ * mid-creation): it is removed and `undefined` returned so the caller claims again.
  */
 function waitForRunDir(logdir: string, id: string, claimPath: string): string | undefined {
   const deadline = Date.now() + CLAIM_WAIT_MS;
@@ -145,7 +157,9 @@ function waitForRunDir(logdir: string, id: string, claimPath: string): string | 
     if (found !== undefined) return found;
     const holder = readClaim(claimPath);
     if (holder === undefined) return undefined;
-    if (holder !== 'pending' && holder.host === currentProcess().host && !isWriterAlive(holder, undefined)) {
+    const deadHolder =
+      holder !== 'pending' && holder.host === currentProcess().host && !isWriterAlive(holder, undefined);
+    if (deadHolder || claimAge(claimPath) > CLAIM_STALE_MS) {
       if (findRunDir(logdir, id) !== undefined) continue;
       rmSync(claimPath, { force: true });
       return undefined;
@@ -159,6 +173,15 @@ function waitForRunDir(logdir: string, id: string, claimPath: string): string | 
       hint: `if no other process is creating it, remove ${claimPath} and retry`,
     },
   );
+}
+
+function claimAge(claimPath: string): number {
+  try {
+    return Date.now() - statSync(claimPath).mtimeMs;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
 }
 
 /** The claim's holder; 'pending' while the holder is still writing its identity. */

@@ -1,3 +1,6 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { SwanlogError } from '@swanlog/protocol';
 import Database from 'better-sqlite3';
 import { wrapStorageError } from './sqlite-error.js';
@@ -57,7 +60,12 @@ CREATE TABLE console (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, stream TEXT 
 `;
 
 export interface OpenFileOptions {
-  readonly: boolean;
+  /**
+   * 'auto' (readers): read-write when the file and its directory are writable, so that the last
+   * connection to close folds a left-over -wal file into the database; read-only otherwise (a
+   * read-only mount or another user's run). A reader never writes data either way.
+   */
+  readonly: boolean | 'auto';
   kind: FileKind;
 }
 
@@ -68,7 +76,8 @@ export interface OpenFileOptions {
 export function openSwanlogFile(path: string, options: OpenFileOptions): Database.Database {
   let db: Database.Database;
   try {
-    db = new Database(path, { readonly: options.readonly, fileMustExist: true });
+    const readonly = options.readonly === 'auto' ? !isWritable(path) : options.readonly;
+    db = openDatabase(path, readonly);
   } catch (error) {
     if ((error as { code?: string }).code === 'SQLITE_CANTOPEN') {
       throw new SwanlogError('RUN_DIR_CORRUPT', `cannot open ${path}: the file is missing or unreadable`, {
@@ -114,4 +123,52 @@ export function stampFormat(db: Database.Database): void {
 export function readMeta(db: Database.Database): Map<string, string> {
   const rows = db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[];
   return new Map(rows.map((r) => [r.key, r.value]));
+}
+
+// better-sqlite3 reads this when its addon loads (at the first `new Database`): URI file names
+// let a read-only WAL-mode file be opened as immutable (see openDatabase).
+process.env.SQLITE_USE_URI ??= '1';
+
+/**
+ * Opens a database file. A WAL-mode file in a directory we cannot write (a read-only mount, another
+ * user's run) cannot be opened read-only when SQLite cannot create its -shm file; when no -wal
+ * file holds data, nothing can be missed, so it is opened as immutable instead.
+ */
+function openDatabase(path: string, readonly: boolean): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { readonly, fileMustExist: true });
+    db.pragma('application_id'); // SQLite opens lazily: the first read meets the -shm problem
+    return db;
+  } catch (error) {
+    db?.close();
+    const code = String((error as { code?: unknown }).code);
+    const walBytes = fileSize(`${path}-wal`);
+    if (!readonly || walBytes > 0 || !(code.startsWith('SQLITE_READONLY') || code === 'SQLITE_CANTOPEN'))
+      throw error;
+    if (fileSize(path) < 0) throw error;
+    return new Database(`${pathToFileURL(path).href}?immutable=1`, { readonly: true, fileMustExist: true });
+  }
+}
+
+/** Size of a file, -1 when it does not exist. */
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return -1;
+    throw error;
+  }
+}
+
+function isWritable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    accessSync(dirname(path), constants.W_OK);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EROFS' || code === 'EPERM' || code === 'ENOENT') return false;
+    throw error;
+  }
 }

@@ -85,7 +85,7 @@ export class RunReader {
         hint: 'pass a run directory (run-<date>-<id>) or a run id with --logdir',
       });
     }
-    const db = openSwanlogFile(path, { readonly: true, kind: 'run' });
+    const db = openSwanlogFile(path, { readonly: 'auto', kind: 'run' });
     try {
       return new RunReader(abs, db, parseMeta(readMeta(db), path));
     } catch (error) {
@@ -162,7 +162,7 @@ export class RunReader {
     const row = this.guard(() =>
       this.runDb
         .prepare(
-          'SELECT max(coalesce((SELECT max(clock_start) FROM sessions), 0), coalesce((SELECT max(ts) FROM config_revisions), 0)) AS m',
+          'SELECT max(coalesce((SELECT max(clock_start) FROM sessions), 0), coalesce((SELECT max(ended_at) FROM sessions), 0), coalesce((SELECT max(ts) FROM config_revisions), 0)) AS m',
         )
         .get(),
     ) as { m: number };
@@ -343,7 +343,7 @@ export class RunReader {
       let w = this.writers.get(source);
       if (w === undefined) {
         const path = this.writerPath(source);
-        const db = openSwanlogFile(path, { readonly: true, kind: 'writer' });
+        const db = openSwanlogFile(path, { readonly: 'auto', kind: 'writer' });
         w = { source, rank, db, keyIds: new Map() };
         this.writers.set(source, w);
       }

@@ -33,6 +33,8 @@ export function runState(sessions: { row: SessionRow; state: RunState }[], creat
   if (sessions.length === 0) return Date.now() - createdAt < 60_000 ? 'running' : 'crashed';
   if (sessions.some((s) => s.state === 'running')) return 'running';
   if (sessions.some((s) => s.row.end_state === null)) return 'crashed';
+  // ended_at is on the run's clock (never below anything the session saw), so a session that
+  // resumed on a machine whose wall clock is behind still counts as the later one.
   let last = sessions[0]!;
   for (const s of sessions) if ((s.row.ended_at ?? 0) >= (last.row.ended_at ?? 0)) last = s;
   return last.state;

@@ -284,7 +284,7 @@ export class RunWriter {
     try {
       this.runDb
         .prepare('UPDATE sessions SET end_state = ?, ended_at = ? WHERE source = ?')
-        .run(failure === undefined ? state : 'crashed', Date.now(), this.source);
+        .run(failure === undefined ? state : 'crashed', Math.max(Date.now(), this.lastTs), this.source);
     } catch (error) {
       failure ??= wrapStorageError(error, join(this.dir, RUN_FILE), 'record the end of');
     }
@@ -483,7 +483,7 @@ function registerSession(
       const end = runDb.prepare(
         "UPDATE sessions SET end_state = 'crashed', ended_at = ? WHERE source = ? AND end_state IS NULL",
       );
-      for (const seg of dead) end.run(s.clockStart, seg.source);
+      for (const seg of dead) end.run(s.clockStart - 1, seg.source);
       runDb
         .prepare(
           `INSERT INTO sessions (source, segment, host, pid, pid_start, started_at, clock_start, resumed, from_step)

@@ -1,0 +1,103 @@
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { RunReader } from './run-reader.js';
+import {
+  bytesOf,
+  CLI_BIN,
+  copyFixtures,
+  fixtureDir,
+  hashTree,
+  tempDir,
+} from './test-support/run-fixtures.js';
+
+const NOBODY = 65534;
+const isRoot = process.getuid?.() === 0;
+const tmp = tempDir();
+let logdir: string;
+before(() => {
+  // mkdtemp makes the directory 0700; others must be able to traverse it to reach the runs.
+  chmodSync(tmp.path, 0o755);
+  logdir = copyFixtures(tmp.path);
+});
+after(() => {
+  makeWritable(tmp.path);
+  tmp.remove();
+});
+
+function chmodTree(path: string, dirMode: number, fileMode: number): void {
+  if (statSync(path).isDirectory()) {
+    for (const name of readdirSync(path)) chmodTree(join(path, name), dirMode, fileMode);
+    chmodSync(path, dirMode);
+  } else chmodSync(path, fileMode);
+}
+
+function makeReadOnly(dir: string): void {
+  chmodTree(dir, 0o555, 0o444);
+}
+
+function makeWritable(dir: string): void {
+  chmodTree(dir, 0o755, 0o644);
+}
+
+/** `swanlog <args>` as the current user, or as nobody; returns parsed JSON stdout. */
+function cli(args: string[], asNobody: boolean): unknown {
+  const result = spawnSync(process.execPath, [CLI_BIN, ...args], {
+    encoding: 'utf8',
+    ...(asNobody ? { uid: NOBODY, gid: NOBODY } : {}),
+    env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' },
+  });
+  assert.equal(
+    result.status,
+    0,
+    `swanlog ${args.join(' ')} failed${asNobody ? ' as nobody' : ''}: ${result.stderr}`,
+  );
+  return args.includes('--json') ? JSON.parse(result.stdout) : result.stdout;
+}
+
+/** What a reader in this process shows of a run: meta, state, config, segments, every point. */
+function readInProcess(dir: string) {
+  const reader = RunReader.open(dir);
+  try {
+    return {
+      meta: reader.meta,
+      state: reader.state(),
+      config: reader.config(),
+      configRevisions: reader.configRevisions(),
+      segments: reader.segments(),
+      lastVisibleStep: reader.lastVisibleStep(),
+      series: reader.keys().map((key) => {
+        const s = reader.series(key, { superseded: true });
+        return [key, Array.from(s.steps), bytesOf(s.values).toString('hex'), Array.from(s.ts)];
+      }),
+    };
+  } finally {
+    reader.close();
+  }
+}
+
+describe('a read-only run directory still opens for reading', () => {
+  for (const id of ['fx-finished', 'fx-rewound', 'fx-crashed']) {
+    test(`${id}: made read-only, it reads exactly as it did writable${isRoot ? ' (CLI as nobody)' : ''}`, () => {
+      const dir = fixtureDir(logdir, id);
+      if (isRoot) {
+        // chmod does not stop root, so the reader runs as nobody, who cannot write anything here.
+        const writableShow = cli(['show', dir, '--json'], false);
+        const writableExport = cli(['export', dir, '--all'], false);
+        makeReadOnly(dir);
+        const files = hashTree(dir);
+        assert.deepEqual(cli(['show', dir, '--json'], true), writableShow);
+        assert.equal(cli(['export', dir, '--all'], true), writableExport);
+        assert.deepEqual(hashTree(dir), files, 'reading changed the read-only files');
+      } else {
+        const writable = readInProcess(dir);
+        makeReadOnly(dir);
+        const files = hashTree(dir);
+        assert.deepEqual(readInProcess(dir), writable);
+        assert.deepEqual(hashTree(dir), files, 'reading changed the read-only files');
+      }
+    });
+  }
+});
