@@ -61,7 +61,12 @@ async function main(): Promise<void> {
       'finished',
     ),
     runChild(
-      { init: { ...base, id: 'fx-two-writers' }, steps: 30, keys: ['eval/loss'], sleepMs: 2 },
+      {
+        init: { ...base, id: 'fx-two-writers', name: 'two writers' },
+        steps: 30,
+        keys: ['eval/loss'],
+        sleepMs: 2,
+      },
       'finished',
     ),
   ]);

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, openSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { SwanlogError } from '@swanlog/protocol';
 import type { CopyRunResult, VerifyReport } from '@swanlog/store';
@@ -28,13 +28,25 @@ export function printJson(data: unknown): void {
 
 /** Writes chunks to `out` (a file path) or stdout, honouring backpressure. */
 export async function writeChunks(chunks: Iterable<string>, out: string | undefined): Promise<void> {
-  const stream: Writable = out === undefined ? process.stdout : createWriteStream(out);
+  const stream: Writable = out === undefined ? process.stdout : createWriteStream('', { fd: openOut(out) });
   for (const chunk of chunks) {
     if (!stream.write(chunk)) await once(stream, 'drain');
   }
   if (out !== undefined) {
     stream.end();
     await once(stream, 'finish');
+  }
+}
+
+function openOut(path: string): number {
+  try {
+    return openSync(path, 'w');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unknown';
+    throw new SwanlogError('INVALID_OPTION', `--out ${path} cannot be written (${code})`, {
+      hint: 'choose a file in an existing directory you can write to',
+      cause: error,
+    });
   }
 }
 

@@ -81,19 +81,7 @@ export class Run {
    */
   log(data: Record<string, number>, step?: number): void {
     if (this.writer === null) return;
-    let s = this.nextStep;
-    if (step !== undefined) {
-      if (!Number.isSafeInteger(step) || step < 0) {
-        throw new SwanlogError(
-          'INVALID_VALUE',
-          `run ${this.id}: step ${String(step)} is not a non-negative integer`,
-          {
-            hint: 'omit step to use the run counter, or pass an integer >= 0',
-          },
-        );
-      }
-      s = step;
-    }
+    const s = step ?? this.nextStep;
     if (typeof data !== 'object' || data === null || Array.isArray(data)) {
       throw new SwanlogError('INVALID_VALUE', `run ${this.id}: log() takes an object of key → number`, {
         hint: 'e.g. run.log({ loss: 0.25, acc: 0.91 })',

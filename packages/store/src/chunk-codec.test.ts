@@ -1,4 +1,4 @@
-import * as assert from 'node:assert/strict';
+import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type ChunkPoints, decodeChunk, encodeChunk } from './chunk-codec.js';
 import { bytesOf, prng } from './test-support/run-fixtures.js';
@@ -143,6 +143,26 @@ describe('chunk codec', () => {
     const host = Buffer.alloc(encoded.length + 5);
     encoded.copy(host, 3);
     assertSamePoints(decodeChunk(host.subarray(3, 3 + encoded.length)), points, 33, 'odd offset');
+  });
+
+  test('a step the codec cannot hold exactly (a fraction) is refused, never stored as another step', () => {
+    for (const steps of [[1.5], [0, 0.5], [3, 2.25, 7], [2 ** 52 + 0.5]]) {
+      const n = steps.length;
+      const points: ChunkPoints = {
+        steps: Float64Array.from(steps),
+        values: new Float64Array(n),
+        ts: new Float64Array(n).fill(1),
+        seqs: Float64Array.from({ length: n }, (_, i) => i + 1),
+      };
+      let decoded: ChunkPoints | undefined;
+      try {
+        decoded = decodeChunk(encodeChunk(points));
+      } catch (error) {
+        assert.ok(error instanceof Error);
+        continue; // refused: fine
+      }
+      assert.deepEqual(Array.from(decoded.steps), steps, `steps ${steps} came back different`);
+    }
   });
 
   test('a truncated or extended chunk throws, at every length', () => {

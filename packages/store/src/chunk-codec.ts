@@ -9,7 +9,7 @@ import { crc32 } from 'node:zlib';
  *   1  u8   flags (bit 0: steps stored absolute instead of zigzag deltas)
  *   2  u16  reserved (0)
  *   4  u32  n, number of points
- *   8  u32  crc32 of bytes [12, end)
+ *   8  u32  crc32 of bytes [0, 8) then [12, end): the header is covered too
  *   12 u32  reserved (0)
  *   16 f64 x n   values
  *   then varints: n steps, n timestamps (first absolute, then deltas >= 0),
@@ -33,6 +33,11 @@ export class ChunkDecodeError extends Error {}
 /** Encodes points [0, n) of the given arrays. */
 export function encodeChunk(points: ChunkPoints, n: number = points.steps.length): Buffer {
   const { steps, values, ts, seqs } = points;
+  for (let i = 0; i < n; i++) {
+    const s = steps[i]!;
+    if (!Number.isSafeInteger(s) || s < 0)
+      throw new RangeError(`step ${s} at index ${i} is not a non-negative safe integer`);
+  }
   let absolute = false;
   for (let i = 1; i < n; i++) {
     const d = steps[i]! - steps[i - 1]!;
@@ -64,7 +69,7 @@ export function encodeChunk(points: ChunkPoints, n: number = points.steps.length
   pos = writeDeltas(buf, pos, ts, n);
   pos = writeDeltas(buf, pos, seqs, n);
   const out = buf.subarray(0, pos);
-  out.writeUInt32LE(crc32(out.subarray(12)), 8);
+  out.writeUInt32LE(checksum(out), 8);
   return out;
 }
 
@@ -75,9 +80,13 @@ export function decodeChunk(data: Uint8Array): ChunkPoints {
     throw new ChunkDecodeError(`chunk is ${buf.length} bytes, shorter than its header`);
   const version = buf.readUInt8(0);
   if (version !== CHUNK_CODEC_VERSION) throw new ChunkDecodeError(`unknown chunk codec version ${version}`);
-  const absolute = (buf.readUInt8(1) & FLAG_ABSOLUTE_STEPS) !== 0;
+  if (buf.readUInt32LE(8) !== checksum(buf)) throw new ChunkDecodeError('chunk checksum mismatch');
+  const flags = buf.readUInt8(1);
+  if ((flags & ~FLAG_ABSOLUTE_STEPS) !== 0 || buf.readUInt16LE(2) !== 0 || buf.readUInt32LE(12) !== 0) {
+    throw new ChunkDecodeError('chunk header has unknown flags or reserved bits set');
+  }
+  const absolute = (flags & FLAG_ABSOLUTE_STEPS) !== 0;
   const n = buf.readUInt32LE(4);
-  if (buf.readUInt32LE(8) !== crc32(buf.subarray(12))) throw new ChunkDecodeError('chunk checksum mismatch');
   if (buf.length < HEADER + n * 8 + n * 3) throw new ChunkDecodeError(`chunk too short for ${n} points`);
   const values = new Float64Array(n);
   new Uint8Array(values.buffer).set(buf.subarray(HEADER, HEADER + n * 8));
@@ -98,6 +107,10 @@ export function decodeChunk(data: Uint8Array): ChunkPoints {
   readDeltas(buf, cursor, seqs, n);
   if (cursor.pos !== buf.length) throw new ChunkDecodeError('chunk has trailing bytes');
   return { steps, values, ts, seqs };
+}
+
+function checksum(chunk: Buffer): number {
+  return crc32(chunk.subarray(12), crc32(chunk.subarray(0, 8)));
 }
 
 function writeDeltas(buf: Buffer, pos: number, arr: Float64Array, n: number): number {

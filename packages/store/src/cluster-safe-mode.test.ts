@@ -1,4 +1,4 @@
-import * as assert from 'node:assert/strict';
+import assert from 'node:assert/strict';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, test } from 'node:test';
@@ -104,6 +104,32 @@ describe('cluster-safe journal mode (SWANLOG_NO_WAL=1)', () => {
       await writer.finish('finished');
     }
     // finish() leaves no -wal behind in either mode.
+    assert.deepEqual(walFiles(dir), []);
+  });
+});
+
+describe('no -wal file left behind', () => {
+  test('a writer that finishes while a reader is open leaves no -wal once that reader closes', async () => {
+    const dir = makeRun(tmp.path, 'finish-under-reader');
+    const writer = RunWriter.open({ dir, resumed: false, flushIntervalMs: 60_000 });
+    const reader = RunReader.open(dir);
+    try {
+      for (let s = 0; s < 100; s++) writer.append({ loss: s }, s);
+      writer.flush();
+      assert.equal(reader.series('loss').steps.length, 100);
+      await writer.finish('finished');
+      assert.equal(reader.state(), 'finished');
+      assert.equal(reader.series('loss').steps.length, 100);
+    } finally {
+      reader.close();
+    }
+    assert.deepEqual(walFiles(dir), []);
+    const again = RunReader.open(dir);
+    try {
+      assert.equal(again.lastVisibleStep(), 99);
+    } finally {
+      again.close();
+    }
     assert.deepEqual(walFiles(dir), []);
   });
 });

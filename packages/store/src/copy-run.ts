@@ -27,7 +27,7 @@ export interface CopyRunResult {
  */
 export function copyRun(sourceDir: string, options: CopyRunOptions = {}): CopyRunResult {
   const src = resolve(sourceDir);
-  const reader = RunReader.open(src);
+  const reader = RunReader.open(src, { readonly: true });
   const original = reader.meta.id;
   reader.close();
   const logdir = resolve(options.logdir ?? dirname(src));

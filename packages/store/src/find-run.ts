@@ -27,7 +27,14 @@ export function listRunDirs(logdir: string): string[] {
   try {
     names = readdirSync(root);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return [];
+    if (code === 'ENOTDIR') {
+      throw new SwanlogError('NOT_FOUND', `${root} is a file, not a log directory`, {
+        hint: 'pass the directory your runs log into (default ./swanlog, or SWANLOG_LOGDIR)',
+        cause: error,
+      });
+    }
     throw error;
   }
   const dirs: string[] = [];

@@ -1,15 +1,17 @@
-import * as assert from 'node:assert/strict';
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, cpSync, readdirSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { RunReader } from './run-reader.js';
 import {
   bytesOf,
   CLI_BIN,
   copyFixtures,
+  FIXTURES_LOGDIR,
   fixtureDir,
   hashTree,
+  hasLeftoverWal,
   tempDir,
 } from './test-support/run-fixtures.js';
 
@@ -78,6 +80,11 @@ function readInProcess(dir: string) {
   }
 }
 
+/** Replaces the run directory in a CLI document so runs read from two places compare. */
+function withoutDir(doc: unknown, dir: string): unknown {
+  return JSON.parse(JSON.stringify(doc).split(JSON.stringify(dir).slice(1, -1)).join('<dir>'));
+}
+
 describe('a read-only run directory still opens for reading', () => {
   for (const id of ['fx-finished', 'fx-rewound', 'fx-crashed']) {
     test(`${id}: made read-only, it reads exactly as it did writable${isRoot ? ' (CLI as nobody)' : ''}`, () => {
@@ -100,4 +107,29 @@ describe('a read-only run directory still opens for reading', () => {
       }
     });
   }
+
+  test(`fx-crashed made read-only before anything read it (a killed writer's -wal still there)`, () => {
+    const pristine = join(tmp.path, 'pristine');
+    const dir = join(pristine, basename(fixtureDir(FIXTURES_LOGDIR, 'fx-crashed')));
+    cpSync(fixtureDir(FIXTURES_LOGDIR, 'fx-crashed'), dir, { recursive: true });
+    assert.ok(hasLeftoverWal(dir), 'the fixture should hold a -wal file with data');
+    makeReadOnly(dir);
+    const files = hashTree(dir);
+    const reference = fixtureDir(logdir, 'fx-crashed');
+    if (isRoot) {
+      const show = cli(['show', dir, '--json'], true);
+      const exported = cli(['export', dir, '--all'], true);
+      assert.deepEqual(
+        withoutDir(show, dir),
+        withoutDir(cli(['show', reference, '--json'], false), reference),
+      );
+      assert.equal(exported, cli(['export', reference, '--all'], false));
+      assert.equal((show as { keys: Record<string, { count: number }> }).keys.loss?.count, 40);
+    } else {
+      const { meta: _m, ...got } = readInProcess(dir);
+      const { meta: _r, ...want } = readInProcess(reference);
+      assert.deepEqual(got, want);
+    }
+    assert.deepEqual(hashTree(dir), files, 'reading changed the read-only files');
+  });
 });

@@ -71,13 +71,21 @@ export class RunReader {
   private readonly runDb: Database.Database;
   private readonly writers = new Map<string, WriterFile>();
 
-  private constructor(dir: string, runDb: Database.Database, meta: RunMeta) {
+  private readonly fileMode: true | 'auto';
+
+  private constructor(dir: string, runDb: Database.Database, meta: RunMeta, fileMode: true | 'auto') {
+    this.fileMode = fileMode;
     this.dir = dir;
     this.runDb = runDb;
     this.meta = meta;
   }
 
-  static open(dir: string): RunReader {
+  /**
+   * Opens a run directory. With `readonly: true` every file is opened read-only (copy uses this so
+   * that not even a left-over -wal file of the original is folded); by default files that may be
+   * written are opened read-write, so the last connection to close folds a left-over -wal file.
+   */
+  static open(dir: string, options: { readonly?: boolean } = {}): RunReader {
     const abs = resolve(dir);
     const path = join(abs, RUN_FILE);
     if (!existsSync(path)) {
@@ -85,9 +93,10 @@ export class RunReader {
         hint: 'pass a run directory (run-<date>-<id>) or a run id with --logdir',
       });
     }
-    const db = openSwanlogFile(path, { readonly: 'auto', kind: 'run' });
+    const mode = options.readonly === true ? true : 'auto';
+    const db = openSwanlogFile(path, { readonly: mode, kind: 'run' });
     try {
-      return new RunReader(abs, db, parseMeta(readMeta(db), path));
+      return new RunReader(abs, db, parseMeta(readMeta(db), path), mode);
     } catch (error) {
       db.close();
       throw wrapStorageError(error, path, 'read');
@@ -343,7 +352,7 @@ export class RunReader {
       let w = this.writers.get(source);
       if (w === undefined) {
         const path = this.writerPath(source);
-        const db = openSwanlogFile(path, { readonly: 'auto', kind: 'writer' });
+        const db = openSwanlogFile(path, { readonly: this.fileMode, kind: 'writer' });
         w = { source, rank, db, keyIds: new Map() };
         this.writers.set(source, w);
       }

@@ -199,6 +199,15 @@ export class RunWriter {
       });
     }
     if (this.timerError !== undefined) throw this.takeBackgroundError();
+    if (!Number.isSafeInteger(step) || step < 0) {
+      throw new SwanlogError(
+        'INVALID_VALUE',
+        `run ${this.runId}: step ${String(step)} is not a non-negative integer`,
+        {
+          hint: 'omit step to use the run counter, or pass an integer >= 0',
+        },
+      );
+    }
     let k = 0;
     let fresh = 0;
     for (const key in data) {

@@ -1,9 +1,11 @@
-import * as assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
 import { RunReader } from './run-reader.js';
 import { RunWriter } from './run-writer.js';
 import {
   bytesOf,
+  copyFixtures,
+  fixtureDir,
   makeRun,
   prng,
   tempDir,
@@ -265,6 +267,84 @@ describe('visible series through real writer sessions', () => {
         });
       }
       assertMatchesModel(dir, ops, `trial ${trial}`);
+    }
+  });
+});
+
+describe('visible series of the fixtures', () => {
+  const fixtures = tempDir();
+  let logdir: string;
+  before(() => {
+    logdir = copyFixtures(fixtures.path);
+  });
+  after(() => fixtures.remove());
+
+  test('lastVisibleStep (of the run and of each key) agrees with the series on every sound fixture', () => {
+    const expected: Record<string, number> = {
+      'fx-finished': 52,
+      'fx-crashed': 39,
+      'fx-resumed': 49,
+      'fx-rewound': 30,
+      'fx-two-writers': 29,
+    };
+    for (const [id, last] of Object.entries(expected)) {
+      const reader = RunReader.open(fixtureDir(logdir, id));
+      try {
+        let max: number | null = null;
+        for (const key of reader.keys()) {
+          const s = reader.series(key);
+          const keyLast = s.steps.length === 0 ? null : s.steps[s.steps.length - 1]!;
+          assert.equal(reader.lastVisibleStep(key), keyLast, `${id}: ${key}`);
+          for (let i = 1; i < s.steps.length; i++)
+            assert.ok(s.steps[i]! > s.steps[i - 1]!, `${id}: ${key} order`);
+          if (keyLast !== null && (max === null || keyLast > max)) max = keyLast;
+        }
+        assert.equal(reader.lastVisibleStep(), max, id);
+        assert.equal(max, last, id);
+      } finally {
+        reader.close();
+      }
+    }
+  });
+
+  test('fx-two-writers: the key of each writer shows every step 0-29', () => {
+    const reader = RunReader.open(fixtureDir(logdir, 'fx-two-writers'));
+    try {
+      assert.deepEqual(reader.keys(), ['eval/loss', 'train/loss']);
+      for (const key of reader.keys()) {
+        const s = reader.series(key);
+        assert.deepEqual(
+          Array.from(s.steps),
+          Array.from({ length: 30 }, (_, i) => i),
+          key,
+        );
+        assert.deepEqual(
+          Array.from(s.values),
+          Array.from({ length: 30 }, (_, i) => i * 1000),
+          key,
+        );
+      }
+    } finally {
+      reader.close();
+    }
+  });
+
+  test('fx-rewound: steps 21-39 of the first session are superseded, steps 21-30 come from the resume', () => {
+    const reader = RunReader.open(fixtureDir(logdir, 'fx-rewound'));
+    try {
+      const s = reader.series('loss');
+      assert.deepEqual(
+        Array.from(s.values),
+        Array.from({ length: 31 }, (_, st) => (st <= 20 ? 100 + st : 200 + st - 21)),
+      );
+      const all = reader.series('loss', { superseded: true });
+      const superseded = Array.from(all.steps).filter((_, i) => all.superseded?.[i] === 1);
+      assert.deepEqual(
+        superseded,
+        Array.from({ length: 19 }, (_, i) => 21 + i),
+      );
+    } finally {
+      reader.close();
     }
   });
 });

@@ -96,6 +96,14 @@ export function hashTree(dir: string): Record<string, string> {
   return out;
 }
 
+/**
+ * True when a dead writer left a -wal file with data behind (a SIGKILLed run). Readers that may
+ * write fold such a file into its database when they close, which changes bytes but no data.
+ */
+export function hasLeftoverWal(dir: string): boolean {
+  return listTree(dir).some((p) => p.endsWith('-wal') && statSync(join(dir, p)).size > 0);
+}
+
 /** Every file path under `dir`, relative. */
 export function listTree(dir: string): string[] {
   return Object.keys(hashTree(dir));
