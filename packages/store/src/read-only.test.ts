@@ -15,8 +15,19 @@ import {
   tempDir,
 } from './test-support/run-fixtures.js';
 
-const NOBODY = 65534;
 const isRoot = process.getuid?.() === 0;
+/**
+ * chmod does not stop root, so as root the CLI runs under setpriv without the capabilities that
+ * override file modes (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH): still uid 0, owner of the files, but
+ * bound by their read-only modes. Unlike switching to `nobody`, it can still reach a repository
+ * that lives in a 0700 directory.
+ */
+const WITHOUT_DAC = [
+  'setpriv',
+  '--bounding-set=-dac_override,-dac_read_search',
+  '--inh-caps=-dac_override,-dac_read_search',
+  '--',
+];
 const tmp = tempDir();
 let logdir: string;
 before(() => {
@@ -44,17 +55,17 @@ function makeWritable(dir: string): void {
   chmodTree(dir, 0o755, 0o644);
 }
 
-/** `swanlog <args>` as the current user, or as nobody; returns parsed JSON stdout. */
-function cli(args: string[], asNobody: boolean): unknown {
-  const result = spawnSync(process.execPath, [CLI_BIN, ...args], {
+/** `swanlog <args>` as the current user, or bound by file modes; returns parsed JSON stdout. */
+function cli(args: string[], boundByModes: boolean): unknown {
+  const command = [...(boundByModes ? WITHOUT_DAC : []), process.execPath, CLI_BIN, ...args];
+  const result = spawnSync(command[0]!, command.slice(1), {
     encoding: 'utf8',
-    ...(asNobody ? { uid: NOBODY, gid: NOBODY } : {}),
     env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' },
   });
   assert.equal(
     result.status,
     0,
-    `swanlog ${args.join(' ')} failed${asNobody ? ' as nobody' : ''}: ${result.stderr}`,
+    `swanlog ${args.join(' ')} failed${boundByModes ? ' bound by file modes' : ''}: ${result.stderr} ${result.error ?? ''}`,
   );
   return args.includes('--json') ? JSON.parse(result.stdout) : result.stdout;
 }
@@ -87,10 +98,9 @@ function withoutDir(doc: unknown, dir: string): unknown {
 
 describe('a read-only run directory still opens for reading', () => {
   for (const id of ['fx-finished', 'fx-rewound', 'fx-crashed']) {
-    test(`${id}: made read-only, it reads exactly as it did writable${isRoot ? ' (CLI as nobody)' : ''}`, () => {
+    test(`${id}: made read-only, it reads exactly as it did writable${isRoot ? ' (CLI without CAP_DAC_OVERRIDE)' : ''}`, () => {
       const dir = fixtureDir(logdir, id);
       if (isRoot) {
-        // chmod does not stop root, so the reader runs as nobody, who cannot write anything here.
         const writableShow = cli(['show', dir, '--json'], false);
         const writableExport = cli(['export', dir, '--all'], false);
         makeReadOnly(dir);
