@@ -4,7 +4,9 @@ import { Command, CommanderError, Option } from 'commander';
 import { copy } from './commands/copy.js';
 import { exportRun } from './commands/export.js';
 import { ls } from './commands/ls.js';
+import { registerServerCommands } from './commands/server.js';
 import { show } from './commands/show.js';
+import { registerSyncCommands } from './commands/sync.js';
 import { verify } from './commands/verify.js';
 import {
   errorJson,
@@ -110,6 +112,8 @@ export function buildProgram(): Command {
       }
     });
 
+  registerSyncCommands(program);
+  registerServerCommands(program);
   return program;
 }
 

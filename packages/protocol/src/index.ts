@@ -1,6 +1,38 @@
+export type {
+  ConfigRevisionsRequest,
+  CopyExperimentRequest,
+  CreateExperimentRequest,
+  CreateExperimentResponse,
+  ErrorBody,
+  ExperimentInfo,
+  ExperimentList,
+  IngestResponse,
+  KeyScope,
+  MetricPoint,
+  MetricSeries,
+  ProjectList,
+  RunState,
+  ServerInfo,
+  SessionInfo,
+  SyncStatus,
+} from './api-types.js';
+export { API_PREFIX, BATCH_CONTENT_TYPE, MAX_BODY_BYTES, MAX_JSON_BYTES } from './api-types.js';
 export type { EncodedValue } from './encode-value.js';
 export { decodeValue, encodeValue } from './encode-value.js';
 export type { ErrorCode } from './error-codes.js';
 export { ERROR_CODES, ERROR_STATUS, httpStatusOf, isErrorCode } from './error-codes.js';
+export type { BatchChunk, BatchHeader, BatchSource, DecodedBatch } from './ingest-batch.js';
+export { BatchFormatError, decodeBatch, encodeBatch, sliceBlobs } from './ingest-batch.js';
+export {
+  batchHeaderSchema,
+  configRevisionsSchema,
+  copyExperimentSchema,
+  createExperimentSchema,
+  keyNameSchema,
+  metricsQuerySchema,
+  runIdSchema,
+  sessionInfoSchema,
+  sessionLoginSchema,
+} from './schemas.js';
 export type { SwanlogErrorOptions } from './swanlog-error.js';
 export { isSwanlogError, SwanlogError } from './swanlog-error.js';

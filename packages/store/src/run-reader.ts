@@ -7,7 +7,16 @@ import { deepMerge, type JsonObject } from './deep-merge.js';
 import { openSwanlogFile, RUN_FILE, readMeta, WRITERS_DIR } from './format.js';
 import { type RunState, runState, type SessionRow, sessionState } from './run-state.js';
 import { wrapStorageError } from './sqlite-error.js';
-import { type RawPoints, type Rewind, RewindIndex, resolveVisible } from './visible-series.js';
+import {
+  buildSeries,
+  type ChunkSummary,
+  lastVisibleStepOf,
+  type RankedPoints,
+  type Rewind,
+  type Series,
+} from './visible-series.js';
+
+export type { Series } from './visible-series.js';
 
 export interface RunMeta {
   id: string;
@@ -38,16 +47,6 @@ export interface ConfigRevision {
   ts: number;
   source: string | null;
   patch: JsonObject;
-}
-
-/** Points of one key in step order; with superseded points when asked. */
-export interface Series {
-  key: string;
-  steps: Float64Array;
-  values: Float64Array;
-  ts: Float64Array;
-  /** Present when superseded points were asked for: 1 marks a superseded point. */
-  superseded?: Uint8Array;
 }
 
 export interface SeriesOptions {
@@ -136,8 +135,9 @@ export class RunReader {
 
   state(): RunState {
     const sessions = this.sessionRows().map((row) => ({
-      row,
       state: sessionState(row, row.end_state === null ? this.heartbeat(row.source) : undefined),
+      open: row.end_state === null,
+      endedAt: row.ended_at,
     }));
     return runState(sessions, this.meta.createdAt);
   }
@@ -208,8 +208,7 @@ export class RunReader {
    * that straddle a rewind are decoded, so this costs no scan of the run's points.
    */
   lastVisibleStep(key?: string): number | null {
-    const rewinds = new RewindIndex(this.rewinds());
-    const candidates: { w: WriterFile; id: number; stepMax: number; tsMin: number; seqMin: number }[] = [];
+    const chunks: ChunkSummary[] = [];
     for (const w of this.writerFiles()) {
       const keyId = key === undefined ? undefined : w.keyIds.get(key);
       if (key !== undefined && keyId === undefined) continue;
@@ -220,52 +219,22 @@ export class RunReader {
       const rows = this.guardFile(w, () =>
         keyId === undefined ? w.db.prepare(sql).all() : w.db.prepare(sql).all(keyId),
       ) as { id: number; step_max: number; ts_min: number; seq_min: number }[];
-      for (const r of rows)
-        candidates.push({ w, id: r.id, stepMax: r.step_max, tsMin: r.ts_min, seqMin: r.seq_min });
-    }
-    candidates.sort((a, b) => b.stepMax - a.stepMax);
-    let best: number | null = null;
-    for (const c of candidates) {
-      if (best !== null && c.stepMax <= best) break;
-      if (c.stepMax <= rewinds.limitAfter(c.tsMin, c.w.rank, c.seqMin)) {
-        best = c.stepMax;
-        break;
-      }
-      const points = this.decodeChunkRow(c.w, c.id);
-      for (let i = 0; i < points.steps.length; i++) {
-        const s = points.steps[i]!;
-        if ((best === null || s > best) && s <= rewinds.limitAfter(points.ts[i]!, c.w.rank, points.seqs[i]!))
-          best = s;
+      for (const r of rows) {
+        chunks.push({
+          rank: w.rank,
+          stepMax: r.step_max,
+          tsMin: r.ts_min,
+          seqMin: r.seq_min,
+          decode: () => this.decodeChunkRow(w, r.id),
+        });
       }
     }
-    return best;
+    return lastVisibleStepOf(chunks, this.rewinds());
   }
 
   /** The visible points of `key` in step order (and the superseded ones, marked, when asked). */
   series(key: string, options: SeriesOptions = {}): Series {
-    const raw = this.rawPoints(key);
-    const { order, visible } = resolveVisible(raw, new RewindIndex(this.rewinds()));
-    let count = 0;
-    for (let i = 0; i < raw.length; i++) if (options.superseded || visible[i] === 1) count++;
-    const out: Series = {
-      key,
-      steps: new Float64Array(count),
-      values: new Float64Array(count),
-      ts: new Float64Array(count),
-    };
-    const superseded = options.superseded ? new Uint8Array(count) : undefined;
-    let j = 0;
-    for (let i = 0; i < raw.length; i++) {
-      const at = order[i]!;
-      if (!options.superseded && visible[at] !== 1) continue;
-      out.steps[j] = raw.steps[at]!;
-      out.values[j] = raw.values[at]!;
-      out.ts[j] = raw.ts[at]!;
-      if (superseded) superseded[j] = visible[at] === 1 ? 0 : 1;
-      j++;
-    }
-    if (superseded) out.superseded = superseded;
-    return out;
+    return buildSeries(key, this.rawPoints(key), this.rewinds(), options.superseded === true);
   }
 
   /** Number of stored points of the run, superseded ones included (from chunk summaries). */
@@ -282,39 +251,17 @@ export class RunReader {
     return total;
   }
 
-  private rawPoints(key: string): RawPoints {
-    const parts: { rank: number; points: ReturnType<typeof decodeChunk> }[] = [];
-    let length = 0;
+  private rawPoints(key: string): RankedPoints[] {
+    const parts: RankedPoints[] = [];
     for (const w of this.writerFiles()) {
       const keyId = w.keyIds.get(key);
       if (keyId === undefined) continue;
       const rows = this.guardFile(w, () =>
         w.db.prepare('SELECT id, data FROM chunks WHERE key_id = ? ORDER BY seq_min').all(keyId),
       ) as { id: number; data: Buffer }[];
-      for (const row of rows) {
-        const points = this.decode(w, row.id, row.data);
-        parts.push({ rank: w.rank, points });
-        length += points.steps.length;
-      }
+      for (const row of rows) parts.push({ rank: w.rank, ...this.decode(w, row.id, row.data) });
     }
-    const raw: RawPoints = {
-      steps: new Float64Array(length),
-      values: new Float64Array(length),
-      ts: new Float64Array(length),
-      seqs: new Float64Array(length),
-      ranks: new Float64Array(length),
-      length,
-    };
-    let at = 0;
-    for (const { rank, points } of parts) {
-      raw.steps.set(points.steps, at);
-      raw.values.set(points.values, at);
-      raw.ts.set(points.ts, at);
-      raw.seqs.set(points.seqs, at);
-      raw.ranks.fill(rank, at, at + points.steps.length);
-      at += points.steps.length;
-    }
-    return raw;
+    return parts;
   }
 
   private decodeChunkRow(w: WriterFile, id: number): ReturnType<typeof decodeChunk> {

@@ -25,17 +25,27 @@ export function sessionState(row: SessionRow, heartbeatTs: number | undefined): 
     : 'crashed';
 }
 
+/** What the run-state rule needs of a session. */
+export interface SessionStateInput {
+  state: RunState;
+  /** No end recorded yet. */
+  open: boolean;
+  /** On the run's clock; null while open. */
+  endedAt: number | null;
+}
+
 /**
  * The run's state, derived and never stored as final: running while any writer lives; crashed
- * when a writer died without ending; otherwise how the last session ended.
+ * when a writer died without ending; otherwise how the last session ended. The local store and
+ * the server both use it.
  */
-export function runState(sessions: { row: SessionRow; state: RunState }[], createdAt: number): RunState {
-  if (sessions.length === 0) return Date.now() - createdAt < 60_000 ? 'running' : 'crashed';
+export function runState(sessions: SessionStateInput[], createdAt: number, now = Date.now()): RunState {
+  if (sessions.length === 0) return now - createdAt < 60_000 ? 'running' : 'crashed';
   if (sessions.some((s) => s.state === 'running')) return 'running';
-  if (sessions.some((s) => s.row.end_state === null)) return 'crashed';
-  // ended_at is on the run's clock (never below anything the session saw), so a session that
+  if (sessions.some((s) => s.open)) return 'crashed';
+  // endedAt is on the run's clock (never below anything the session saw), so a session that
   // resumed on a machine whose wall clock is behind still counts as the later one.
   let last = sessions[0]!;
-  for (const s of sessions) if ((s.row.ended_at ?? 0) >= (last.row.ended_at ?? 0)) last = s;
+  for (const s of sessions) if ((s.endedAt ?? 0) >= (last.endedAt ?? 0)) last = s;
   return last.state;
 }

@@ -64,6 +64,111 @@ export interface RawPoints {
   length: number;
 }
 
+/** Points of one key in step order; with superseded points when asked. */
+export interface Series {
+  key: string;
+  steps: Float64Array;
+  values: Float64Array;
+  ts: Float64Array;
+  /** Present when superseded points were asked for: 1 marks a superseded point. */
+  superseded?: Uint8Array;
+}
+
+/** The decoded points of one chunk (or any run of points) of one writer, with that writer's rank. */
+export interface RankedPoints {
+  rank: number;
+  steps: Float64Array;
+  values: Float64Array;
+  ts: Float64Array;
+  seqs: Float64Array;
+}
+
+/**
+ * The visible series of `key` from every writer's points and every rewind of the run: the one
+ * function the local store and the server both use.
+ */
+export function buildSeries(
+  key: string,
+  parts: RankedPoints[],
+  rewinds: Rewind[],
+  superseded = false,
+): Series {
+  const raw = concatParts(parts);
+  const { order, visible } = resolveVisible(raw, new RewindIndex(rewinds));
+  let count = 0;
+  for (let i = 0; i < raw.length; i++) if (superseded || visible[i] === 1) count++;
+  const out: Series = {
+    key,
+    steps: new Float64Array(count),
+    values: new Float64Array(count),
+    ts: new Float64Array(count),
+  };
+  const marks = superseded ? new Uint8Array(count) : undefined;
+  let j = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const at = order[i]!;
+    if (!superseded && visible[at] !== 1) continue;
+    out.steps[j] = raw.steps[at]!;
+    out.values[j] = raw.values[at]!;
+    out.ts[j] = raw.ts[at]!;
+    if (marks) marks[j] = visible[at] === 1 ? 0 : 1;
+    j++;
+  }
+  if (marks) out.superseded = marks;
+  return out;
+}
+
+/** A chunk's summary, enough to answer "last visible step" without decoding it. */
+export interface ChunkSummary {
+  rank: number;
+  stepMax: number;
+  tsMin: number;
+  seqMin: number;
+  /** Decodes the chunk when its summary cannot answer alone (it straddles a rewind). */
+  decode: () => { steps: Float64Array; ts: Float64Array; seqs: Float64Array };
+}
+
+/** The largest step of any write no rewind hides, decoding only chunks that straddle a rewind. */
+export function lastVisibleStepOf(chunks: ChunkSummary[], rewinds: Rewind[]): number | null {
+  const index = new RewindIndex(rewinds);
+  const sorted = [...chunks].sort((a, b) => b.stepMax - a.stepMax);
+  let best: number | null = null;
+  for (const c of sorted) {
+    if (best !== null && c.stepMax <= best) break;
+    if (c.stepMax <= index.limitAfter(c.tsMin, c.rank, c.seqMin))
+      return Math.max(best ?? c.stepMax, c.stepMax);
+    const p = c.decode();
+    for (let i = 0; i < p.steps.length; i++) {
+      const s = p.steps[i]!;
+      if ((best === null || s > best) && s <= index.limitAfter(p.ts[i]!, c.rank, p.seqs[i]!)) best = s;
+    }
+  }
+  return best;
+}
+
+function concatParts(parts: RankedPoints[]): RawPoints {
+  let length = 0;
+  for (const p of parts) length += p.steps.length;
+  const raw: RawPoints = {
+    steps: new Float64Array(length),
+    values: new Float64Array(length),
+    ts: new Float64Array(length),
+    seqs: new Float64Array(length),
+    ranks: new Float64Array(length),
+    length,
+  };
+  let at = 0;
+  for (const p of parts) {
+    raw.steps.set(p.steps, at);
+    raw.values.set(p.values, at);
+    raw.ts.set(p.ts, at);
+    raw.seqs.set(p.seqs, at);
+    raw.ranks.fill(p.rank, at, at + p.steps.length);
+    at += p.steps.length;
+  }
+  return raw;
+}
+
 export interface ResolvedSeries {
   /** Indices into the raw points in (step, clock) order. */
   order: Uint32Array;

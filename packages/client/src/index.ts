@@ -1,0 +1,2 @@
+// Placeholder until the client lands: createClient, syncRunDir.
+export const CLIENT_PACKAGE = '@swanlog/client';

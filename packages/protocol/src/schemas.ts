@@ -1,0 +1,101 @@
+import { z } from 'zod';
+
+/** Validators of every JSON body and the batch header, used by the server at its boundary. */
+const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'an id is 1-64 characters of [A-Za-z0-9_-]');
+const name = z
+  .string()
+  .min(1)
+  .max(255)
+  .refine((s) => !hasControl(s), 'no control characters');
+const seq = z.number().int().min(-1).max(Number.MAX_SAFE_INTEGER);
+const ms = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const step = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const jsonObject = z.record(z.string(), z.unknown());
+
+export const runIdSchema = id;
+export const keyNameSchema = name;
+
+export const createExperimentSchema = z
+  .object({
+    requestKey: z.string().min(1).max(128),
+    requestedId: id.optional(),
+    exactId: z.boolean().optional(),
+    project: name,
+    name: name.nullable().optional(),
+    createdAt: ms.optional(),
+    copiedFrom: id.nullable().optional(),
+  })
+  .strict();
+
+export const copyExperimentSchema = z
+  .object({ requestKey: z.string().min(1).max(128), requestedId: id.optional() })
+  .strict();
+
+export const sessionInfoSchema = z
+  .object({
+    segment: z.string().min(1).max(64),
+    host: z.string().max(255),
+    pid: z.number().int().min(0),
+    startedAt: ms,
+    clockStart: ms,
+    resumed: z.boolean(),
+    fromStep: step.nullable(),
+    endedAt: ms.nullable(),
+    endState: z.enum(['finished', 'aborted', 'crashed']).nullable(),
+    heartbeatAt: ms.nullable(),
+  })
+  .strict();
+
+export const batchHeaderSchema = z
+  .object({
+    sources: z
+      .array(
+        z
+          .object({
+            source: id,
+            fromSeq: seq,
+            toSeq: seq,
+            session: sessionInfoSchema,
+            rewinds: z.array(z.object({ seq: z.number().int().min(0), ts: ms, step }).strict()).max(100_000),
+            chunks: z
+              .array(
+                z
+                  .object({
+                    key: name,
+                    n: z.number().int().min(1).max(1_000_000),
+                    bytes: z.number().int().min(16),
+                  })
+                  .strict(),
+              )
+              .max(100_000),
+          })
+          .strict()
+          .refine((s) => s.toSeq >= s.fromSeq, 'toSeq must not be below fromSeq'),
+      )
+      .min(1)
+      .max(1000),
+  })
+  .strict();
+
+export const configRevisionsSchema = z
+  .object({
+    revisions: z.array(z.object({ ts: ms, source: id.nullable(), patch: jsonObject }).strict()).max(10_000),
+  })
+  .strict();
+
+export const sessionLoginSchema = z.object({ apiKey: z.string().min(1).max(200) }).strict();
+
+export const metricsQuerySchema = z.object({
+  maxPoints: z.coerce.number().int().min(1).max(1_000_000).optional(),
+  from: z.coerce.number().int().min(0).optional(),
+  to: z.coerce.number().int().min(0).optional(),
+  superseded: z.enum(['0', '1', 'true', 'false']).optional(),
+});
+
+function hasControl(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return true;
+  }
+  return false;
+}
