@@ -26,6 +26,11 @@ export interface CreateRunOptions {
   name: string | null;
   config?: JsonObject;
   copiedFrom?: string;
+  /**
+   * Seed of a partial directory made to resume a server's experiment on a machine that has none
+   * of its history: the server's last step and highest clock timestamp.
+   */
+  seed?: { lastStep: number | null; maxTs: number };
 }
 
 export interface CreateRunResult {
@@ -116,6 +121,11 @@ function writeRunFile(path: string, options: CreateRunOptions): void {
       if (options.name !== null) insert.run('name', options.name);
       insert.run('created_at', String(now));
       if (options.copiedFrom !== undefined) insert.run('copied_from', options.copiedFrom);
+      if (options.seed !== undefined) {
+        insert.run('partial', '1');
+        if (options.seed.lastStep !== null) insert.run('seed_last_step', String(options.seed.lastStep));
+        insert.run('seed_max_ts', String(options.seed.maxTs));
+      }
       if (options.config !== undefined && Object.keys(options.config).length > 0) {
         db.prepare('INSERT INTO config_revisions (rev, ts, source, patch) VALUES (1, ?, NULL, ?)').run(
           now,

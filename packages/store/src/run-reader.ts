@@ -28,6 +28,10 @@ export interface RunMeta {
   copiedFrom: string | null;
   /** True when the directory was seeded without the run's history. */
   partial: boolean;
+  /** For a partial directory: the server's last step when it was seeded. */
+  seedLastStep: number | null;
+  /** For a partial directory: the server's highest clock timestamp when it was seeded. */
+  seedMaxTs: number;
 }
 
 export interface Segment {
@@ -167,7 +171,7 @@ export class RunReader {
 
   /** The highest clock timestamp anything in the run carries (0 for an empty run). */
   maxTs(): number {
-    let max = 0;
+    let max = this.meta.seedMaxTs;
     const row = this.guard(() =>
       this.runDb
         .prepare(
@@ -187,6 +191,22 @@ export class RunReader {
       max = Math.max(max, r.m);
     }
     return max;
+  }
+
+  /** Per writer session (source), the highest sequence number it stored (-1: nothing yet). */
+  sourceMaxSeqs(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const w of this.writerFiles()) {
+      const r = this.guardFile(w, () =>
+        w.db
+          .prepare(
+            'SELECT max(coalesce((SELECT max(seq_max) FROM chunks), -1), coalesce((SELECT max(seq) FROM rewinds), -1)) AS m',
+          )
+          .get(),
+      ) as { m: number };
+      out[w.source] = r.m;
+    }
+    return out;
   }
 
   /** Every rewind of the run, from all writers. */
@@ -372,5 +392,7 @@ function parseMeta(meta: Map<string, string>, path: string): RunMeta {
     createdAt,
     copiedFrom: meta.get('copied_from') ?? null,
     partial: meta.get('partial') === '1',
+    seedLastStep: meta.has('seed_last_step') ? Number(meta.get('seed_last_step')) : null,
+    seedMaxTs: Number(meta.get('seed_max_ts') ?? 0),
   };
 }

@@ -25,6 +25,8 @@ export interface OpenRunWriterOptions {
   configPatch?: JsonObject;
   /** Milliseconds between flushes; 0 flushes on every append. Default 1000. */
   flushIntervalMs?: number;
+  /** The clock starts above this too (a server's highest timestamp, when resuming from it). */
+  minClock?: number;
 }
 
 interface StackEntry {
@@ -145,7 +147,7 @@ export class RunWriter {
       setJournalMode(runDb, mode);
       const source = ulid();
       const segment = ulid();
-      const clockStart = Math.max(Date.now(), reader.maxTs() + 1);
+      const clockStart = Math.max(Date.now(), reader.maxTs() + 1, (options.minClock ?? 0) + 1);
       const path = join(dir, WRITERS_DIR, `${source}.sqlite`);
       db = createWriterFile(path, { runId: reader.meta.id, source, mode, clockStart });
       if (options.fromStep !== undefined) {
