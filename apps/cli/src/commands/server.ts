@@ -1,4 +1,190 @@
-import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { type KeyScope, SwanlogError } from '@swanlog/protocol';
+import { type ApiKeyRecord, createApiKey, listApiKeys, revokeApiKey, startServer } from '@swanlog/server';
+import { type Command, Option } from 'commander';
+
+export interface ServeOptions {
+  cwd: string;
+  data: string;
+  port?: string;
+  host?: string;
+  publicUrl?: string;
+}
+
+/**
+ * Runs the server until SIGINT or SIGTERM: prints `listening on <url>` once it accepts requests,
+ * then closes connections and the database and returns.
+ */
+export async function serve(options: ServeOptions, onListening: (url: string) => void): Promise<void> {
+  const server = await startServer({
+    dataDir: resolve(options.cwd, options.data),
+    port: parsePort(options.port),
+    host: options.host ?? '127.0.0.1',
+    ...(options.publicUrl === undefined ? {} : { publicUrl: checkUrl(options.publicUrl) }),
+  });
+  onListening(server.url);
+  await new Promise<void>((done) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      done();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await server.close();
+}
+
+export interface KeyCreateOptions {
+  cwd: string;
+  data: string;
+  workspace: string;
+  scope?: string;
+}
+
+/** Creates an API key and returns it (shown once: only its hash is stored). */
+export function keyCreate(options: KeyCreateOptions): { id: string; key: string } {
+  const scope = options.scope ?? 'write';
+  if (scope !== 'read' && scope !== 'write')
+    throw new SwanlogError('INVALID_OPTION', `--scope must be read or write, not ${JSON.stringify(scope)}`);
+  return createApiKey({
+    dataDir: resolve(options.cwd, options.data),
+    workspace: options.workspace,
+    scope: scope as KeyScope,
+  });
+}
+
+/** Revokes a key given by itself or by its id; NOT_FOUND when there is no such key. */
+export function keyRevoke(options: { cwd: string; data: string; keyOrId: string }): { revoked: string } {
+  if (!revokeApiKey({ dataDir: resolve(options.cwd, options.data), keyOrId: options.keyOrId })) {
+    throw new SwanlogError('NOT_FOUND', `no API key ${options.keyOrId} in ${options.data}`, {
+      hint: 'list the keys with `swanlog server key list --data <dir>`',
+    });
+  }
+  return { revoked: options.keyOrId.startsWith('swl_') ? 'the given key' : options.keyOrId };
+}
+
+export function keyList(options: { cwd: string; data: string }): ApiKeyRecord[] {
+  return listApiKeys({ dataDir: resolve(options.cwd, options.data) });
+}
 
 /** Declares `swanlog server` and `swanlog server key ...` on the program. */
-export function registerServerCommands(_program: Command): void {}
+export function registerServerCommands(program: Command): void {
+  const cwd = process.cwd();
+  const dataOption = () => new Option('--data <dir>', 'data directory of the server (server.sqlite)');
+  // `server` and its key commands all take --data; commander hands it to whichever command
+  // declares it first on the line, so read it from the command and its ancestors alike.
+  const needData = (command: Command): string => {
+    const data = (command.optsWithGlobals() as { data?: string }).data;
+    if (data === undefined || data === '')
+      command.error("error: required option '--data <dir>' not specified");
+    return data as string;
+  };
+
+  const server = program
+    .command('server')
+    .description('run the self-hosted swanlog server (SQLite in --data); `server key` manages API keys')
+    .addOption(dataOption())
+    .option('--port <port>', 'port to listen on (0: any free port)', '5090')
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--public-url <url>', 'base URL clients and links should use (behind a reverse proxy)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  swanlog server --data ./swanlog-server --port 5090\n  swanlog server key create --data ./swanlog-server --workspace team',
+    )
+    .action(async (opts: { port: string; host: string; publicUrl?: string }, command: Command) => {
+      const data = needData(command);
+      await serve({ cwd, data, port: opts.port, host: opts.host, publicUrl: opts.publicUrl }, (url) =>
+        process.stdout.write(`listening on ${url}\n`),
+      );
+    });
+
+  const key = server
+    .command('key')
+    .description('create, revoke and list API keys (works while the server runs)')
+    .addHelpText(
+      'after',
+      '\nKeys belong to one workspace and have scope read or write (write includes read).',
+    );
+
+  key
+    .command('create')
+    .description('create an API key and print it (the only time it is shown)')
+    .addOption(dataOption())
+    .requiredOption('--workspace <ws>', 'workspace the key belongs to')
+    .addOption(
+      new Option('--scope <scope>', 'what the key may do').choices(['read', 'write']).default('write'),
+    )
+    .action((opts: { workspace: string; scope: string }, command: Command) => {
+      const data = needData(command);
+      const created = keyCreate({ cwd, data, workspace: opts.workspace, scope: opts.scope });
+      process.stdout.write(`${created.key}\n`);
+    });
+
+  key
+    .command('revoke')
+    .description('revoke an API key, given by itself or by its id; a running server refuses it at once')
+    .argument('<key-or-id>', 'the key (swl_...) or its id from `key list`')
+    .addOption(dataOption())
+    .action((keyOrId: string, _opts: unknown, command: Command) => {
+      const data = needData(command);
+      const result = keyRevoke({ cwd, data, keyOrId });
+      process.stdout.write(`revoked ${result.revoked}\n`);
+    });
+
+  key
+    .command('list')
+    .description('list API keys: id, workspace, scope, created, revoked (never the keys themselves)')
+    .addOption(dataOption())
+    .option('--json', 'print a JSON array on stdout')
+    .action((opts: { json?: boolean }, command: Command) => {
+      const data = needData(command);
+      const keys = keyList({ cwd, data });
+      if (opts.json) process.stdout.write(`${JSON.stringify(keys, null, 2)}\n`);
+      else process.stdout.write(formatKeys(keys));
+    });
+}
+
+function formatKeys(keys: ApiKeyRecord[]): string {
+  if (keys.length === 0) return 'no API keys\n';
+  const rows = keys.map((k) => [
+    k.id,
+    k.workspace,
+    k.scope,
+    new Date(k.createdAt).toISOString(),
+    k.revokedAt === null ? '' : `revoked ${new Date(k.revokedAt).toISOString()}`,
+  ]);
+  const header = ['ID', 'WORKSPACE', 'SCOPE', 'CREATED', 'REVOKED'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return `${[header, ...rows]
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')}\n`;
+}
+
+function parsePort(port: string | undefined): number {
+  if (port === undefined) return 5090;
+  const n = Number(port);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535)
+    throw new SwanlogError(
+      'INVALID_OPTION',
+      `--port must be an integer from 0 to 65535, not ${JSON.stringify(port)}`,
+    );
+  return n;
+}
+
+function checkUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol === 'http:' || parsed.protocol === 'https:') return url.replace(/\/+$/, '');
+  } catch (error) {
+    throw new SwanlogError('INVALID_OPTION', `--public-url ${JSON.stringify(url)} is not a URL`, {
+      cause: error,
+    });
+  }
+  throw new SwanlogError('INVALID_OPTION', `--public-url ${JSON.stringify(url)} must be http(s)`);
+}

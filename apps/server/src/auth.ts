@@ -1,0 +1,99 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { type KeyScope, SwanlogError } from '@swanlog/protocol';
+import type { Storage } from './storage/storage.js';
+
+/** Who is asking: the workspace and scope of their key. */
+export interface Principal {
+  keyId: string;
+  workspace: string;
+  scope: KeyScope;
+}
+
+export const KEY_PREFIX = 'swl_';
+export const SESSION_COOKIE = 'swanlog_session';
+/** How long a dashboard sign-in lasts. */
+export const SESSION_TTL_MS = 30 * 24 * 60 * 60 * 1000;
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** `swl_` followed by 40 base62 characters from the crypto RNG (about 238 bits). */
+export function generateApiKey(): string {
+  return `${KEY_PREFIX}${randomBase62(40)}`;
+}
+
+/** A dashboard session token (never stored; only its hash is). */
+export function generateSessionToken(): string {
+  return randomBase62(43);
+}
+
+export function sha256Hex(value: string): string {
+  return createHash('sha256').update(value, 'utf8').digest('hex');
+}
+
+/**
+ * The unrevoked key behind `key`, looked up on every call (no cache), so a revocation by another
+ * process takes effect at once. The lookup is by hash, and the stored hash is compared in
+ * constant time as well.
+ */
+export async function verifyApiKey(storage: Storage, key: string): Promise<Principal | undefined> {
+  if (!key.startsWith(KEY_PREFIX) || key.length > 200) return undefined;
+  const hash = sha256Hex(key);
+  const found = await storage.findApiKeyByHash(hash);
+  if (found === undefined || found.revokedAt !== null) return undefined;
+  if (!timingSafeEqual(Buffer.from(found.hash, 'hex'), Buffer.from(hash, 'hex'))) return undefined;
+  return { keyId: found.id, workspace: found.workspace, scope: found.scope };
+}
+
+/**
+ * Authenticates a request for a route needing `scope`: a Bearer key, or on read routes the
+ * dashboard's session cookie. 401 without valid credentials, 403 for a read key on a write route.
+ */
+export async function authenticate(storage: Storage, request: Request, scope: KeyScope): Promise<Principal> {
+  const header = request.headers.get('authorization');
+  let principal: Principal | undefined;
+  if (header !== null) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    principal = match === null ? undefined : await verifyApiKey(storage, match[1]!);
+  } else {
+    const token = cookieOf(request, SESSION_COOKIE);
+    if (token !== undefined && scope === 'read') {
+      const key = await storage.findDashboardSession(sha256Hex(token), Date.now());
+      if (key !== undefined) principal = { keyId: key.id, workspace: key.workspace, scope: key.scope };
+    }
+  }
+  if (principal === undefined) {
+    throw new SwanlogError('UNAUTHORIZED', 'missing, unknown or revoked API key', {
+      hint:
+        scope === 'write'
+          ? 'send Authorization: Bearer <key> with a write key'
+          : 'send Authorization: Bearer <key> (create one with `swanlog server key create`)',
+    });
+  }
+  if (scope === 'write' && principal.scope !== 'write') {
+    throw new SwanlogError('FORBIDDEN', `key ${principal.keyId} is read-only`, {
+      hint: 'create a write key with `swanlog server key create --scope write`',
+    });
+  }
+  return principal;
+}
+
+export function cookieOf(request: Request, name: string): string | undefined {
+  const header = request.headers.get('cookie');
+  if (header === null) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq !== -1 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+function randomBase62(length: number): string {
+  let out = '';
+  while (out.length < length) {
+    for (const byte of randomBytes(64)) {
+      // 248 = 4 * 62: rejecting the top bytes keeps every character equally likely.
+      if (byte < 248 && out.length < length) out += BASE62[byte % 62];
+    }
+  }
+  return out;
+}

@@ -1,0 +1,45 @@
+/**
+ * Picks at most `maxPoints` of the points at `indices` (in step order): the step range is cut into
+ * `floor(maxPoints / 2)` equal buckets and each keeps its minimum and maximum, so no spike is lost.
+ * NaN counts as above +Infinity (a diverged loss shows). With `maxPoints` 1, the one maximum is kept.
+ */
+export function downsample(
+  series: { steps: Float64Array; values: Float64Array },
+  indices: number[],
+  maxPoints: number,
+): number[] {
+  if (indices.length <= maxPoints) return indices;
+  const buckets = Math.max(1, Math.floor(maxPoints / 2));
+  const first = series.steps[indices[0]!]!;
+  const span = series.steps[indices[indices.length - 1]!]! - first + 1;
+  const kept: number[] = [];
+  let bucket = -1;
+  let min = -1;
+  let max = -1;
+  const flush = () => {
+    if (bucket === -1) return;
+    if (maxPoints >= 2 && min !== max) kept.push(Math.min(min, max), Math.max(min, max));
+    else kept.push(max);
+  };
+  for (const i of indices) {
+    const b = Math.min(buckets - 1, Math.floor(((series.steps[i]! - first) / span) * buckets));
+    if (b !== bucket) {
+      flush();
+      bucket = b;
+      min = i;
+      max = i;
+      continue;
+    }
+    if (below(series.values[i]!, series.values[min]!)) min = i;
+    if (below(series.values[max]!, series.values[i]!)) max = i;
+  }
+  flush();
+  return kept;
+}
+
+/** a < b with NaN above everything. */
+function below(a: number, b: number): boolean {
+  if (Number.isNaN(a)) return false;
+  if (Number.isNaN(b)) return true;
+  return a < b;
+}

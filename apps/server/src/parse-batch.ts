@@ -1,0 +1,81 @@
+import {
+  BatchFormatError,
+  type BatchHeader,
+  batchHeaderSchema,
+  decodeBatch,
+  SwanlogError,
+  sliceBlobs,
+} from '@swanlog/protocol';
+import { decodeChunk } from '@swanlog/store';
+import { validate } from './read-body.js';
+import type { IngestSource } from './storage/storage.js';
+
+/**
+ * Decodes and checks an ingest batch completely before anything is stored: framing, header,
+ * every chunk (checksum, point count, each point's seq within (fromSeq, toSeq], steps and
+ * timestamps non-negative safe integers) and every rewind's seq. Throws BAD_REQUEST naming the
+ * source and key at fault.
+ */
+export function parseIngestBatch(body: Buffer): IngestSource[] {
+  let header: BatchHeader;
+  let blobs: Uint8Array[];
+  try {
+    const framed = decodeBatch(body);
+    header = validate(batchHeaderSchema, framed.header, 'batch header');
+    blobs = sliceBlobs(header, framed.body, framed.blobsAt);
+  } catch (error) {
+    if (error instanceof BatchFormatError)
+      throw new SwanlogError('BAD_REQUEST', error.message, { cause: error });
+    throw error;
+  }
+  const seen = new Set<string>();
+  let at = 0;
+  return header.sources.map((s) => {
+    if (seen.has(s.source))
+      throw new SwanlogError('BAD_REQUEST', `source ${s.source} appears twice in the batch`);
+    seen.add(s.source);
+    for (const r of s.rewinds) {
+      if (r.seq <= s.fromSeq || r.seq > s.toSeq)
+        throw new SwanlogError(
+          'BAD_REQUEST',
+          `rewind seq ${r.seq} of source ${s.source} is outside (fromSeq, toSeq]`,
+        );
+    }
+    const chunks = s.chunks.map((c) => {
+      const blob = blobs[at++]!;
+      const fail = (why: string, cause?: unknown) =>
+        new SwanlogError(
+          'BAD_REQUEST',
+          `chunk of key ${JSON.stringify(c.key)} (source ${s.source}): ${why}`,
+          {
+            cause,
+          },
+        );
+      let points: ReturnType<typeof decodeChunk>;
+      try {
+        points = decodeChunk(blob);
+      } catch (error) {
+        throw fail((error as Error).message, error);
+      }
+      if (points.steps.length !== c.n) throw fail(`holds ${points.steps.length} points, header says ${c.n}`);
+      for (let i = 0; i < c.n; i++) {
+        const seq = points.seqs[i]!;
+        if (!(seq > s.fromSeq && seq <= s.toSeq)) throw fail(`point seq ${seq} is outside (fromSeq, toSeq]`);
+        const step = points.steps[i]!;
+        if (!Number.isSafeInteger(step) || step < 0)
+          throw fail(`step ${step} is not a non-negative safe integer`);
+        if (!Number.isSafeInteger(points.ts[i]!))
+          throw fail(`timestamp ${points.ts[i]} is not a safe integer`);
+      }
+      return { key: c.key, points };
+    });
+    return {
+      source: s.source,
+      fromSeq: s.fromSeq,
+      toSeq: s.toSeq,
+      session: s.session,
+      rewinds: s.rewinds,
+      chunks,
+    };
+  });
+}

@@ -1,0 +1,72 @@
+import { SwanlogError } from '@swanlog/protocol';
+
+/** The schema surface used here (zod's safeParse), so this file needs no zod import. */
+export interface BodySchema<T> {
+  safeParse(
+    value: unknown,
+  ):
+    | { success: true; data: T }
+    | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
+}
+
+/**
+ * Reads a request body, refusing it with PAYLOAD_TOO_LARGE as soon as it passes `limit` bytes
+ * (by Content-Length before reading, else while reading), so a huge body is never buffered whole.
+ */
+export async function readBody(request: Request, limit: number): Promise<Buffer> {
+  const declared = request.headers.get('content-length');
+  if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
+  if (request.body === null) return Buffer.alloc(0);
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  const reader = request.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw tooLarge(limit);
+    }
+    parts.push(value);
+  }
+  return Buffer.concat(parts, size);
+}
+
+/** Reads and validates a JSON body (content type application/json, at most `limit` bytes). */
+export async function readJson<T>(request: Request, schema: BodySchema<T>, limit: number): Promise<T> {
+  requireContentType(request, 'application/json');
+  const body = await readBody(request, limit);
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw new SwanlogError('BAD_REQUEST', `request body is not JSON: ${(error as Error).message}`);
+  }
+  return validate(schema, value, 'request body');
+}
+
+/** Validates `value`, answering BAD_REQUEST that names the first offending field. */
+export function validate<T>(schema: BodySchema<T>, value: unknown, what: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const at = issue === undefined || issue.path.length === 0 ? '' : ` at ${issue.path.map(String).join('.')}`;
+  throw new SwanlogError('BAD_REQUEST', `invalid ${what}${at}: ${issue?.message ?? 'invalid'}`);
+}
+
+export function requireContentType(request: Request, expected: string): void {
+  const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== expected) {
+    throw new SwanlogError(
+      'BAD_REQUEST',
+      `content type must be ${expected}, got ${type === '' ? 'none' : type}`,
+    );
+  }
+}
+
+function tooLarge(limit: number): SwanlogError {
+  return new SwanlogError('PAYLOAD_TOO_LARGE', `request body is larger than ${limit} bytes`, {
+    hint: 'send smaller batches',
+  });
+}

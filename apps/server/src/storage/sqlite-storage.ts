@@ -1,0 +1,591 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type KeyScope, type SessionInfo, SwanlogError } from '@swanlog/protocol';
+import { type ChunkPoints, decodeChunk, encodeChunk, generateRunId } from '@swanlog/store';
+import Database from 'better-sqlite3';
+import { ulid } from 'ulid';
+import type {
+  ApiKeyRecord,
+  ChunkRecord,
+  ChunkSummaryRecord,
+  ConfigRevisionRecord,
+  CopyExperimentInput,
+  CreateExperimentInput,
+  CreateResult,
+  ExperimentRecord,
+  ExperimentRef,
+  IngestResult,
+  IngestSource,
+  NewApiKey,
+  RewindRecord,
+  SourceRecord,
+  Storage,
+} from './storage.js';
+
+/** File name of the server database inside the data directory. */
+export const SQLITE_FILE = 'server.sqlite';
+/** A stored chunk takes the points of the next upload of its (source, key) while it is this small. */
+export const MERGE_BELOW_POINTS = 4096;
+/** Merged chunks stay within this many points (as the local writer's chunks do). */
+export const MAX_MERGED_POINTS = 65_536;
+
+/** Numbered migrations: `user_version` is the number applied. Append only. */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+   CREATE TABLE experiments (
+     pk INTEGER PRIMARY KEY, workspace TEXT NOT NULL, id TEXT NOT NULL, project TEXT NOT NULL,
+     name TEXT, created_at INTEGER NOT NULL, copied_from TEXT, request_key TEXT NOT NULL,
+     UNIQUE (workspace, id), UNIQUE (workspace, request_key));
+   CREATE INDEX experiments_by_project ON experiments (workspace, project, created_at);
+   CREATE TABLE sources (
+     exp INTEGER NOT NULL, source TEXT NOT NULL, watermark INTEGER NOT NULL, session TEXT NOT NULL,
+     PRIMARY KEY (exp, source)) WITHOUT ROWID;
+   CREATE TABLE chunks (
+     id INTEGER PRIMARY KEY, exp INTEGER NOT NULL, source TEXT NOT NULL, key TEXT NOT NULL,
+     n INTEGER NOT NULL, step_min INTEGER NOT NULL, step_max INTEGER NOT NULL,
+     ts_min INTEGER NOT NULL, ts_max INTEGER NOT NULL, seq_min INTEGER NOT NULL, seq_max INTEGER NOT NULL,
+     data BLOB NOT NULL);
+   CREATE INDEX chunks_by_key ON chunks (exp, key, step_max);
+   CREATE INDEX chunks_by_source ON chunks (exp, source, key, seq_max);
+   CREATE TABLE rewinds (
+     exp INTEGER NOT NULL, source TEXT NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL, step INTEGER NOT NULL,
+     PRIMARY KEY (exp, source, seq)) WITHOUT ROWID;
+   CREATE TABLE config_revisions (
+     exp INTEGER NOT NULL, ts INTEGER NOT NULL, source TEXT NOT NULL, patch TEXT NOT NULL,
+     PRIMARY KEY (exp, ts, source)) WITHOUT ROWID;
+   CREATE TABLE api_keys (
+     id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, workspace TEXT NOT NULL, scope TEXT NOT NULL,
+     created_at INTEGER NOT NULL, revoked_at INTEGER);
+   CREATE TABLE dashboard_sessions (
+     token_hash TEXT PRIMARY KEY, key_id TEXT NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;`,
+];
+
+export interface OpenSqliteStorageOptions {
+  /** The data directory; the database is `<dataDir>/server.sqlite` (created when missing). */
+  dataDir: string;
+}
+
+/**
+ * Opens (creating and migrating when needed) the SQLite storage of a data directory. Several
+ * processes may open one directory at once (a running server and `swanlog server key create`).
+ */
+export function openSqliteStorage(options: OpenSqliteStorageOptions): Storage {
+  const dir = resolve(options.dataDir);
+  const path = join(dir, SQLITE_FILE);
+  let db: Database.Database;
+  try {
+    mkdirSync(dir, { recursive: true });
+    db = new Database(path);
+  } catch (error) {
+    throw new SwanlogError('SERVER_ERROR', `cannot open the server database ${path}: ${message(error)}`, {
+      cause: error,
+    });
+  }
+  try {
+    db.pragma('busy_timeout = 10000');
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    migrate(db);
+    return new SqliteStorage(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+function migrate(db: Database.Database): void {
+  const apply = db.transaction(() => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > MIGRATIONS.length) {
+      throw new SwanlogError(
+        'UNSUPPORTED_FORMAT',
+        `server database is at version ${version}, newer than this server`,
+        {
+          hint: 'upgrade swanlog',
+        },
+      );
+    }
+    for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+    db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run('instance_id', ulid());
+  });
+  apply.immediate();
+}
+
+interface ExperimentRow {
+  pk: number;
+  workspace: string;
+  id: string;
+  project: string;
+  name: string | null;
+  created_at: number;
+  copied_from: string | null;
+}
+
+interface ChunkRow {
+  id: number;
+  source: string;
+  key: string;
+  n: number;
+  step_min: number;
+  step_max: number;
+  ts_min: number;
+  ts_max: number;
+  seq_min: number;
+  seq_max: number;
+  data?: Buffer;
+}
+
+interface KeyRow {
+  id: string;
+  hash: string;
+  workspace: string;
+  scope: KeyScope;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+const SUMMARY_COLUMNS = 'id, source, key, n, step_min, step_max, ts_min, ts_max, seq_min, seq_max';
+
+class SqliteStorage implements Storage {
+  private readonly db: Database.Database;
+  private readonly s;
+
+  constructor(db: Database.Database) {
+    this.db = db;
+    const p = (sql: string) => db.prepare(sql);
+    this.s = {
+      instanceId: p("SELECT value FROM meta WHERE key = 'instance_id'").pluck(),
+      experiment: p('SELECT * FROM experiments WHERE workspace = ? AND id = ?'),
+      experimentByKey: p('SELECT * FROM experiments WHERE workspace = ? AND request_key = ?'),
+      insertExperiment: p(
+        'INSERT INTO experiments (workspace, id, project, name, created_at, copied_from, request_key) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      listAll: p('SELECT * FROM experiments WHERE workspace = ? ORDER BY created_at DESC, pk DESC'),
+      listProject: p(
+        'SELECT * FROM experiments WHERE workspace = ? AND project = ? ORDER BY created_at DESC, pk DESC',
+      ),
+      projects: p(
+        'SELECT project AS name, count(*) AS experiments FROM experiments WHERE workspace = ? GROUP BY project ORDER BY project',
+      ),
+      sources: p('SELECT source, watermark, session FROM sources WHERE exp = ? ORDER BY source'),
+      source: p('SELECT watermark, session FROM sources WHERE exp = ? AND source = ?'),
+      upsertSource: p(
+        'INSERT INTO sources (exp, source, watermark, session) VALUES (?, ?, ?, ?) ON CONFLICT (exp, source) DO UPDATE SET watermark = excluded.watermark, session = excluded.session',
+      ),
+      keys: p('SELECT DISTINCT key FROM chunks WHERE exp = ? ORDER BY key').pluck(),
+      summaries: p(`SELECT ${SUMMARY_COLUMNS} FROM chunks WHERE exp = ? ORDER BY id`),
+      summariesOfKey: p(`SELECT ${SUMMARY_COLUMNS} FROM chunks WHERE exp = ? AND key = ? ORDER BY id`),
+      chunksInRange: p(
+        `SELECT ${SUMMARY_COLUMNS}, data FROM chunks WHERE exp = ? AND key = ? AND step_max >= ? AND step_min <= ? ORDER BY id`,
+      ),
+      chunkData: p('SELECT data FROM chunks WHERE exp = ? AND id = ?').pluck(),
+      lastChunk: p(
+        `SELECT ${SUMMARY_COLUMNS}, data FROM chunks WHERE exp = ? AND source = ? AND key = ? ORDER BY seq_max DESC LIMIT 1`,
+      ),
+      insertChunk: p(
+        'INSERT INTO chunks (exp, source, key, n, step_min, step_max, ts_min, ts_max, seq_min, seq_max, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      updateChunk: p(
+        'UPDATE chunks SET n = ?, step_min = ?, step_max = ?, ts_min = ?, ts_max = ?, seq_min = ?, seq_max = ?, data = ? WHERE id = ?',
+      ),
+      allChunks: p('SELECT * FROM chunks WHERE exp = ? ORDER BY id'),
+      rewinds: p('SELECT source, seq, ts, step FROM rewinds WHERE exp = ? ORDER BY source, seq'),
+      insertRewind: p('INSERT OR IGNORE INTO rewinds (exp, source, seq, ts, step) VALUES (?, ?, ?, ?, ?)'),
+      insertRevision: p(
+        'INSERT OR IGNORE INTO config_revisions (exp, ts, source, patch) VALUES (?, ?, ?, ?)',
+      ),
+      revisions: p('SELECT ts, source, patch FROM config_revisions WHERE exp = ? ORDER BY ts, source'),
+      insertKey: p('INSERT INTO api_keys (id, hash, workspace, scope, created_at) VALUES (?, ?, ?, ?, ?)'),
+      keyByHash: p('SELECT * FROM api_keys WHERE hash = ?'),
+      revokeKey: p('UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ? OR hash = ?'),
+      listKeys: p('SELECT * FROM api_keys ORDER BY created_at, id'),
+      insertSession: p('INSERT INTO dashboard_sessions (token_hash, key_id, expires_at) VALUES (?, ?, ?)'),
+      session: p(
+        'SELECT k.* FROM dashboard_sessions s JOIN api_keys k ON k.id = s.key_id WHERE s.token_hash = ? AND s.expires_at > ? AND k.revoked_at IS NULL',
+      ),
+      deleteSession: p('DELETE FROM dashboard_sessions WHERE token_hash = ?'),
+      deleteExpiredSessions: p('DELETE FROM dashboard_sessions WHERE expires_at <= ?'),
+    };
+  }
+
+  instanceId(): string {
+    return this.s.instanceId.get() as string;
+  }
+
+  createExperiment(workspace: string, input: CreateExperimentInput): CreateResult {
+    return this.db
+      .transaction((): CreateResult => {
+        const known = this.s.experimentByKey.get(workspace, input.requestKey) as ExperimentRow | undefined;
+        if (known !== undefined) return { experiment: toExperiment(known), created: false };
+        const id = this.pickId(workspace, input.requestedId, input.exactId === true);
+        this.s.insertExperiment.run(
+          workspace,
+          id,
+          input.project,
+          input.name,
+          input.createdAt,
+          input.copiedFrom,
+          input.requestKey,
+        );
+        return { experiment: toExperiment(this.row({ workspace, id })), created: true };
+      })
+      .immediate();
+  }
+
+  getExperiment(ref: ExperimentRef): ExperimentRecord | undefined {
+    const row = this.s.experiment.get(ref.workspace, ref.id) as ExperimentRow | undefined;
+    return row === undefined ? undefined : toExperiment(row);
+  }
+
+  listExperiments(workspace: string, project?: string): ExperimentRecord[] {
+    const rows = (
+      project === undefined ? this.s.listAll.all(workspace) : this.s.listProject.all(workspace, project)
+    ) as ExperimentRow[];
+    return rows.map(toExperiment);
+  }
+
+  listProjects(workspace: string): { name: string; experiments: number }[] {
+    return this.s.projects.all(workspace) as { name: string; experiments: number }[];
+  }
+
+  copyExperiment(ref: ExperimentRef, input: CopyExperimentInput): CreateResult {
+    return this.db
+      .transaction((): CreateResult => {
+        const from = this.row(ref);
+        const known = this.s.experimentByKey.get(ref.workspace, input.requestKey) as
+          | ExperimentRow
+          | undefined;
+        if (known !== undefined) return { experiment: toExperiment(known), created: false };
+        const id = this.pickId(ref.workspace, input.requestedId, false);
+        const pk = Number(
+          this.s.insertExperiment.run(
+            ref.workspace,
+            id,
+            from.project,
+            from.name,
+            input.now,
+            from.id,
+            input.requestKey,
+          ).lastInsertRowid,
+        );
+        for (const s of this.s.sources.all(from.pk) as {
+          source: string;
+          watermark: number;
+          session: string;
+        }[]) {
+          const session = JSON.parse(s.session) as SessionInfo;
+          const copied =
+            session.endState === null
+              ? { ...session, endState: 'crashed' as const, endedAt: input.now }
+              : session;
+          this.s.upsertSource.run(pk, s.source, s.watermark, JSON.stringify(copied));
+        }
+        for (const c of this.s.allChunks.all(from.pk) as Required<ChunkRow>[]) {
+          this.s.insertChunk.run(
+            pk,
+            c.source,
+            c.key,
+            c.n,
+            c.step_min,
+            c.step_max,
+            c.ts_min,
+            c.ts_max,
+            c.seq_min,
+            c.seq_max,
+            c.data,
+          );
+        }
+        for (const r of this.s.rewinds.all(from.pk) as RewindRecord[])
+          this.s.insertRewind.run(pk, r.source, r.seq, r.ts, r.step);
+        for (const r of this.s.revisions.all(from.pk) as { ts: number; source: string; patch: string }[])
+          this.s.insertRevision.run(pk, r.ts, r.source, r.patch);
+        return { experiment: toExperiment(this.row({ workspace: ref.workspace, id })), created: true };
+      })
+      .immediate();
+  }
+
+  ingest(ref: ExperimentRef, sources: IngestSource[]): IngestResult {
+    return this.db
+      .transaction((): IngestResult => {
+        const { pk } = this.row(ref);
+        const current = new Map<string, { watermark: number; session: SessionInfo }>();
+        for (const s of this.s.sources.all(pk) as { source: string; watermark: number; session: string }[])
+          current.set(s.source, { watermark: s.watermark, session: JSON.parse(s.session) as SessionInfo });
+        const watermarkOf = (source: string) => current.get(source)?.watermark ?? -1;
+        const conflict = sources.some((s) => {
+          const w = watermarkOf(s.source);
+          return w !== s.fromSeq && w < s.toSeq;
+        });
+        if (conflict) return { status: 'conflict', watermarks: watermarks(current) };
+        let stored = 0;
+        for (const s of sources) {
+          const known = current.get(s.source);
+          const apply = watermarkOf(s.source) === s.fromSeq && s.toSeq > s.fromSeq;
+          const session =
+            known === undefined || isNewer(s.session, known.session) ? s.session : known.session;
+          const watermark = apply ? s.toSeq : watermarkOf(s.source);
+          this.s.upsertSource.run(pk, s.source, watermark, JSON.stringify(session));
+          current.set(s.source, { watermark, session });
+          if (!apply) continue;
+          for (const r of s.rewinds) this.s.insertRewind.run(pk, s.source, r.seq, r.ts, r.step);
+          for (const c of s.chunks) {
+            this.storeChunk(pk, s.source, c.key, c.points);
+            stored += c.points.steps.length;
+          }
+        }
+        return { status: 'stored', watermarks: watermarks(current), stored };
+      })
+      .immediate();
+  }
+
+  sources(ref: ExperimentRef): SourceRecord[] {
+    const { pk } = this.row(ref);
+    return (this.s.sources.all(pk) as { source: string; watermark: number; session: string }[]).map((s) => ({
+      source: s.source,
+      watermark: s.watermark,
+      session: JSON.parse(s.session) as SessionInfo,
+    }));
+  }
+
+  keys(ref: ExperimentRef): string[] {
+    return this.s.keys.all(this.row(ref).pk) as string[];
+  }
+
+  chunkSummaries(ref: ExperimentRef, key?: string): ChunkSummaryRecord[] {
+    const { pk } = this.row(ref);
+    const rows = (
+      key === undefined ? this.s.summaries.all(pk) : this.s.summariesOfKey.all(pk, key)
+    ) as ChunkRow[];
+    return rows.map(toSummary);
+  }
+
+  chunks(ref: ExperimentRef, key: string, range: { from?: number; to?: number } = {}): ChunkRecord[] {
+    const { pk } = this.row(ref);
+    const rows = this.s.chunksInRange.all(
+      pk,
+      key,
+      range.from ?? 0,
+      range.to ?? Number.MAX_SAFE_INTEGER,
+    ) as Required<ChunkRow>[];
+    return rows.map((r) => ({ ...toSummary(r), data: r.data }));
+  }
+
+  chunkData(ref: ExperimentRef, ids: number[]): Map<number, Uint8Array> {
+    const { pk } = this.row(ref);
+    const out = new Map<number, Uint8Array>();
+    for (const id of ids) {
+      const data = this.s.chunkData.get(pk, id) as Buffer | undefined;
+      if (data !== undefined) out.set(id, data);
+    }
+    return out;
+  }
+
+  rewinds(ref: ExperimentRef): RewindRecord[] {
+    return this.s.rewinds.all(this.row(ref).pk) as RewindRecord[];
+  }
+
+  addConfigRevisions(ref: ExperimentRef, revisions: ConfigRevisionRecord[]): number {
+    return this.db
+      .transaction(() => {
+        const { pk } = this.row(ref);
+        let added = 0;
+        for (const r of revisions)
+          added += this.s.insertRevision.run(pk, r.ts, r.source ?? '', JSON.stringify(r.patch)).changes;
+        return added;
+      })
+      .immediate();
+  }
+
+  configRevisions(ref: ExperimentRef): ConfigRevisionRecord[] {
+    const rows = this.s.revisions.all(this.row(ref).pk) as { ts: number; source: string; patch: string }[];
+    return rows.map((r) => ({
+      ts: r.ts,
+      source: r.source === '' ? null : r.source,
+      patch: JSON.parse(r.patch) as Record<string, unknown>,
+    }));
+  }
+
+  addApiKey(key: NewApiKey): void {
+    this.s.insertKey.run(key.id, key.hash, key.workspace, key.scope, key.createdAt);
+  }
+
+  findApiKeyByHash(hash: string): (ApiKeyRecord & { hash: string }) | undefined {
+    const row = this.s.keyByHash.get(hash) as KeyRow | undefined;
+    return row === undefined ? undefined : { ...toKey(row), hash: row.hash };
+  }
+
+  revokeApiKey(idOrHash: string, now: number): boolean {
+    return this.s.revokeKey.run(now, idOrHash, idOrHash).changes > 0;
+  }
+
+  listApiKeys(): ApiKeyRecord[] {
+    return (this.s.listKeys.all() as KeyRow[]).map(toKey);
+  }
+
+  addDashboardSession(tokenHash: string, keyId: string, expiresAt: number): void {
+    this.db.transaction(() => {
+      this.s.deleteExpiredSessions.run(Date.now());
+      this.s.insertSession.run(tokenHash, keyId, expiresAt);
+    })();
+  }
+
+  findDashboardSession(tokenHash: string, now: number): ApiKeyRecord | undefined {
+    const row = this.s.session.get(tokenHash, now) as KeyRow | undefined;
+    return row === undefined ? undefined : toKey(row);
+  }
+
+  deleteDashboardSession(tokenHash: string): void {
+    this.s.deleteSession.run(tokenHash);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private row(ref: ExperimentRef): ExperimentRow {
+    const row = this.s.experiment.get(ref.workspace, ref.id) as ExperimentRow | undefined;
+    if (row === undefined) throw new SwanlogError('RUN_NOT_FOUND', `experiment ${ref.id} not found`);
+    return row;
+  }
+
+  private pickId(workspace: string, requested: string | undefined, exact: boolean): string {
+    const taken = (id: string) => this.s.experiment.get(workspace, id) !== undefined;
+    if (requested !== undefined && !taken(requested)) return requested;
+    if (requested !== undefined && exact) {
+      throw new SwanlogError(
+        'RUN_EXISTS',
+        `experiment ${requested} already exists in workspace ${workspace}`,
+        {
+          hint: 'pick another id, or drop exactId to get a fresh one',
+        },
+      );
+    }
+    let id = generateRunId();
+    while (taken(id)) id = generateRunId();
+    return id;
+  }
+
+  /** Appends points to the (source, key)'s last chunk while it is small, else stores a new chunk. */
+  private storeChunk(pk: number, source: string, key: string, points: ChunkPoints): void {
+    const n = points.steps.length;
+    const last = this.s.lastChunk.get(pk, source, key) as Required<ChunkRow> | undefined;
+    if (last !== undefined && last.n < MERGE_BELOW_POINTS && last.n + n <= MAX_MERGED_POINTS) {
+      const merged = concatPoints(decodeChunk(last.data), points);
+      const sum = summarize(merged);
+      this.s.updateChunk.run(
+        sum.n,
+        sum.stepMin,
+        sum.stepMax,
+        sum.tsMin,
+        sum.tsMax,
+        sum.seqMin,
+        sum.seqMax,
+        encodeChunk(merged),
+        last.id,
+      );
+      return;
+    }
+    const sum = summarize(points);
+    this.s.insertChunk.run(
+      pk,
+      source,
+      key,
+      sum.n,
+      sum.stepMin,
+      sum.stepMax,
+      sum.tsMin,
+      sum.tsMax,
+      sum.seqMin,
+      sum.seqMax,
+      encodeChunk(points),
+    );
+  }
+}
+
+/** A session record replaces the stored one unless it is older (ended beats open, then later signs of life). */
+function isNewer(next: SessionInfo, stored: SessionInfo): boolean {
+  if ((next.endState === null) !== (stored.endState === null)) return next.endState !== null;
+  const life = (s: SessionInfo) => Math.max(s.endedAt ?? 0, s.heartbeatAt ?? 0);
+  return life(next) >= life(stored);
+}
+
+function watermarks(current: Map<string, { watermark: number }>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [source, { watermark }] of [...current].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    out[source] = watermark;
+  return out;
+}
+
+function concatPoints(a: ChunkPoints, b: ChunkPoints): ChunkPoints {
+  const join = (x: Float64Array, y: Float64Array) => {
+    const out = new Float64Array(x.length + y.length);
+    out.set(x);
+    out.set(y, x.length);
+    return out;
+  };
+  return {
+    steps: join(a.steps, b.steps),
+    values: join(a.values, b.values),
+    ts: join(a.ts, b.ts),
+    seqs: join(a.seqs, b.seqs),
+  };
+}
+
+function summarize(p: ChunkPoints) {
+  let stepMin = Number.POSITIVE_INFINITY;
+  let stepMax = Number.NEGATIVE_INFINITY;
+  let tsMin = Number.POSITIVE_INFINITY;
+  let tsMax = Number.NEGATIVE_INFINITY;
+  let seqMin = Number.POSITIVE_INFINITY;
+  let seqMax = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < p.steps.length; i++) {
+    stepMin = Math.min(stepMin, p.steps[i]!);
+    stepMax = Math.max(stepMax, p.steps[i]!);
+    tsMin = Math.min(tsMin, p.ts[i]!);
+    tsMax = Math.max(tsMax, p.ts[i]!);
+    seqMin = Math.min(seqMin, p.seqs[i]!);
+    seqMax = Math.max(seqMax, p.seqs[i]!);
+  }
+  return { n: p.steps.length, stepMin, stepMax, tsMin, tsMax, seqMin, seqMax };
+}
+
+function toExperiment(row: ExperimentRow): ExperimentRecord {
+  return {
+    workspace: row.workspace,
+    id: row.id,
+    project: row.project,
+    name: row.name,
+    createdAt: row.created_at,
+    copiedFrom: row.copied_from,
+  };
+}
+
+function toSummary(r: ChunkRow): ChunkSummaryRecord {
+  return {
+    id: r.id,
+    source: r.source,
+    key: r.key,
+    n: r.n,
+    stepMin: r.step_min,
+    stepMax: r.step_max,
+    tsMin: r.ts_min,
+    tsMax: r.ts_max,
+    seqMin: r.seq_min,
+    seqMax: r.seq_max,
+  };
+}
+
+function toKey(r: KeyRow): ApiKeyRecord {
+  return {
+    id: r.id,
+    workspace: r.workspace,
+    scope: r.scope,
+    createdAt: r.created_at,
+    revokedAt: r.revoked_at,
+  };
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
