@@ -15,6 +15,9 @@ const { values: args } = parseArgs({
     'step-ms': { type: 'string', default: '8' },
     resume: { type: 'boolean', default: false },
     id: { type: 'string' },
+    /** Continue run <id> (resume: 'must') without a checkpoint, e.g. a copy on another machine. */
+    continue: { type: 'string' },
+    mode: { type: 'string', default: 'offline' },
   },
 });
 
@@ -39,23 +42,31 @@ function loadCheckpoint(): Checkpoint | undefined {
 }
 
 const ckpt = args.resume ? loadCheckpoint() : undefined;
+/** How this process joins its run: a new run, a run resumed from its checkpoint, or a run continued as is. */
+function resumeOptions() {
+  if (args.continue !== undefined) return { id: args.continue, resume: 'must' as const };
+  if (ckpt !== undefined) {
+    return {
+      id: ckpt.runId,
+      resume: 'must' as const,
+      fromStep: ckpt.step,
+      config: { resumedFrom: ckpt.step },
+    };
+  }
+  const config = { lr: 0.05, batch: 32, optimizer: { name: 'sgd', momentum: 0.9 } };
+  return args.id === undefined ? { config } : { id: args.id, resume: 'allow' as const, config };
+}
 const run = await init({
   project: 'demo',
   name: 'simulated-mlp',
   logdir: args.logdir,
-  config:
-    ckpt === undefined
-      ? { lr: 0.05, batch: 32, optimizer: { name: 'sgd', momentum: 0.9 } }
-      : { resumedFrom: ckpt.step },
-  ...(ckpt === undefined
-    ? args.id === undefined
-      ? {}
-      : { id: args.id, resume: 'allow' as const }
-    : { id: ckpt.runId, resume: 'must' as const, fromStep: ckpt.step }),
+  mode: args.mode as 'offline' | 'cloud',
+  finishTimeout: 20_000,
+  ...resumeOptions(),
 });
 process.stdout.write(
   ckpt === undefined
-    ? `train: started run ${run.id}\n`
+    ? `train: ${run.resumed ? 'continued' : 'started'} run ${run.id} at step ${run.step}${args.mode === 'cloud' ? ' (cloud mode: uploading live)' : ''}\n`
     : `train: resumed run ${run.id} from its checkpoint at step ${ckpt.step}; continuing at step ${run.step}\n`,
 );
 

@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import { SwanlogError } from '@swanlog/protocol';
 import { createRun, deepMerge, findRunDir, generateRunId, RunReader, RunWriter } from '@swanlog/store';
+import { resolveCloudTarget } from './cloud-init.js';
+import { CloudUploader } from './cloud-uploader.js';
 import { type InitOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { Run } from './run.js';
 
@@ -14,24 +16,46 @@ import { Run } from './run.js';
  * | never (default) | an id is INVALID_OPTION | new run, fresh id |
  *
  * Options left unset come from SWANLOG_* environment variables (SWANLAB_RESUME and SWANLAB_RUN_ID
- * are aliases).
+ * are aliases). In cloud mode the run is also uploaded live, and resuming looks on the server.
  */
 export async function init(options: InitOptions = {}): Promise<Run> {
-  return initSync(options);
+  const o = resolveOptions(options, process.env, process.cwd());
+  if (o.cloud === undefined) return openResolved(o);
+  const { host, apiKey, finishTimeout } = o.cloud;
+  const target = await resolveCloudTarget(o, host, apiKey);
+  const run = openRun(o, target, { minClock: target.minClock, lastStepFloor: target.serverLastStep });
+  run.attachUploader(new CloudUploader({ dir: target.dir, host, apiKey }), finishTimeout);
+  return run;
 }
 
-/** `init()` without the promise, for scripts that cannot await. */
+/** `init()` without the promise, for scripts that cannot await (not for cloud mode). */
 export function initSync(options: InitOptions = {}, env: NodeJS.ProcessEnv = process.env): Run {
   const o = resolveOptions(options, env, process.cwd());
+  if (o.cloud !== undefined) {
+    throw new SwanlogError('INVALID_OPTION', 'cloud mode talks to the server: it needs `await init()`', {
+      hint: 'use await init({ mode: "cloud", ... }), or initSync with mode offline and `swanlog sync` later',
+    });
+  }
+  return openResolved(o);
+}
+
+function openResolved(o: ResolvedOptions): Run {
   if (o.mode === 'disabled') return disabledRun(o);
-  const logdir = resolve(o.logdir);
-  const target = locateRun(o, logdir);
+  return openRun(o, locateRun(o, resolve(o.logdir)), { minClock: 0, lastStepFloor: null });
+}
+
+function openRun(
+  o: ResolvedOptions,
+  target: { dir: string; created: boolean },
+  extra: { minClock: number; lastStepFloor: number | null },
+): Run {
   const writer = RunWriter.open({
     dir: target.dir,
     resumed: !target.created,
     ...(o.fromStep !== undefined && !target.created ? { fromStep: o.fromStep } : {}),
     ...(o.config !== undefined && !target.created ? { configPatch: o.config } : {}),
     flushIntervalMs: o.flushInterval,
+    minClock: extra.minClock,
   });
   const reader = RunReader.open(target.dir);
   let config: Record<string, unknown>;
@@ -53,7 +77,14 @@ export function initSync(options: InitOptions = {}, env: NodeJS.ProcessEnv = pro
     resumed: !target.created,
     fromStep: o.fromStep,
     writer,
+    lastStepFloor: maxOrNull(meta.seedLastStep, extra.lastStepFloor),
   });
+}
+
+function maxOrNull(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return Math.max(a, b);
 }
 
 function locateRun(o: ResolvedOptions, logdir: string): { dir: string; created: boolean } {
@@ -88,5 +119,6 @@ function disabledRun(o: ResolvedOptions): Run {
     resumed: false,
     fromStep: undefined,
     writer: null,
+    lastStepFloor: null,
   });
 }

@@ -26,6 +26,12 @@ export interface InitOptions {
   fromStep?: number;
   /** Milliseconds between flushes to disk; 0 flushes on every log(). Default 1000. */
   flushInterval?: number;
+  /** Cloud mode: the server's URL; default SWANLOG_HOST. */
+  host?: string;
+  /** Cloud mode: an API key with write scope; default SWANLOG_API_KEY. */
+  apiKey?: string;
+  /** Cloud mode: how long finish() waits for the upload to complete, in ms. Default 30000. */
+  finishTimeout?: number;
 }
 
 export interface ResolvedOptions {
@@ -39,6 +45,8 @@ export interface ResolvedOptions {
   name: string | null;
   config: JsonObject | undefined;
   flushInterval: number;
+  /** Set in cloud mode. */
+  cloud: { host: string; apiKey: string; finishTimeout: number } | undefined;
 }
 
 const MODES: readonly Mode[] = ['offline', 'local', 'cloud', 'disabled'];
@@ -114,7 +122,38 @@ export function resolveOptions(options: InitOptions, env: NodeJS.ProcessEnv, cwd
     name: nullable('name', options.name),
     config: options.config === undefined ? undefined : toJsonConfig(options.config),
     flushInterval,
+    cloud: mode === 'cloud' ? resolveCloud(options, env) : undefined,
   };
+}
+
+function resolveCloud(options: InitOptions, env: NodeJS.ProcessEnv): ResolvedOptions['cloud'] {
+  const host = options.host ?? envValue(env, 'SWANLOG_HOST');
+  const apiKey = options.apiKey ?? envValue(env, 'SWANLOG_API_KEY');
+  if (host === undefined || !/^https?:\/\/\S+$/.test(host)) {
+    throw new SwanlogError(
+      'INVALID_OPTION',
+      `cloud mode needs the server's URL; host is ${JSON.stringify(host)}`,
+      {
+        hint: 'pass host (or set SWANLOG_HOST), e.g. http://swanlog.internal:5090',
+      },
+    );
+  }
+  if (apiKey === undefined) {
+    throw new SwanlogError('INVALID_OPTION', 'cloud mode needs an API key with write scope', {
+      hint: 'pass apiKey (or set SWANLOG_API_KEY); create one with `swanlog server key create`',
+    });
+  }
+  const finishTimeout = options.finishTimeout ?? 30_000;
+  if (!Number.isFinite(finishTimeout) || finishTimeout < 0) {
+    throw new SwanlogError(
+      'INVALID_OPTION',
+      `finishTimeout ${finishTimeout} is not a number of milliseconds >= 0`,
+      {
+        hint: 'the default is 30000',
+      },
+    );
+  }
+  return { host: host.replace(/\/+$/, ''), apiKey, finishTimeout };
 }
 
 function envValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
@@ -128,17 +167,8 @@ function resolveMode(option: Mode | undefined, env: NodeJS.ProcessEnv): Mode {
   const source = option === undefined ? 'SWANLOG_MODE' : 'mode';
   if (!MODES.includes(mode)) {
     throw new SwanlogError('INVALID_OPTION', `${source} ${JSON.stringify(raw)} is not a mode`, {
-      hint: 'use offline, local or disabled',
+      hint: 'use offline, local, cloud or disabled',
     });
-  }
-  if (mode === 'cloud') {
-    throw new SwanlogError(
-      'INVALID_OPTION',
-      `${source} 'cloud' is not available in this version of swanlog`,
-      {
-        hint: 'log with mode offline and upload later; cloud mode arrives with `swanlog sync`',
-      },
-    );
   }
   return mode;
 }

@@ -1,5 +1,6 @@
 import { SwanlogError } from '@swanlog/protocol';
 import type { JsonObject, RunWriter } from '@swanlog/store';
+import type { CloudUploader } from './cloud-uploader.js';
 import type { Mode } from './options.js';
 import { trackRun, untrackRun } from './signals.js';
 
@@ -14,6 +15,8 @@ export interface RunInit {
   resumed: boolean;
   fromStep: number | undefined;
   writer: RunWriter | null;
+  /** The run's last step known from elsewhere (the server, or a partial directory's seed). */
+  lastStepFloor: number | null;
 }
 
 /**
@@ -36,6 +39,8 @@ export class Run {
   private highestStep: number;
   private warnOnRewrite: boolean;
   private finishing: Promise<void> | undefined;
+  private uploader: CloudUploader | undefined;
+  private finishTimeout = 30_000;
 
   constructor(init: RunInit) {
     this.id = init.id;
@@ -47,7 +52,8 @@ export class Run {
     this.resumed = init.resumed;
     this.writer = init.writer;
     this.mergedConfig = init.config;
-    const last = init.writer?.lastVisibleStepAtOpen ?? null;
+    const local = init.writer?.lastVisibleStepAtOpen ?? null;
+    const last = local === null ? init.lastStepFloor : Math.max(local, init.lastStepFloor ?? local);
     this.nextStep = init.fromStep !== undefined ? init.fromStep + 1 : last === null ? 0 : last + 1;
     this.highestStep = last ?? -1;
     this.warnOnRewrite = init.resumed && init.fromStep === undefined && last !== null;
@@ -104,17 +110,36 @@ export class Run {
     return this.finishing;
   }
 
-  /** Ends the run in `state` without waiting (exit and signal handlers). */
+  /** Ends the run in `state` without waiting (exit and signal handlers); uploads stay local for `swanlog sync`. */
   endNow(state: 'finished' | 'aborted' | 'crashed'): void {
     if (this.writer === null || this.writer.isClosed) return;
     untrackRun(this);
+    this.uploader?.stop();
     this.writer.close(state);
+  }
+
+  /** Cloud mode: the background upload of this run directory. */
+  attachUploader(uploader: CloudUploader, finishTimeout: number): void {
+    this.uploader = uploader;
+    this.finishTimeout = finishTimeout;
   }
 
   private async end(state: 'finished' | 'aborted'): Promise<void> {
     if (this.writer === null) return;
     untrackRun(this);
     await this.writer.finish(state);
+    if (this.uploader === undefined) return;
+    const result = await this.uploader.drain(this.finishTimeout);
+    if (!result.complete) {
+      const why =
+        result.error === null
+          ? 'the upload did not complete'
+          : `${result.error.code}: ${result.error.message}`;
+      process.stderr.write(
+        `swanlog: run ${this.id} is finished and safe on disk, but not fully uploaded (${why}).\n` +
+          `swanlog: finish the upload with: swanlog sync ${this.dir}\n`,
+      );
+    }
   }
 
   private warnRewrite(step: number): void {
