@@ -261,8 +261,30 @@ describe('SWANLOG_LOGDIR, SWANLOG_PROJECT, SWANLOG_MODE', () => {
     assert.equal(existsSync(logdir), false);
   });
 
+  it('SWANLOG_MODE=cloud without SWANLOG_HOST is INVALID_OPTION naming SWANLOG_HOST, and writes nothing', () => {
+    const logdir = freshLogdir();
+    const error = throwsCode(() => initSync({ logdir }, { SWANLOG_MODE: 'cloud' }), 'INVALID_OPTION');
+    assert.match(`${error.message} ${error.hint}`, /SWANLOG_HOST/);
+    assert.equal(existsSync(logdir), false);
+  });
+
+  it('SWANLOG_MODE=cloud with a host but no SWANLOG_API_KEY is INVALID_OPTION naming SWANLOG_API_KEY', () => {
+    const logdir = freshLogdir();
+    const env = { SWANLOG_MODE: 'cloud', SWANLOG_HOST: 'http://127.0.0.1:9' };
+    const error = throwsCode(() => initSync({ logdir }, env), 'INVALID_OPTION');
+    assert.match(`${error.message} ${error.hint}`, /SWANLOG_API_KEY/);
+    assert.equal(existsSync(logdir), false);
+  });
+
+  it('cloud mode through initSync is INVALID_OPTION pointing to await init()', () => {
+    const logdir = freshLogdir();
+    const env = { SWANLOG_MODE: 'cloud', SWANLOG_HOST: 'http://127.0.0.1:9', SWANLOG_API_KEY: 'k' };
+    const error = throwsCode(() => initSync({ logdir }, env), 'INVALID_OPTION');
+    assert.match(`${error.message} ${error.hint}`, /await init/);
+    assert.equal(existsSync(logdir), false);
+  });
+
   for (const [variable, value] of [
-    ['SWANLOG_MODE', 'cloud'],
     ['SWANLOG_MODE', 'online'],
     ['SWANLOG_MODE', 'offlin'],
   ] as const) {
@@ -274,7 +296,7 @@ describe('SWANLOG_LOGDIR, SWANLOG_PROJECT, SWANLOG_MODE', () => {
     });
   }
 
-  it("mode: 'cloud' as an option is INVALID_OPTION too", () => {
+  it("mode: 'cloud' as an option without a host is INVALID_OPTION too", () => {
     const logdir = freshLogdir();
     throwsCode(() => initSync({ logdir, mode: 'cloud' }, {}), 'INVALID_OPTION');
     assert.equal(existsSync(logdir), false);
