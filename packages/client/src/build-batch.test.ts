@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { batchHeaderSchema, decodeBatch, type SessionInfo, sliceBlobs } from '@swanlog/protocol';
+import { decodeChunk } from '@swanlog/store';
+import type { KeyPoints } from './cut-batches.js';
+import { buildBatch } from './upload-run.js';
+
+const session: SessionInfo = {
+  segment: '01J0000000000000000000SEG0',
+  host: 'h',
+  pid: 1,
+  startedAt: 1,
+  clockStart: 1,
+  resumed: false,
+  fromStep: null,
+  endedAt: null,
+  endState: null,
+  heartbeatAt: null,
+};
+
+describe('buildBatch', () => {
+  test('carries exactly the points and rewinds with seq in (from, to], values bit-exact', () => {
+    const seqs = Float64Array.from([0, 1, 2, 3, 4, 5]);
+    const nanWithPayload = new Float64Array(new BigUint64Array([0x7ff8000000000abcn]).buffer)[0]!;
+    const k: KeyPoints = {
+      key: 'train/loss',
+      steps: Float64Array.from([0, 1, 2, 1, 2, 3]),
+      values: Float64Array.from([1, -0, Number.NaN, nanWithPayload, Number.POSITIVE_INFINITY, 0.1]),
+      ts: Float64Array.from([10, 10, 11, 12, 12, 13]),
+      seqs,
+    };
+    const rewinds = [
+      { seq: 0, ts: 9, step: 0 },
+      { seq: 3, ts: 12, step: 0 },
+    ];
+    const body = buildBatch('01J0000000000000000000SRC0', session, { keys: [k], rewinds }, 0, 4);
+    const { header, blobsAt, body: buf } = decodeBatch(body);
+    const parsed = batchHeaderSchema.parse(header);
+    const src = parsed.sources[0]!;
+    assert.equal(src.fromSeq, 0);
+    assert.equal(src.toSeq, 4);
+    assert.deepEqual(src.rewinds, [{ seq: 3, ts: 12, step: 0 }]);
+    const blobs = sliceBlobs(parsed, buf, blobsAt);
+    const points = decodeChunk(blobs[0]!);
+    assert.deepEqual([...points.seqs], [1, 2, 3, 4]);
+    assert.deepEqual([...points.steps], [1, 2, 1, 2]);
+    assert.deepEqual(
+      Buffer.from(points.values.buffer, points.values.byteOffset, 32),
+      Buffer.from(k.values.buffer, 8, 32),
+    );
+  });
+
+  test('a session-only batch (nothing new) has no chunks and fromSeq = toSeq', () => {
+    const body = buildBatch('S', { ...session, endState: 'crashed' }, { keys: [], rewinds: [] }, 7, 7);
+    const parsed = batchHeaderSchema.parse(decodeBatch(body).header);
+    assert.deepEqual(parsed.sources[0]!.chunks, []);
+    assert.equal(parsed.sources[0]!.session.endState, 'crashed');
+  });
+});

@@ -1,0 +1,228 @@
+import { join } from 'node:path';
+import {
+  type BatchChunk,
+  type BatchHeader,
+  encodeBatch,
+  isSwanlogError,
+  type SessionInfo,
+  type SyncStatus,
+} from '@swanlog/protocol';
+import { encodeChunk, type RunMeta, type RunReader, type RunState, WRITERS_DIR } from '@swanlog/store';
+import type { SwanlogClient } from './create-client.js';
+import { countIn, nextBatchEnd, rangeOf } from './cut-batches.js';
+import { readWriterSnapshot, type WriterSnapshot } from './read-writer-snapshot.js';
+
+/** What sync needs of the local run, read once per call. */
+export interface LocalRun {
+  dir: string;
+  meta: RunMeta;
+  running: boolean;
+  sessions: { source: string; session: Omit<SessionInfo, 'heartbeatAt'>; state: RunState }[];
+  revisions: { ts: number; source: string | null; patch: Record<string, unknown> }[];
+}
+
+export function readLocalRun(reader: RunReader): LocalRun {
+  const states = new Map(reader.segments().map((s) => [s.source, s.state]));
+  const sessions = reader.sessionRows().map((row) => {
+    const state = states.get(row.source) ?? 'crashed';
+    return {
+      source: row.source,
+      state,
+      session: {
+        segment: row.segment,
+        host: row.host,
+        pid: row.pid,
+        startedAt: row.started_at,
+        clockStart: row.clock_start,
+        resumed: row.resumed === 1,
+        fromStep: row.from_step,
+        endedAt: row.ended_at,
+        // A session that died without an end goes up as crashed, so the server's state says so.
+        endState: row.end_state ?? (state === 'crashed' ? ('crashed' as const) : null),
+      },
+    };
+  });
+  return {
+    dir: reader.dir,
+    meta: reader.meta,
+    running: sessions.some((s) => s.state === 'running') || reader.state() === 'running',
+    sessions,
+    revisions: reader.configRevisions().map((r) => ({
+      ts: r.ts,
+      source: r.revision === 1 ? null : r.source,
+      patch: r.patch,
+    })),
+  };
+}
+
+export interface UploadOptions {
+  client: SwanlogClient;
+  experimentId: string;
+  reader: RunReader;
+  local: LocalRun;
+  /** Points per ingest request. */
+  budget: number;
+  onProgress?: (uploaded: number, total: number) => void;
+  /** Called once, before the first write request. */
+  beforeWrite?: () => void;
+}
+
+export interface UploadResult {
+  /** Points the server stored because of this call. */
+  points: number;
+  /** Anything new went up: points, a session end or heartbeat, config revisions. */
+  changed: boolean;
+  complete: boolean;
+}
+
+/** Gives up after this many conflicts in a row that did not move the server's watermark. */
+const MAX_CONFLICTS = 20;
+/** A heartbeat this much newer than the server's goes up even when nothing else is new. */
+const HEARTBEAT_RESEND_MS = 15_000;
+
+export async function uploadRun(input: UploadOptions): Promise<UploadResult> {
+  let wrote = false;
+  const options: UploadOptions = {
+    ...input,
+    beforeWrite: () => {
+      if (!wrote) input.beforeWrite?.();
+      wrote = true;
+    },
+  };
+  const { client, experimentId, local } = options;
+  const status = await client.syncStatus(experimentId);
+  const progress = { uploaded: 0, total: 0 };
+  let changed = false;
+  const maxSeqs = new Map<string, number>();
+  const sessions = new Map<string, SessionInfo>();
+  for (const s of local.sessions) {
+    const r = await uploadSource(options, s, status, progress);
+    maxSeqs.set(s.source, r.maxSeq);
+    sessions.set(s.source, r.session);
+    changed ||= r.changed;
+  }
+  const stored = new Set(status.configRevisions);
+  if (local.revisions.some((r) => !stored.has(revisionKey(r)))) {
+    options.beforeWrite?.();
+    await client.postConfig(experimentId, { revisions: local.revisions });
+    changed = true;
+  }
+  const after = changed ? await client.syncStatus(experimentId) : status;
+  const complete =
+    !local.running &&
+    local.sessions.every((s) => {
+      const server = after.sessions[s.source];
+      const ended = sessions.get(s.source)!.endState;
+      return (
+        (after.watermarks[s.source] ?? -1) >= maxSeqs.get(s.source)! &&
+        (ended === null || (server !== undefined && server.endState === ended))
+      );
+    }) &&
+    local.revisions.every((r) => after.configRevisions.includes(revisionKey(r)));
+  return { points: progress.uploaded, changed: changed || progress.uploaded > 0, complete };
+}
+
+function revisionKey(r: { ts: number; source: string | null }): string {
+  return `${r.ts}:${r.source ?? ''}`;
+}
+
+interface SourceResult {
+  maxSeq: number;
+  session: SessionInfo;
+  changed: boolean;
+}
+
+/** Uploads one writer session from the server's watermark to what the writer file holds now. */
+async function uploadSource(
+  options: UploadOptions,
+  local: LocalRun['sessions'][number],
+  status: SyncStatus,
+  progress: { uploaded: number; total: number },
+): Promise<SourceResult> {
+  const { client, experimentId } = options;
+  const path = join(options.reader.dir, WRITERS_DIR, `${local.source}.sqlite`);
+  let w = status.watermarks[local.source] ?? -1;
+  let floor = w;
+  let snap = readWriterSnapshot(path, floor);
+  const session: SessionInfo = {
+    ...local.session,
+    heartbeatAt: snap.heartbeat ?? (local.state === 'running' ? Date.now() : null),
+  };
+  let sendSession = !sameSession(status.sessions[local.source], session);
+  const pending = countIn(snap.keys, w, snap.maxSeq);
+  progress.total += pending;
+  options.onProgress?.(progress.uploaded, progress.total);
+  let changed = false;
+  let conflicts = 0;
+  while (w < snap.maxSeq || sendSession) {
+    const to = w >= snap.maxSeq ? w : nextBatchEnd(snap.keys, w, snap.maxSeq, options.budget);
+    const body = buildBatch(local.source, session, snap, w, to);
+    options.beforeWrite?.();
+    try {
+      const res = await client.ingest(experimentId, body);
+      progress.uploaded += res.stored;
+      changed ||= res.stored > 0 || sendSession;
+      sendSession = false;
+      conflicts = 0;
+      w = Math.max(to, res.watermarks[local.source] ?? to);
+      options.onProgress?.(progress.uploaded, progress.total);
+    } catch (error) {
+      if (!isSwanlogError(error, 'CONFLICT')) throw error;
+      // Another upload moved the watermark (or ours was stale): continue from the server's. Only
+      // conflicts that leave the watermark where it was count towards giving up.
+      const before = w;
+      w = (await client.syncStatus(experimentId)).watermarks[local.source] ?? -1;
+      conflicts = w === before ? conflicts + 1 : 0;
+      if (conflicts > MAX_CONFLICTS) throw error;
+      if (w < floor) {
+        floor = w;
+        snap = readWriterSnapshot(path, floor);
+      }
+    }
+  }
+  return { maxSeq: snap.maxSeq, session, changed };
+}
+
+/** The ingest body for (from, to] of one source: one chunk per key, the rewinds in range, the session. */
+export function buildBatch(
+  source: string,
+  session: SessionInfo,
+  snap: Pick<WriterSnapshot, 'keys' | 'rewinds'>,
+  from: number,
+  to: number,
+): Buffer {
+  const chunks: BatchChunk[] = [];
+  const blobs: Buffer[] = [];
+  for (const k of snap.keys) {
+    const [lo, hi] = rangeOf(k, from, to);
+    if (hi <= lo) continue;
+    const blob = encodeChunk({
+      steps: k.steps.subarray(lo, hi),
+      values: k.values.subarray(lo, hi),
+      ts: k.ts.subarray(lo, hi),
+      seqs: k.seqs.subarray(lo, hi),
+    });
+    chunks.push({ key: k.key, n: hi - lo, bytes: blob.length });
+    blobs.push(blob);
+  }
+  const header: BatchHeader = {
+    sources: [
+      {
+        source,
+        fromSeq: from,
+        toSeq: to,
+        session,
+        rewinds: snap.rewinds.filter((r) => r.seq > from && r.seq <= to),
+        chunks,
+      },
+    ],
+  };
+  return encodeBatch(header, blobs);
+}
+
+function sameSession(server: SessionInfo | undefined, local: SessionInfo): boolean {
+  if (server === undefined) return false;
+  if (server.endState !== local.endState || server.endedAt !== local.endedAt) return false;
+  if (local.heartbeatAt === null) return true;
+  return server.heartbeatAt !== null && local.heartbeatAt - server.heartbeatAt < HEARTBEAT_RESEND_MS;
+}
