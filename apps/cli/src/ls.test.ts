@@ -21,6 +21,7 @@ const LISTING_FIELDS = [
   'name',
   'project',
   'state',
+  'sync',
   'workspace',
 ].sort();
 
@@ -103,7 +104,7 @@ describe('swanlog ls', () => {
     const r = await runCli(['ls', logdir]);
     assert.equal(r.code, 0, describeResult(r));
     const lines = r.stdout.trimEnd().split('\n');
-    assert.match(lines[0]!, /^ID\s+STATE\s+PROJECT\s+NAME\s+LAST STEP\s+KEYS\s+CREATED\s+DIR$/);
+    assert.match(lines[0]!, /^ID\s+STATE\s+PROJECT\s+NAME\s+LAST STEP\s+KEYS\s+SYNC\s+CREATED\s+DIR$/);
     for (const [id, want] of Object.entries(SOUND)) {
       const row = lines.find((l) => l.startsWith(`${id} `));
       assert.ok(row !== undefined, `no row for ${id}:\n${r.stdout}`);

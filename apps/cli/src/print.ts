@@ -3,7 +3,9 @@ import { createWriteStream, openSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { SwanlogError } from '@swanlog/protocol';
 import type { CopyRunResult, VerifyReport } from '@swanlog/store';
+import type { CleanResult } from './commands/clean.js';
 import type { LsEntry } from './commands/ls.js';
+import type { SyncEntry } from './commands/sync-command.js';
 import type { RunDetails } from './summarize-run.js';
 
 /** `{code, message}` of any error, as JSON output carries it. */
@@ -52,7 +54,7 @@ function openOut(path: string): number {
 
 export function formatLs(entries: LsEntry[], logdir: string): string {
   if (entries.length === 0) return `no runs under ${logdir}\n`;
-  const rows = [['ID', 'STATE', 'PROJECT', 'NAME', 'LAST STEP', 'KEYS', 'CREATED', 'DIR']];
+  const rows = [['ID', 'STATE', 'PROJECT', 'NAME', 'LAST STEP', 'KEYS', 'SYNC', 'CREATED', 'DIR']];
   const broken: string[] = [];
   for (const e of entries) {
     if ('error' in e) {
@@ -66,11 +68,44 @@ export function formatLs(entries: LsEntry[], logdir: string): string {
       e.name ?? '-',
       e.lastStep === null ? '-' : String(e.lastStep),
       String(e.keyCount),
+      syncLabel(e.sync),
       e.createdAt.replace('T', ' ').slice(0, 19),
       e.dir,
     ]);
   }
   return table(rows) + broken.map((b) => `! ${b}\n`).join('');
+}
+
+/** `synced` when some upload holds the whole run, `partial` when uploads are unfinished, `-` when never uploaded. */
+function syncLabel(records: { complete: boolean }[]): string {
+  if (records.length === 0) return '-';
+  return records.some((r) => r.complete) ? 'synced' : 'partial';
+}
+
+/** One line per synced directory: action, experiment, id mapping, points, link. */
+export function formatSyncEntry(e: SyncEntry): string {
+  if ('error' in e) return `failed     ${e.dir}: error[${e.error.code}]: ${e.error.message}\n`;
+  const mapping = e.runId === e.experimentId ? '' : ` (run ${e.runId} → server id ${e.experimentId})`;
+  const points = `${e.uploaded.points.toLocaleString('en-US')} point${e.uploaded.points === 1 ? '' : 's'}`;
+  const pending = e.complete ? '' : ' (incomplete: the run is live or the upload was cut; sync again)';
+  return `${e.action.padEnd(10)} exp ${e.experimentId}${mapping}  ${points}  ${e.url}${pending}\n`;
+}
+
+export function formatClean(r: CleanResult): string {
+  if (r.runs.length === 0) return `no runs under ${r.logdir}\n`;
+  const lines: string[] = [];
+  for (const run of r.runs) {
+    if (run.removed) lines.push(`removed      ${run.dir}`);
+    else if (run.removable) lines.push(`would remove ${run.dir}`);
+    else lines.push(`kept         ${run.dir} (${run.keptBecause})`);
+  }
+  const n = r.runs.filter((x) => x.removable).length;
+  lines.push(
+    r.dryRun
+      ? `${n} run(s) finished and completely uploaded; run again with --yes to remove them`
+      : `${r.runs.filter((x) => x.removed).length} run(s) removed`,
+  );
+  return `${lines.join('\n')}\n`;
 }
 
 export function formatShow(d: RunDetails): string {

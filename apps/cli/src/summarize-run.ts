@@ -1,5 +1,5 @@
 import { type EncodedValue, encodeValue } from '@swanlog/protocol';
-import type { RunReader, RunState } from '@swanlog/store';
+import { type RunReader, type RunState, readSyncRecords, type SyncRecord } from '@swanlog/store';
 
 export interface RunListing {
   id: string;
@@ -12,6 +12,18 @@ export interface RunListing {
   lastStep: number | null;
   keyCount: number;
   copiedFrom: string | null;
+  /** Where the run was uploaded, per server and purpose (empty when never uploaded). */
+  sync: SyncStatusEntry[];
+}
+
+export interface SyncStatusEntry {
+  instanceId: string;
+  purpose: SyncRecord['purpose'];
+  experimentId: string;
+  complete: boolean;
+  url: string;
+  /** ISO 8601 */
+  updatedAt: string;
 }
 
 export interface KeySummary {
@@ -57,6 +69,14 @@ export function listRun(reader: RunReader): RunListing {
     lastStep: reader.lastVisibleStep(),
     keyCount: reader.keys().length,
     copiedFrom: m.copiedFrom,
+    sync: readSyncRecords(reader.dir).map((r) => ({
+      instanceId: r.instanceId,
+      purpose: r.purpose,
+      experimentId: r.experimentId,
+      complete: r.complete,
+      url: r.url,
+      updatedAt: new Date(r.updatedAt).toISOString(),
+    })),
   };
 }
 

@@ -1,4 +1,161 @@
-import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import type { SyncProgress } from '@swanlog/client';
+import { SwanlogError } from '@swanlog/protocol';
+import cliProgress from 'cli-progress';
+import { type Command, Option } from 'commander';
+import { errorJson, formatClean, formatSyncEntry, printError, printJson } from '../print.js';
+import { clean } from './clean.js';
+import { type SyncEntry, syncCommand } from './sync-command.js';
 
 /** Declares `swanlog sync` and `swanlog clean` on the program. */
-export function registerSyncCommands(_program: Command): void {}
+export function registerSyncCommands(program: Command): void {
+  const cwd = process.cwd();
+  program
+    .command('sync')
+    .description(
+      'upload run directories (or every run of a log directory) to a swanlog server, incrementally',
+    )
+    .argument('<paths...>', 'run directories and/or log directories')
+    .addOption(new Option('--host <url>', 'server URL').env('SWANLOG_HOST'))
+    .addOption(new Option('--api-key <key>', 'API key with write scope').env('SWANLOG_API_KEY'))
+    .option('--workspace <ws>', 'check that the key belongs to this workspace')
+    .option('--project <name>', "project of experiments created by this sync (default: the run's)")
+    .option('--id <exp_id>', 'upload into this existing experiment')
+    .option('--new', 'always upload into a fresh experiment (a copy)')
+    .option('--watch', 'keep syncing: a run until it ends, a log directory until SIGINT/SIGTERM')
+    .option('--concurrency <n>', 'directories synced at once', '4')
+    .option('--json', 'print only a JSON array on stdout, one element per directory')
+    .action(async (paths: string[], opts: SyncCliOptions) => {
+      const entries = await runSync(cwd, paths, opts);
+      if (opts.json) printJson(entries);
+      if (entries.some((e) => 'error' in e)) process.exitCode = 1;
+    });
+
+  program
+    .command('clean')
+    .description('remove run directories that are finished and completely uploaded (dry run without --yes)')
+    .argument('[logdir]', 'log directory (default: $SWANLOG_LOGDIR or ./swanlog)')
+    .option('--older-than <duration>', 'only runs that ended longer ago, e.g. 7d, 12h')
+    .option('--yes', 'remove them (default: only list)')
+    .option('--json', 'print the result as JSON on stdout')
+    .action((logdir: string | undefined, opts: { olderThan?: string; yes?: boolean; json?: boolean }) => {
+      const result = clean({
+        cwd,
+        logdir,
+        defaultLogdir: process.env.SWANLOG_LOGDIR || './swanlog',
+        olderThan: opts.olderThan,
+        yes: opts.yes,
+      });
+      if (opts.json) printJson(result);
+      else process.stdout.write(formatClean(result));
+    });
+}
+
+interface SyncCliOptions {
+  host?: string;
+  apiKey?: string;
+  workspace?: string;
+  project?: string;
+  id?: string;
+  new?: boolean;
+  watch?: boolean;
+  concurrency: string;
+  json?: boolean;
+}
+
+async function runSync(cwd: string, paths: string[], opts: SyncCliOptions): Promise<SyncEntry[]> {
+  const concurrency = Number(opts.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new SwanlogError('INVALID_OPTION', `--concurrency ${opts.concurrency} is not a whole number >= 1`);
+  }
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  if (opts.watch) {
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
+  const bars = progressBars();
+  try {
+    return await syncCommand({
+      cwd,
+      paths,
+      host: opts.host,
+      apiKey: opts.apiKey,
+      workspace: opts.workspace,
+      project: opts.project,
+      id: opts.id,
+      new: opts.new,
+      watch: opts.watch,
+      concurrency,
+      batchPoints: envInt('SWANLOG_SYNC_BATCH_POINTS'),
+      retryLimit: envInt('SWANLOG_SYNC_RETRY_LIMIT'),
+      signal: stop.signal,
+      ...(bars === undefined ? {} : { onProgress: bars.update }),
+      onResult: (entry) => {
+        bars?.done(entry.dir);
+        if (opts.json) return;
+        if ('error' in entry) process.stderr.write(formatSyncEntry(entry));
+        else process.stdout.write(formatSyncEntry(entry));
+      },
+    });
+  } catch (error) {
+    // --json keeps its promise of a JSON array on stdout; the error itself goes to stderr.
+    if (opts.json) {
+      printError(error);
+      return paths.map((p) => ({ dir: resolve(cwd, p), error: errorJson(error) }));
+    }
+    throw error;
+  } finally {
+    bars?.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function envInt(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new SwanlogError('INVALID_OPTION', `${name}=${JSON.stringify(raw)} is not a whole number >= 0`);
+  }
+  return n;
+}
+
+/** Progress bars on stderr, only when it is a terminal. */
+function progressBars():
+  | { update: (p: SyncProgress) => void; done: (dir: string) => void; stop: () => void }
+  | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  const multi = new cliProgress.MultiBar(
+    {
+      stream: process.stderr,
+      clearOnComplete: true,
+      hideCursor: false,
+      format: '{bar} {percentage}% | {value}/{total} points | {name}',
+      barCompleteChar: '#',
+      barIncompleteChar: '-',
+    },
+    cliProgress.Presets.legacy,
+  );
+  const bars = new Map<string, cliProgress.SingleBar>();
+  return {
+    update: (p) => {
+      const name = p.dir.slice(p.dir.lastIndexOf('/') + 1);
+      let bar = bars.get(p.dir);
+      if (bar === undefined) {
+        bar = multi.create(p.totalPoints, p.uploadedPoints, { name });
+        bars.set(p.dir, bar);
+      }
+      bar.setTotal(p.totalPoints);
+      bar.update(p.uploadedPoints, { name });
+    },
+    done: (dir) => {
+      const bar = bars.get(dir);
+      if (bar === undefined) return;
+      multi.remove(bar);
+      bars.delete(dir);
+    },
+    stop: () => multi.stop(),
+  };
+}
