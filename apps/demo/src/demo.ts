@@ -1,11 +1,13 @@
 // `pnpm demo`: a training job logs offline into ./swanlog, is killed with SIGKILL mid-run,
 // resumes from its last checkpoint by run id (rewinding what was logged after it), finishes,
-// and the demo prints what `swanlog show` says about the run.
+// and the demo prints what `swanlog show` says about the run. Then an embedded swanlog server
+// starts, the run is synced to it, and a copy of it is resumed in cloud mode elsewhere.
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { main as swanlog } from '@swanlog/cli';
 import { findRunDir, RunReader } from '@swanlog/store';
+import { serverTour } from './server-tour.js';
 
 const logdir = resolve(process.env.SWANLOG_LOGDIR || './swanlog');
 const train = new URL('./train.js', import.meta.url).pathname;
@@ -16,10 +18,11 @@ function say(text: string): void {
 }
 
 /** Runs the trainer; with `killAt`, SIGKILLs it once it reports that step. Resolves with the run id. */
-function runTrainer(extra: string[], killAt?: number): Promise<string> {
+function runTrainer(extra: string[], killAt?: number, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [train, '--logdir', logdir, ...extra], {
       stdio: ['ignore', 'pipe', 'inherit'],
+      env,
     });
     let id = '';
     let pending = '';
@@ -58,7 +61,8 @@ async function main(): Promise<void> {
   await runTrainer(['--steps', '300', '--resume']);
   say(`4. swanlog show ${id}`);
   await swanlog(['node', 'swanlog', 'show', id, '--logdir', logdir]);
-  const reader = RunReader.open(findRunDir(logdir, id)!);
+  const runDir = findRunDir(logdir, id)!;
+  const reader = RunReader.open(runDir);
   const all = reader.series('train/loss', { superseded: true });
   const superseded = all.steps.filter((_, i) => all.superseded?.[i] === 1);
   reader.close();
@@ -68,6 +72,8 @@ async function main(): Promise<void> {
       `  the visible series has each step 0-299 exactly once. See them with:\n` +
       `  pnpm exec swanlog export ${id} --logdir ${logdir} --all --format csv | grep true\n`,
   );
+  await serverTour({ runDir, runId: id, say, train: (args, env) => runTrainer(args, undefined, env) });
+  say('done');
 }
 
 await main();
