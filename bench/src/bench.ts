@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { initSync } from 'swanlog';
+import { syncBench } from './sync-bench.js';
 
 const { values: args } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
@@ -139,6 +140,7 @@ const rows = await best(sqliteRowsPerSecond);
 const raw = await best(rawAppendPointsPerSecond);
 const wide = await log1000KeysCallMs();
 const init = await initMs();
+const sync = await syncBench(work, 1_000_000);
 rmSync(work, { recursive: true, force: true });
 
 const results = {
@@ -147,6 +149,7 @@ const results = {
   raw_append_points_per_s: Math.round(raw),
   log_1000keys_call_ms: Number(wide.toFixed(4)),
   init_ms: Number(init.toFixed(2)),
+  ...sync,
 };
 if (args.json) {
   process.stdout.write(`${JSON.stringify(results)}\n`);
@@ -164,6 +167,14 @@ if (args.json) {
     ['', '', `raw_append_points_per_s ${f(raw)}`, `${(log / raw).toFixed(2)}x`, '>= 0.5x'],
     ['log_1000keys_call_ms (median)', f(wide), '', '', '< 0.25'],
     ['init_ms (median, to first log)', f(init), '', '', '< 50'],
+    [
+      'sync_points_per_s (1,000,000 points, whole CLI)',
+      f(sync.sync_points_per_s),
+      `loopback_post_points_per_s ${f(sync.loopback_post_points_per_s)}`,
+      `${(sync.sync_points_per_s / sync.loopback_post_points_per_s).toFixed(2)}x`,
+      '>= 2,000,000',
+    ],
+    ['resync_noop_ms (whole CLI process)', f(sync.resync_noop_ms), '', '', '< 300'],
   ];
   const widths = rowsOut[0]!.map((_, i) => Math.max(...rowsOut.map((r) => r[i]!.length)));
   for (const r of rowsOut) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join('  ')}\n`);

@@ -1,4 +1,5 @@
-import { type KeyScope, runIdSchema, SwanlogError } from '@swanlog/protocol';
+import { type KeyScope, SwanlogError } from '@swanlog/protocol';
+import { runIdSchema } from '@swanlog/protocol/schemas';
 import { ulid } from 'ulid';
 import { generateApiKey, KEY_PREFIX, sha256Hex } from './auth.js';
 import { openSqliteStorage } from './storage/sqlite-storage.js';

@@ -2,24 +2,26 @@ import {
   API_PREFIX,
   BATCH_CONTENT_TYPE,
   type CreateExperimentResponse,
-  configRevisionsSchema,
-  copyExperimentSchema,
-  createExperimentSchema,
   type ErrorBody,
   type ExperimentList,
   httpStatusOf,
   type IngestResponse,
   isSwanlogError,
-  keyNameSchema,
   MAX_BODY_BYTES,
   MAX_JSON_BYTES,
-  metricsQuerySchema,
   type ProjectList,
-  runIdSchema,
   type ServerInfo,
   SwanlogError,
-  sessionLoginSchema,
 } from '@swanlog/protocol';
+import {
+  configRevisionsSchema,
+  copyExperimentSchema,
+  createExperimentSchema,
+  keyNameSchema,
+  metricsQuerySchema,
+  runIdSchema,
+  sessionLoginSchema,
+} from '@swanlog/protocol/schemas';
 import { type Context, Hono } from 'hono';
 import {
   authenticate,

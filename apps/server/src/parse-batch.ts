@@ -1,11 +1,5 @@
-import {
-  BatchFormatError,
-  type BatchHeader,
-  batchHeaderSchema,
-  decodeBatch,
-  SwanlogError,
-  sliceBlobs,
-} from '@swanlog/protocol';
+import { BatchFormatError, type BatchHeader, decodeBatch, SwanlogError, sliceBlobs } from '@swanlog/protocol';
+import { batchHeaderSchema } from '@swanlog/protocol/schemas';
 import { decodeChunk } from '@swanlog/store';
 import { validate } from './read-body.js';
 import type { IngestSource } from './storage/storage.js';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { batchHeaderSchema, decodeBatch, type SessionInfo, sliceBlobs } from '@swanlog/protocol';
+import { decodeBatch, type SessionInfo, sliceBlobs } from '@swanlog/protocol';
+import { batchHeaderSchema } from '@swanlog/protocol/schemas';
 import { decodeChunk } from '@swanlog/store';
 import type { KeyPoints } from './cut-batches.js';
 import { buildBatch } from './upload-run.js';

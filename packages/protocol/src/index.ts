@@ -23,16 +23,5 @@ export type { ErrorCode } from './error-codes.js';
 export { ERROR_CODES, ERROR_STATUS, httpStatusOf, isErrorCode } from './error-codes.js';
 export type { BatchChunk, BatchHeader, BatchSource, DecodedBatch } from './ingest-batch.js';
 export { BatchFormatError, decodeBatch, encodeBatch, sliceBlobs } from './ingest-batch.js';
-export {
-  batchHeaderSchema,
-  configRevisionsSchema,
-  copyExperimentSchema,
-  createExperimentSchema,
-  keyNameSchema,
-  metricsQuerySchema,
-  runIdSchema,
-  sessionInfoSchema,
-  sessionLoginSchema,
-} from './schemas.js';
 export type { SwanlogErrorOptions } from './swanlog-error.js';
 export { isSwanlogError, SwanlogError } from './swanlog-error.js';

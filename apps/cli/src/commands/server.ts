@@ -1,6 +1,10 @@
 import { resolve } from 'node:path';
 import { type KeyScope, SwanlogError } from '@swanlog/protocol';
-import { type ApiKeyRecord, createApiKey, listApiKeys, revokeApiKey, startServer } from '@swanlog/server';
+import type { ApiKeyRecord } from '@swanlog/server';
+
+/** The server is loaded only by the commands that need it, so other commands start fast. */
+const loadServer = () => import('@swanlog/server');
+
 import { type Command, Option } from 'commander';
 
 export interface ServeOptions {
@@ -16,6 +20,7 @@ export interface ServeOptions {
  * then closes connections and the database and returns.
  */
 export async function serve(options: ServeOptions, onListening: (url: string) => void): Promise<void> {
+  const { startServer } = await loadServer();
   const server = await startServer({
     dataDir: resolve(options.cwd, options.data),
     port: parsePort(options.port),
@@ -43,10 +48,11 @@ export interface KeyCreateOptions {
 }
 
 /** Creates an API key and returns it (shown once: only its hash is stored). */
-export function keyCreate(options: KeyCreateOptions): { id: string; key: string } {
+export async function keyCreate(options: KeyCreateOptions): Promise<{ id: string; key: string }> {
   const scope = options.scope ?? 'write';
   if (scope !== 'read' && scope !== 'write')
     throw new SwanlogError('INVALID_OPTION', `--scope must be read or write, not ${JSON.stringify(scope)}`);
+  const { createApiKey } = await loadServer();
   return createApiKey({
     dataDir: resolve(options.cwd, options.data),
     workspace: options.workspace,
@@ -55,7 +61,12 @@ export function keyCreate(options: KeyCreateOptions): { id: string; key: string 
 }
 
 /** Revokes a key given by itself or by its id; NOT_FOUND when there is no such key. */
-export function keyRevoke(options: { cwd: string; data: string; keyOrId: string }): { revoked: string } {
+export async function keyRevoke(options: {
+  cwd: string;
+  data: string;
+  keyOrId: string;
+}): Promise<{ revoked: string }> {
+  const { revokeApiKey } = await loadServer();
   if (!revokeApiKey({ dataDir: resolve(options.cwd, options.data), keyOrId: options.keyOrId })) {
     throw new SwanlogError('NOT_FOUND', `no API key ${options.keyOrId} in ${options.data}`, {
       hint: 'list the keys with `swanlog server key list --data <dir>`',
@@ -64,7 +75,8 @@ export function keyRevoke(options: { cwd: string; data: string; keyOrId: string 
   return { revoked: options.keyOrId.startsWith('swl_') ? 'the given key' : options.keyOrId };
 }
 
-export function keyList(options: { cwd: string; data: string }): ApiKeyRecord[] {
+export async function keyList(options: { cwd: string; data: string }): Promise<ApiKeyRecord[]> {
+  const { listApiKeys } = await loadServer();
   return listApiKeys({ dataDir: resolve(options.cwd, options.data) });
 }
 
@@ -115,9 +127,9 @@ export function registerServerCommands(program: Command): void {
     .addOption(
       new Option('--scope <scope>', 'what the key may do').choices(['read', 'write']).default('write'),
     )
-    .action((opts: { workspace: string; scope: string }, command: Command) => {
+    .action(async (opts: { workspace: string; scope: string }, command: Command) => {
       const data = needData(command);
-      const created = keyCreate({ cwd, data, workspace: opts.workspace, scope: opts.scope });
+      const created = await keyCreate({ cwd, data, workspace: opts.workspace, scope: opts.scope });
       process.stdout.write(`${created.key}\n`);
     });
 
@@ -126,9 +138,9 @@ export function registerServerCommands(program: Command): void {
     .description('revoke an API key, given by itself or by its id; a running server refuses it at once')
     .argument('<key-or-id>', 'the key (swl_...) or its id from `key list`')
     .addOption(dataOption())
-    .action((keyOrId: string, _opts: unknown, command: Command) => {
+    .action(async (keyOrId: string, _opts: unknown, command: Command) => {
       const data = needData(command);
-      const result = keyRevoke({ cwd, data, keyOrId });
+      const result = await keyRevoke({ cwd, data, keyOrId });
       process.stdout.write(`revoked ${result.revoked}\n`);
     });
 
@@ -137,9 +149,9 @@ export function registerServerCommands(program: Command): void {
     .description('list API keys: id, workspace, scope, created, revoked (never the keys themselves)')
     .addOption(dataOption())
     .option('--json', 'print a JSON array on stdout')
-    .action((opts: { json?: boolean }, command: Command) => {
+    .action(async (opts: { json?: boolean }, command: Command) => {
       const data = needData(command);
-      const keys = keyList({ cwd, data });
+      const keys = await keyList({ cwd, data });
       if (opts.json) process.stdout.write(`${JSON.stringify(keys, null, 2)}\n`);
       else process.stdout.write(formatKeys(keys));
     });

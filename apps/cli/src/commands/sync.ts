@@ -1,11 +1,10 @@
 import { resolve } from 'node:path';
 import type { SyncProgress } from '@swanlog/client';
 import { SwanlogError } from '@swanlog/protocol';
-import cliProgress from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
 import { type Command, Option } from 'commander';
 import { errorJson, formatClean, formatSyncEntry, printError, printJson } from '../print.js';
-import { clean } from './clean.js';
-import { type SyncEntry, syncCommand } from './sync-command.js';
+import type { SyncEntry } from './sync-command.js';
 
 /** Declares `swanlog sync` and `swanlog clean` on the program. */
 export function registerSyncCommands(program: Command): void {
@@ -38,17 +37,20 @@ export function registerSyncCommands(program: Command): void {
     .option('--older-than <duration>', 'only runs that ended longer ago, e.g. 7d, 12h')
     .option('--yes', 'remove them (default: only list)')
     .option('--json', 'print the result as JSON on stdout')
-    .action((logdir: string | undefined, opts: { olderThan?: string; yes?: boolean; json?: boolean }) => {
-      const result = clean({
-        cwd,
-        logdir,
-        defaultLogdir: process.env.SWANLOG_LOGDIR || './swanlog',
-        olderThan: opts.olderThan,
-        yes: opts.yes,
-      });
-      if (opts.json) printJson(result);
-      else process.stdout.write(formatClean(result));
-    });
+    .action(
+      async (logdir: string | undefined, opts: { olderThan?: string; yes?: boolean; json?: boolean }) => {
+        const { clean } = await import('./clean.js');
+        const result = clean({
+          cwd,
+          logdir,
+          defaultLogdir: process.env.SWANLOG_LOGDIR || './swanlog',
+          olderThan: opts.olderThan,
+          yes: opts.yes,
+        });
+        if (opts.json) printJson(result);
+        else process.stdout.write(formatClean(result));
+      },
+    );
 }
 
 interface SyncCliOptions {
@@ -74,8 +76,9 @@ async function runSync(cwd: string, paths: string[], opts: SyncCliOptions): Prom
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
   }
-  const bars = progressBars();
+  const bars = await progressBars();
   try {
+    const { syncCommand } = await import('./sync-command.js');
     return await syncCommand({
       cwd,
       paths,
@@ -123,10 +126,11 @@ function envInt(name: string): number | undefined {
 }
 
 /** Progress bars on stderr, only when it is a terminal. */
-function progressBars():
-  | { update: (p: SyncProgress) => void; done: (dir: string) => void; stop: () => void }
-  | undefined {
+async function progressBars(): Promise<
+  { update: (p: SyncProgress) => void; done: (dir: string) => void; stop: () => void } | undefined
+> {
   if (!process.stderr.isTTY) return undefined;
+  const { default: cliProgress } = await import('cli-progress');
   const multi = new cliProgress.MultiBar(
     {
       stream: process.stderr,
@@ -138,7 +142,7 @@ function progressBars():
     },
     cliProgress.Presets.legacy,
   );
-  const bars = new Map<string, cliProgress.SingleBar>();
+  const bars = new Map<string, SingleBar>();
   return {
     update: (p) => {
       const name = p.dir.slice(p.dir.lastIndexOf('/') + 1);
