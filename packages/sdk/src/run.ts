@@ -1,5 +1,6 @@
 import { SwanlogError } from '@swanlog/protocol';
 import type { JsonObject, RunWriter } from '@swanlog/store';
+import { Checkpointer, type CheckpointsOptions } from './checkpoints.js';
 import type { CloudUploader } from './cloud-uploader.js';
 import type { Mode } from './options.js';
 import { trackRun, untrackRun } from './signals.js';
@@ -116,6 +117,14 @@ export class Run {
     untrackRun(this);
     this.uploader?.stop();
     this.writer.close(state);
+  }
+
+  /**
+   * Checkpoints of this run in `dir` (the experiment's directory): `save(step, data)` first makes
+   * every point logged so far durable, then writes the file atomically.
+   */
+  checkpoints(options: CheckpointsOptions): Checkpointer {
+    return new Checkpointer(this, options);
   }
 
   /** Cloud mode: the background upload of this run directory. */
