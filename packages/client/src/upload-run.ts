@@ -154,12 +154,28 @@ async function uploadSource(
   options.onProgress?.(progress.uploaded, progress.total);
   let changed = false;
   let conflicts = 0;
+  // The next batch is encoded while the current request is in flight (client and server then
+  // work at once); it is used only when the server's watermark ends where this batch ends.
+  let prepared: { from: number; to: number; body: Buffer } | undefined;
+  const prepare = (from: number) => {
+    const to = from >= snap.maxSeq ? from : nextBatchEnd(snap.keys, from, snap.maxSeq, options.budget);
+    return { from, to, body: buildBatch(local.source, session, snap, from, to) };
+  };
   while (w < snap.maxSeq || sendSession) {
-    const to = w >= snap.maxSeq ? w : nextBatchEnd(snap.keys, w, snap.maxSeq, options.budget);
-    const body = buildBatch(local.source, session, snap, w, to);
+    const batch = prepared?.from === w ? prepared : prepare(w);
+    prepared = undefined;
+    const { to, body } = batch;
     options.beforeWrite?.();
     try {
-      const res = await client.ingest(experimentId, body);
+      const inflight = client.ingest(experimentId, body);
+      inflight.catch(() => undefined); // handled below; avoids an unhandled rejection while preparing
+      if (to < snap.maxSeq) {
+        // Let the request reach the socket before spending the CPU on the next one.
+        await new Promise((r) => setImmediate(r));
+        await new Promise((r) => setImmediate(r));
+        prepared = prepare(to);
+      }
+      const res = await inflight;
       progress.uploaded += res.stored;
       changed ||= res.stored > 0 || sendSession;
       sendSession = false;
