@@ -1,0 +1,187 @@
+import { execFileSync } from 'node:child_process';
+import { closeSync, openSync, readdirSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { initSync } from 'swanlog';
+
+const KEYS = [
+  'loss',
+  'acc',
+  'lr',
+  'grad_norm',
+  'val_loss',
+  'val_acc',
+  'epoch',
+  'tokens',
+  'throughput',
+  'mem',
+];
+const child = new URL('./log-child.js', import.meta.url).pathname;
+
+export interface LogRun {
+  pointsPerSecond: number;
+  maxRssMb: number;
+  rssAt3mMb: number;
+  dir: string;
+  points: number;
+}
+
+/** run.log() of 10-key dicts in a process of its own (so its peak RSS is its own), finish() included. */
+export function logInChild(logdir: string, calls: number): LogRun {
+  const out = execFileSync(process.execPath, [child, logdir, String(calls)], { encoding: 'utf8' });
+  const r = JSON.parse(out.trim().split('\n').at(-1)!) as {
+    seconds: number;
+    points: number;
+    maxRssMb: number;
+    rssAt3mMb: number;
+    dir: string;
+  };
+  return {
+    pointsPerSecond: r.points / r.seconds,
+    maxRssMb: r.maxRssMb,
+    rssAt3mMb: r.rssAt3mMb,
+    dir: r.dir,
+    points: r.points,
+  };
+}
+
+/** Baseline: plain better-sqlite3, one row per point, batched in transactions of 100,000 rows. */
+export function sqliteRowsPerSecond(work: string, calls: number): number {
+  const db = new Database(join(work, `rows-${Date.now()}.sqlite`));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.exec(
+    'CREATE TABLE points (key TEXT NOT NULL, step INTEGER NOT NULL, value REAL NOT NULL, ts INTEGER NOT NULL)',
+  );
+  const insert = db.prepare('INSERT INTO points (key, step, value, ts) VALUES (?, ?, ?, ?)');
+  const batch = db.transaction((from: number, to: number) => {
+    const ts = Date.now();
+    for (let i = from; i < to; i++) for (const k of KEYS) insert.run(k, i, i * 0.5, ts);
+  });
+  const t0 = performance.now();
+  for (let i = 0; i < calls; i += 10_000) batch(i, i + 10_000);
+  const seconds = (performance.now() - t0) / 1000;
+  db.close();
+  return (calls * KEYS.length) / seconds;
+}
+
+/** Baseline: the same points as 24-byte records (step, value, ts) appended with buffered writes. */
+export function rawAppendPointsPerSecond(work: string, calls: number): number {
+  const fd = openSync(join(work, `raw-${Date.now()}.bin`), 'w');
+  const buf = Buffer.allocUnsafe(24 * 65_536);
+  let at = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < calls; i++) {
+    const ts = Date.now();
+    for (let k = 0; k < KEYS.length; k++) {
+      buf.writeDoubleLE(i, at);
+      buf.writeDoubleLE(i * 0.5, at + 8);
+      buf.writeDoubleLE(ts, at + 16);
+      at += 24;
+      if (at === buf.length) {
+        writeSync(fd, buf, 0, at);
+        at = 0;
+      }
+    }
+  }
+  writeSync(fd, buf, 0, at);
+  closeSync(fd);
+  return (calls * KEYS.length) / ((performance.now() - t0) / 1000);
+}
+
+/** Baseline: one JSON line per point, the lines of each call appended with one write (file stores of SwanLab/MLflow). */
+export function jsonlPointsPerSecond(work: string, calls: number): number {
+  const fd = openSync(join(work, `points-${Date.now()}.jsonl`), 'w');
+  const t0 = performance.now();
+  for (let i = 0; i < calls; i++) {
+    const ts = Date.now();
+    let lines = '';
+    for (const key of KEYS) lines += `${JSON.stringify({ key, step: i, value: i * 0.5, ts })}\n`;
+    writeSync(fd, lines);
+  }
+  closeSync(fd);
+  return (calls * KEYS.length) / ((performance.now() - t0) / 1000);
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/** Median cost of one log() call with 1,000 keys. */
+export async function log1000KeysCallMs(work: string): Promise<number> {
+  const run = initSync({ project: 'bench', logdir: join(work, 'wide') }, { SWANLOG_MODE: 'offline' });
+  const data: Record<string, number> = {};
+  for (let k = 0; k < 1000; k++) data[`layer_${k}/grad_norm`] = k;
+  const times: number[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const t0 = performance.now();
+    run.log(data);
+    times.push(performance.now() - t0);
+  }
+  await run.finish();
+  return median(times.slice(200));
+}
+
+/** Median time from init() of a new offline run to its first log(). */
+export async function initMs(work: string): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < 15; i++) {
+    const t0 = performance.now();
+    const run = initSync({ project: 'bench', logdir: join(work, 'inits') }, { SWANLOG_MODE: 'offline' });
+    run.log({ loss: 1 });
+    times.push(performance.now() - t0);
+    await run.finish();
+  }
+  return median(times);
+}
+
+/** Median time of init({resume: 'must'}) of the run in `dir` (its counter answered from summaries). */
+export async function resumeOpenMs(dir: string): Promise<number> {
+  const logdir = join(dir, '..');
+  const id = dir.slice(dir.lastIndexOf('-') + 1);
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    const run = initSync({ logdir, id, resume: 'must' }, {});
+    times.push(performance.now() - t0);
+    await run.finish();
+  }
+  return median(times);
+}
+
+/** Bytes of every file of a run directory per point it holds. */
+export function bytesPerPoint(dir: string, points: number): number {
+  const size = (p: string): number =>
+    statSync(p).isDirectory() ? readdirSync(p).reduce((n, f) => n + size(join(p, f)), 0) : statSync(p).size;
+  return size(dir) / points;
+}
+
+/**
+ * Iterations/s of a loop doing ~1 ms of CPU work and logging 100 keys per iteration, logging on
+ * ÷ mode 'disabled'. Runs alternate so drift of the machine hits both alike.
+ */
+export async function trainOverheadRatio(work: string, iterations: number): Promise<number> {
+  const keys = Array.from({ length: 100 }, (_, k) => `layer_${k}/loss`);
+  let sink = 0;
+  const loop = async (mode: 'offline' | 'disabled') => {
+    const run = initSync({ project: 'bench', logdir: join(work, 'overhead'), mode }, {});
+    const data: Record<string, number> = {};
+    const t0 = performance.now();
+    for (let i = 0; i < iterations; i++) {
+      const end = performance.now() + 1;
+      while (performance.now() < end) sink += Math.sqrt(i); // the training step
+      for (const k of keys) data[k] = sink % 1;
+      run.log(data);
+    }
+    await run.finish();
+    return iterations / ((performance.now() - t0) / 1000);
+  };
+  let on = 0;
+  let off = 0;
+  for (let r = 0; r < 2; r++) {
+    off += await loop('disabled');
+    on += await loop('offline');
+  }
+  return on / off;
+}
