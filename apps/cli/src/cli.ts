@@ -8,6 +8,7 @@ import { registerServerCommands } from './commands/server.js';
 import { show } from './commands/show.js';
 import { registerSyncCommands } from './commands/sync.js';
 import { verify } from './commands/verify.js';
+import { registerWatchCommand } from './commands/watch.js';
 import {
   errorJson,
   formatCopy,
@@ -113,6 +114,7 @@ export function buildProgram(): Command {
     });
 
   registerSyncCommands(program);
+  registerWatchCommand(program);
   registerServerCommands(program);
   return program;
 }

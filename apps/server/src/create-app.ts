@@ -3,23 +3,16 @@ import {
   BATCH_CONTENT_TYPE,
   type CreateExperimentResponse,
   type ErrorBody,
-  type ExperimentList,
-  httpStatusOf,
   type IngestResponse,
-  isSwanlogError,
   MAX_BODY_BYTES,
   MAX_JSON_BYTES,
   type ProjectList,
-  type ServerInfo,
   SwanlogError,
 } from '@swanlog/protocol';
 import {
   configRevisionsSchema,
   copyExperimentSchema,
   createExperimentSchema,
-  keyNameSchema,
-  metricsQuerySchema,
-  runIdSchema,
   sessionLoginSchema,
 } from '@swanlog/protocol/schemas';
 import { type Context, Hono } from 'hono';
@@ -33,10 +26,15 @@ import {
   sha256Hex,
   verifyApiKey,
 } from './auth.js';
-import { experimentInfo, syncStatus } from './experiment-view.js';
+import { createDashboardEvents, type DashboardEvents, eventStreamResponse } from './dashboard-events.js';
+import type { DashboardExperimentList, DashboardServerInfo } from './dashboard-types.js';
+import { handleErrors } from './error-handling.js';
+import { experimentDetails, experimentInfo, experimentListEntry, syncStatus } from './experiment-view.js';
 import { metricSeries } from './metric-series.js';
 import { parseIngestBatch } from './parse-batch.js';
-import { readBody, readJson, requireContentType, validate } from './read-body.js';
+import { readBody, readJson, requireContentType } from './read-body.js';
+import { metricKeyOf, metricQueryOf, validateId } from './route-params.js';
+import { serveUi } from './static-ui.js';
 import type { ExperimentRecord, Storage } from './storage/storage.js';
 
 export interface CreateAppOptions {
@@ -46,6 +44,13 @@ export interface CreateAppOptions {
   version: string;
   /** Where unexpected failures are reported (default: stderr). */
   log?: (message: string) => void;
+  /** The dashboard's static build (default: `apps/web/dist/public` of this repository). */
+  webRoot?: string;
+  /**
+   * Where the app announces writes to dashboards (`GET /api/v1/events`); a private bus when not
+   * given. Servers sharing one database each only see their own writes.
+   */
+  events?: DashboardEvents;
 }
 
 /**
@@ -56,6 +61,7 @@ export function createApp(options: CreateAppOptions): Hono {
   const { storage, version } = options;
   const publicUrl = options.publicUrl ?? null;
   const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
+  const events = options.events ?? createDashboardEvents();
   const app = new Hono();
   const api = new Hono();
 
@@ -74,12 +80,13 @@ export function createApp(options: CreateAppOptions): Hono {
 
   api.get('/server', async (c) => {
     const who = await authenticate(storage, c.req.raw, 'read');
-    const info: ServerInfo = {
+    const info: DashboardServerInfo = {
       instanceId: await storage.instanceId(),
       version,
       publicUrl,
       workspace: who.workspace,
       scope: who.scope,
+      mode: 'server',
     };
     return c.json(info);
   });
@@ -96,6 +103,7 @@ export function createApp(options: CreateAppOptions): Hono {
       createdAt: body.createdAt ?? Date.now(),
       copiedFrom: body.copiedFrom ?? null,
     });
+    if (result.created) events.emit(who.workspace, { type: 'runs' });
     const answer: CreateExperimentResponse = {
       experiment: await experimentInfo(storage, result.experiment, Date.now()),
       created: result.created,
@@ -117,16 +125,18 @@ export function createApp(options: CreateAppOptions): Hono {
     const who = await authenticate(storage, c.req.raw, 'read');
     const record = await experimentOf(c, who);
     const key = metricKeyOf(c.req.raw.url);
-    const query = validate(metricsQuerySchema, c.req.query(), 'query');
-    if (query.from !== undefined && query.to !== undefined && query.from > query.to)
-      throw new SwanlogError('BAD_REQUEST', `from (${query.from}) is above to (${query.to})`);
-    const series = await metricSeries(storage, { workspace: record.workspace, id: record.id }, key, {
-      maxPoints: query.maxPoints,
-      from: query.from,
-      to: query.to,
-      superseded: query.superseded === '1' || query.superseded === 'true',
-    });
-    return c.json(series);
+    const query = metricQueryOf(c.req.query());
+    return c.json(await metricSeries(storage, { workspace: record.workspace, id: record.id }, key, query));
+  });
+
+  api.get('/experiments/:id/details', async (c) => {
+    const who = await authenticate(storage, c.req.raw, 'read');
+    return c.json(await experimentDetails(storage, await experimentOf(c, who), Date.now()));
+  });
+
+  api.get('/events', async (c) => {
+    const who = await authenticate(storage, c.req.raw, 'read');
+    return eventStreamResponse((listener) => events.subscribe(who.workspace, listener), c.req.raw.signal);
   });
 
   api.post('/experiments/:id/ingest', async (c) => {
@@ -134,7 +144,9 @@ export function createApp(options: CreateAppOptions): Hono {
     const record = await experimentOf(c, who);
     requireContentType(c.req.raw, BATCH_CONTENT_TYPE);
     const sources = parseIngestBatch(await readBody(c.req.raw, MAX_BODY_BYTES));
-    const result = await storage.ingest({ workspace: record.workspace, id: record.id }, sources);
+    const ref = { workspace: record.workspace, id: record.id };
+    const before = new Map((await storage.sources(ref)).map((s) => [s.source, s.session.endState]));
+    const result = await storage.ingest(ref, sources);
     if (result.status === 'conflict') {
       const body: ErrorBody = {
         code: 'CONFLICT',
@@ -144,6 +156,11 @@ export function createApp(options: CreateAppOptions): Hono {
       };
       return c.json(body, 409);
     }
+    if (result.stored > 0 || sources.some((s) => s.rewinds.length > 0))
+      events.emit(record.workspace, { type: 'points', id: record.id });
+    // A new session or a session's end changes the run's state in the list.
+    if (sources.some((s) => !before.has(s.source) || before.get(s.source) !== s.session.endState))
+      events.emit(record.workspace, { type: 'runs' });
     const answer: IngestResponse = { watermarks: result.watermarks, stored: result.stored };
     return c.json(answer);
   });
@@ -156,6 +173,7 @@ export function createApp(options: CreateAppOptions): Hono {
       { workspace: record.workspace, id: record.id },
       body.revisions,
     );
+    if (added > 0) events.emit(record.workspace, { type: 'runs' });
     const status = await syncStatus(storage, record, Date.now());
     return c.json({ added, config: status.config, configRevisions: status.configRevisions });
   });
@@ -168,6 +186,7 @@ export function createApp(options: CreateAppOptions): Hono {
       { workspace: record.workspace, id: record.id },
       { requestKey: body.requestKey, requestedId: body.requestedId, now: Date.now() },
     );
+    if (result.created) events.emit(who.workspace, { type: 'runs' });
     const answer: CreateExperimentResponse = {
       experiment: await experimentInfo(storage, result.experiment, Date.now()),
       created: result.created,
@@ -190,8 +209,8 @@ export function createApp(options: CreateAppOptions): Hono {
       ws,
       project === undefined || project === '' ? undefined : project,
     );
-    const list: ExperimentList = { experiments: [] };
-    for (const r of records) list.experiments.push(await experimentInfo(storage, r, now));
+    const list: DashboardExperimentList = { experiments: [] };
+    for (const r of records) list.experiments.push(await experimentListEntry(storage, r, now));
     return c.json(list);
   });
 
@@ -217,45 +236,7 @@ export function createApp(options: CreateAppOptions): Hono {
   });
 
   app.route(API_PREFIX, api);
-  app.notFound((c) =>
-    c.json(errorBody(new SwanlogError('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`)), 404),
-  );
-  app.onError((error, c) => {
-    if (isSwanlogError(error) && httpStatusOf(error.code) !== 500) {
-      return c.json(errorBody(error), httpStatusOf(error.code) as 400);
-    }
-    log(`swanlog server: ${c.req.method} ${c.req.path} failed: ${(error as Error)?.stack ?? String(error)}`);
-    return c.json({ code: 'SERVER_ERROR', message: 'internal server error' } satisfies ErrorBody, 500);
-  });
+  serveUi(app, options.webRoot);
+  handleErrors(app, log, 'swanlog server');
   return app;
-}
-
-function errorBody(error: SwanlogError): ErrorBody {
-  return error.toJSON();
-}
-
-function validateId(id: string): string {
-  const result = runIdSchema.safeParse(id);
-  if (!result.success) {
-    throw new SwanlogError('INVALID_RUN_ID', `${JSON.stringify(id)} is not a valid experiment id`, {
-      hint: 'an id is 1-64 characters of letters, digits, "_" and "-"',
-    });
-  }
-  return result.data;
-}
-
-/** The metric key of a metrics URL, percent-decoded from the raw path (keys may contain `/`). */
-function metricKeyOf(url: string): string {
-  const path = new URL(url).pathname;
-  const at = path.indexOf('/metrics/');
-  const raw = path.slice(at + '/metrics/'.length);
-  let key: string;
-  try {
-    key = decodeURIComponent(raw);
-  } catch (error) {
-    throw new SwanlogError('BAD_REQUEST', `metric key ${JSON.stringify(raw)} is not valid percent-encoding`, {
-      cause: error,
-    });
-  }
-  return validate(keyNameSchema, key, 'metric key');
 }

@@ -5,10 +5,10 @@
  */
 export function downsample(
   series: { steps: Float64Array; values: Float64Array },
-  indices: number[],
+  indices: ArrayLike<number>,
   maxPoints: number,
 ): number[] {
-  if (indices.length <= maxPoints) return indices;
+  if (indices.length <= maxPoints) return Array.from(indices);
   const buckets = Math.max(1, Math.floor(maxPoints / 2));
   const first = series.steps[indices[0]!]!;
   const span = series.steps[indices[indices.length - 1]!]! - first + 1;
@@ -21,7 +21,8 @@ export function downsample(
     if (maxPoints >= 2 && min !== max) kept.push(Math.min(min, max), Math.max(min, max));
     else kept.push(max);
   };
-  for (const i of indices) {
+  for (let k = 0; k < indices.length; k++) {
+    const i = indices[k]!;
     const b = Math.min(buckets - 1, Math.floor(((series.steps[i]! - first) / span) * buckets));
     if (b !== bucket) {
       flush();

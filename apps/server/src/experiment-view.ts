@@ -9,6 +9,7 @@ import {
   type Rewind,
   runState,
 } from '@swanlog/store';
+import type { DashboardExperiment, ExperimentDetails } from './dashboard-types.js';
 import type {
   ChunkSummaryRecord,
   ExperimentRecord,
@@ -86,7 +87,52 @@ export async function experimentInfo(
   record: ExperimentRecord,
   now: number,
 ): Promise<ExperimentInfo> {
+  return infoOf(await load(storage, record), now);
+}
+
+/** An element of GET /workspaces/:ws/experiments: the info plus the number of segments. */
+export async function experimentListEntry(
+  storage: Storage,
+  record: ExperimentRecord,
+  now: number,
+): Promise<DashboardExperiment> {
   const d = await load(storage, record);
+  return { ...infoOf(d, now), segments: d.sources.length };
+}
+
+/** GET /experiments/:id/details: segments (with the first step each wrote), config history, rewinds. */
+export async function experimentDetails(
+  storage: Storage,
+  record: ExperimentRecord,
+  now: number,
+): Promise<ExperimentDetails> {
+  const d = await load(storage, record);
+  const firstSteps = new Map<string, number>();
+  for (const c of d.summaries) {
+    const first = firstSteps.get(c.source);
+    if (first === undefined || c.stepMin < first) firstSteps.set(c.source, c.stepMin);
+  }
+  const segments = d.sources
+    .map((s) => ({
+      id: s.session.segment,
+      source: s.source,
+      startedAt: s.session.startedAt,
+      endedAt: s.session.endedAt,
+      resumed: s.session.resumed,
+      fromStep: s.session.fromStep,
+      state: sessionStateOf(s.session, now),
+      firstStep: firstSteps.get(s.source) ?? null,
+    }))
+    .sort((a, b) => a.startedAt - b.startedAt || (a.source < b.source ? -1 : 1));
+  return {
+    segments,
+    configRevisions: d.revisions.map((r) => ({ ts: r.ts, source: r.source, patch: r.patch })),
+    rewinds: d.rewinds.map((r) => ({ step: r.step, ts: r.ts })).sort((a, b) => a.ts - b.ts),
+  };
+}
+
+function infoOf(d: Loaded, now: number): ExperimentInfo {
+  const record = d.record;
   return {
     id: record.id,
     workspace: record.workspace,

@@ -142,6 +142,7 @@ describe('auth', () => {
       publicUrl: null,
       workspace: 'ws',
       scope: 'read',
+      mode: 'server',
     });
     assert.match(res.body.instanceId, /^[0-9A-Z]{26}$/);
   });

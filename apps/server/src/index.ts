@@ -2,8 +2,19 @@ export type { CreateApiKeyOptions } from './api-keys.js';
 export { createApiKey, listApiKeys, revokeApiKey } from './api-keys.js';
 export type { CreateAppOptions } from './create-app.js';
 export { createApp } from './create-app.js';
+export type { DashboardEvent, DashboardEvents } from './dashboard-events.js';
+export { createDashboardEvents } from './dashboard-events.js';
+export type {
+  DashboardExperiment,
+  DashboardExperimentList,
+  DashboardServerInfo,
+  ExperimentDetails,
+  RunProblem,
+  SegmentDetails,
+} from './dashboard-types.js';
 export type { RunningServer, StartServerOptions } from './start-server.js';
 export { SERVER_VERSION, startServer } from './start-server.js';
+export { DEFAULT_WEB_ROOT } from './static-ui.js';
 export type { OpenSqliteStorageOptions } from './storage/sqlite-storage.js';
 export { openSqliteStorage } from './storage/sqlite-storage.js';
 export type {
@@ -21,3 +32,7 @@ export type {
   SourceRecord,
   Storage,
 } from './storage/storage.js';
+export type { CreateWatchAppOptions } from './watch/create-watch-app.js';
+export { createWatchApp } from './watch/create-watch-app.js';
+export type { RunningWatch, StartWatchOptions } from './watch/start-watch.js';
+export { startWatch } from './watch/start-watch.js';

@@ -1,17 +1,11 @@
-import { encodeValue, type MetricPoint, type MetricSeries, SwanlogError } from '@swanlog/protocol';
-import { buildSeries, decodeChunk, type RankedPoints } from '@swanlog/store';
-import { downsample } from './downsample.js';
+import { type MetricSeries, SwanlogError } from '@swanlog/protocol';
+import { buildSeries, decodeChunk, type RankedPoints, type Series } from '@swanlog/store';
 import { rankedRewinds, rankOf, ranksOf } from './experiment-view.js';
+import { type MetricQuery, seriesResponse } from './series-response.js';
 import type { ExperimentRef, Storage } from './storage/storage.js';
 
-export const DEFAULT_MAX_POINTS = 10_000;
-
-export interface MetricQuery {
-  maxPoints?: number;
-  from?: number;
-  to?: number;
-  superseded?: boolean;
-}
+export type { MetricQuery } from './series-response.js';
+export { DEFAULT_MAX_POINTS } from './series-response.js';
 
 /**
  * The visible points of one key (GET /experiments/:id/metrics/:key) by the one visible-series
@@ -34,28 +28,40 @@ export async function metricSeries(
     rank: rankOf(ranks, c.source),
     ...decodeChunk(c.data),
   }));
-  const series = buildSeries(key, parts, rewinds, query.superseded === true);
-  const inRange: number[] = [];
-  const visible: number[] = [];
-  for (let i = 0; i < series.steps.length; i++) {
-    const step = series.steps[i]!;
-    if (step < from || step > to) continue;
-    inRange.push(i);
-    if (series.superseded?.[i] !== 1) visible.push(i);
+  const series =
+    (rewinds.length === 0 && query.superseded !== true ? concatIfOrdered(key, parts) : undefined) ??
+    buildSeries(key, parts, rewinds, query.superseded === true);
+  return seriesResponse(series, query);
+}
+
+/**
+ * Fast path of the visible-series rule: without rewinds, when the chunks laid end to end by first
+ * step have strictly increasing steps, every (key, step) was written once, so every point is
+ * visible and the series is the concatenation (no sort, no clock comparisons). Else undefined.
+ */
+function concatIfOrdered(key: string, parts: RankedPoints[]): Series | undefined {
+  const sorted = parts.filter((p) => p.steps.length > 0).sort((a, b) => a.steps[0]! - b.steps[0]!);
+  let total = 0;
+  let last = Number.NEGATIVE_INFINITY;
+  for (const p of sorted) {
+    for (let i = 0; i < p.steps.length; i++) {
+      if (!(p.steps[i]! > last)) return undefined;
+      last = p.steps[i]!;
+    }
+    total += p.steps.length;
   }
-  const maxPoints = query.maxPoints ?? DEFAULT_MAX_POINTS;
-  const kept = visible.length > maxPoints ? new Set(downsample(series, visible, maxPoints)) : undefined;
-  const points: MetricPoint[] = [];
-  for (const i of inRange) {
-    const superseded = series.superseded?.[i] === 1;
-    if (!superseded && kept !== undefined && !kept.has(i)) continue;
-    const point: MetricPoint = {
-      step: series.steps[i]!,
-      value: encodeValue(series.values[i]!),
-      ts: series.ts[i]!,
-    };
-    if (superseded) point.superseded = true;
-    points.push(point);
+  const series: Series = {
+    key,
+    steps: new Float64Array(total),
+    values: new Float64Array(total),
+    ts: new Float64Array(total),
+  };
+  let at = 0;
+  for (const p of sorted) {
+    series.steps.set(p.steps, at);
+    series.values.set(p.values, at);
+    series.ts.set(p.ts, at);
+    at += p.steps.length;
   }
-  return { key, points, total: visible.length, downsampled: kept !== undefined };
+  return series;
 }

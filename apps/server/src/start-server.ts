@@ -15,6 +15,8 @@ export interface StartServerOptions {
   publicUrl?: string;
   /** Where unexpected request failures are reported (default: stderr). */
   log?: (message: string) => void;
+  /** The dashboard's static build (default: `apps/web/dist/public` of this repository). */
+  webRoot?: string;
 }
 
 export interface RunningServer {
@@ -40,6 +42,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       publicUrl: options.publicUrl ?? null,
       version: SERVER_VERSION,
       log: options.log,
+      webRoot: options.webRoot,
     });
     const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
       const s = serve({ fetch: app.fetch, port: options.port ?? 5090, hostname: host }, () => resolve(s));

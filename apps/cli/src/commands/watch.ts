@@ -1,0 +1,71 @@
+import { resolve } from 'node:path';
+import { SwanlogError } from '@swanlog/protocol';
+import type { Command } from 'commander';
+
+export interface WatchOptions {
+  cwd: string;
+  logdir: string;
+  port?: string;
+  host?: string;
+}
+
+/**
+ * Serves the dashboard over the run directories of `logdir` until SIGINT or SIGTERM: calls
+ * `onListening` once it accepts requests, then stops watching and listening and returns.
+ */
+export async function watchLogdir(
+  options: WatchOptions,
+  onListening: (info: { logdir: string; url: string }) => void,
+): Promise<void> {
+  // Loaded only here, so other commands start fast.
+  const { startWatch } = await import('@swanlog/server');
+  const logdir = resolve(options.cwd, options.logdir);
+  const running = await startWatch({
+    logdir,
+    port: parsePort(options.port),
+    host: options.host ?? '127.0.0.1',
+  });
+  onListening({ logdir, url: running.url });
+  await new Promise<void>((done) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      done();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await running.close();
+}
+
+/** Declares `swanlog watch [logdir]` on the program. */
+export function registerWatchCommand(program: Command): void {
+  program
+    .command('watch')
+    .description('serve the dashboard over local run directories, live and read-only (no server needed)')
+    .argument('[logdir]', 'log directory (default: $SWANLOG_LOGDIR or ./swanlog)')
+    .option('--port <port>', 'port to listen on (0: any free port)', '5092')
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .action(async (logdir: string | undefined, opts: { port: string; host: string }) => {
+      await watchLogdir(
+        {
+          cwd: process.cwd(),
+          logdir: logdir ?? (process.env.SWANLOG_LOGDIR || './swanlog'),
+          port: opts.port,
+          host: opts.host,
+        },
+        (info) => process.stdout.write(`swanlog watch: serving ${info.logdir} on ${info.url}\n`),
+      );
+    });
+}
+
+function parsePort(port: string | undefined): number {
+  if (port === undefined) return 5092;
+  const n = Number(port);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535)
+    throw new SwanlogError(
+      'INVALID_OPTION',
+      `--port must be an integer from 0 to 65535, not ${JSON.stringify(port)}`,
+    );
+  return n;
+}

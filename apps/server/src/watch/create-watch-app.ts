@@ -1,0 +1,118 @@
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
+import { API_PREFIX, type ProjectList, SwanlogError } from '@swanlog/protocol';
+import type { RunReader } from '@swanlog/store';
+import { type Context, Hono } from 'hono';
+import { type DashboardEvents, eventStreamResponse } from '../dashboard-events.js';
+import type { DashboardExperimentList, DashboardServerInfo, RunProblem } from '../dashboard-types.js';
+import { handleErrors } from '../error-handling.js';
+import { metricKeyOf, metricQueryOf, validateId } from '../route-params.js';
+import { seriesResponse } from '../series-response.js';
+import { serveUi } from '../static-ui.js';
+import { eachLocalRun, openLocalRun } from './local-runs.js';
+import { LOCAL_WORKSPACE, localDetails, localExperiment } from './local-views.js';
+
+export interface CreateWatchAppOptions {
+  logdir: string;
+  version: string;
+  /** Announcements of changes under the logdir (`GET /api/v1/events`). */
+  events: DashboardEvents;
+  /** The dashboard's static build (default: `apps/web/dist/public` of this repository). */
+  webRoot?: string;
+  log?: (message: string) => void;
+}
+
+/**
+ * The read-only HTTP core of `swanlog watch`: the dashboard's API (docs/api.md "Dashboard") over
+ * the run directories of one logdir. No auth (it listens on loopback); the one workspace is
+ * `local`. Every request opens the run directories it needs read-only and closes them again.
+ */
+export function createWatchApp(options: CreateWatchAppOptions): Hono {
+  const logdir = resolve(options.logdir);
+  const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
+  const app = new Hono();
+  const api = new Hono();
+  const instanceId = createHash('sha256').update(logdir).digest('hex').slice(0, 26);
+
+  const workspaceOf = (c: Context): void => {
+    const ws = c.req.param('ws') ?? '';
+    if (ws !== LOCAL_WORKSPACE) throw new SwanlogError('NOT_FOUND', `workspace ${ws} not found`);
+  };
+  const withRun = <T>(c: Context, read: (reader: RunReader) => T): T => {
+    const id = validateId(c.req.param('id') ?? '');
+    const reader = openLocalRun(logdir, id);
+    if (reader === undefined) throw new SwanlogError('RUN_NOT_FOUND', `no run ${id} under ${logdir}`);
+    try {
+      return read(reader);
+    } finally {
+      reader.close();
+    }
+  };
+
+  api.get('/server', (c) => {
+    const info: DashboardServerInfo = {
+      instanceId,
+      version: options.version,
+      publicUrl: null,
+      workspace: LOCAL_WORKSPACE,
+      scope: 'read',
+      mode: 'watch',
+    };
+    return c.json(info);
+  });
+
+  api.get('/workspaces/:ws/experiments', (c) => {
+    workspaceOf(c);
+    const project = c.req.query('project');
+    const { results } = eachLocalRun(logdir, localExperiment);
+    const list: DashboardExperimentList = {
+      experiments:
+        project === undefined || project === '' ? results : results.filter((e) => e.project === project),
+    };
+    return c.json(list);
+  });
+
+  api.get('/workspaces/:ws/projects', (c) => {
+    workspaceOf(c);
+    const counts = new Map<string, number>();
+    for (const project of eachLocalRun(logdir, (r) => r.meta.project).results)
+      counts.set(project, (counts.get(project) ?? 0) + 1);
+    const list: ProjectList = {
+      projects: [...counts]
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([name, experiments]) => ({ name, experiments })),
+    };
+    return c.json(list);
+  });
+
+  api.get('/workspaces/:ws/problems', (c) => {
+    workspaceOf(c);
+    const problems: RunProblem[] = eachLocalRun(logdir, localExperiment).problems;
+    return c.json(problems);
+  });
+
+  api.get('/experiments/:id', (c) => c.json(withRun(c, localExperiment)));
+
+  api.get('/experiments/:id/details', (c) => c.json(withRun(c, localDetails)));
+
+  api.get('/experiments/:id/metrics/*', (c) => {
+    const key = metricKeyOf(c.req.raw.url);
+    const query = metricQueryOf(c.req.query());
+    return c.json(
+      withRun(c, (reader) => {
+        if (!reader.keys().includes(key))
+          throw new SwanlogError('NOT_FOUND', `run ${reader.meta.id} has no metric ${JSON.stringify(key)}`);
+        return seriesResponse(reader.series(key, { superseded: query.superseded }), query);
+      }),
+    );
+  });
+
+  api.get('/events', (c) =>
+    eventStreamResponse((listener) => options.events.subscribe(LOCAL_WORKSPACE, listener), c.req.raw.signal),
+  );
+
+  app.route(API_PREFIX, api);
+  serveUi(app, options.webRoot);
+  handleErrors(app, log, 'swanlog watch');
+  return app;
+}

@@ -1,0 +1,117 @@
+import type { ExperimentInfo, MetricPoint, RunState, ServerInfo } from '@swanlog/protocol';
+
+/** What `GET /api/v1/server` answers: the server's info plus which backend serves the page. */
+export interface DashboardServerInfo extends ServerInfo {
+  mode: 'server' | 'watch';
+}
+
+/** A run as the runs list shows it; `swanlog watch` adds its directory and sync records. */
+export interface RunInfo extends ExperimentInfo {
+  segments?: unknown;
+  sync?: unknown;
+  dir?: string;
+}
+
+export interface Segment {
+  id: string;
+  source: string;
+  startedAt: number | string;
+  endedAt: number | string | null;
+  resumed: boolean;
+  fromStep: number | null;
+  state: RunState | string;
+  firstStep: number | null;
+}
+
+export interface RunDetails {
+  segments: Segment[];
+  configRevisions: { ts: number; source: string | null; patch: Record<string, unknown> }[];
+  rewinds: { step: number; ts: number }[];
+}
+
+export interface SeriesAnswer {
+  key: string;
+  points: MetricPoint[];
+  total: number;
+  downsampled: boolean;
+}
+
+export interface SeriesQuery {
+  maxPoints?: number;
+  from?: number;
+  to?: number;
+  superseded?: boolean;
+}
+
+/** An error answer of the API, with the server's code and message. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+const PREFIX = '/api/v1';
+
+/** GET a JSON route; a non-2xx answer throws ApiError with the server's message. */
+export async function getJson<T>(path: string): Promise<T> {
+  const res = await fetch(PREFIX + path, {
+    headers: { accept: 'application/json' },
+    credentials: 'same-origin',
+  });
+  if (!res.ok) throw await toApiError(res);
+  return (await res.json()) as T;
+}
+
+export const api = {
+  server: () => getJson<DashboardServerInfo>('/server'),
+  runs: (workspace: string) =>
+    getJson<{ experiments: RunInfo[] }>(`/workspaces/${encodeURIComponent(workspace)}/experiments`),
+  /** `swanlog watch` only: run directories it could not read. */
+  problems: (workspace: string) =>
+    getJson<{ dir: string; code: string; message: string }[]>(
+      `/workspaces/${encodeURIComponent(workspace)}/problems`,
+    ),
+  run: (id: string) => getJson<RunInfo>(`/experiments/${encodeURIComponent(id)}`),
+  details: (id: string) => getJson<RunDetails>(`/experiments/${encodeURIComponent(id)}/details`),
+  series: (id: string, key: string, query: SeriesQuery = {}) => {
+    const params = new URLSearchParams();
+    if (query.maxPoints !== undefined)
+      params.set('maxPoints', String(Math.max(1, Math.round(query.maxPoints))));
+    if (query.from !== undefined) params.set('from', String(Math.floor(query.from)));
+    if (query.to !== undefined) params.set('to', String(Math.ceil(query.to)));
+    if (query.superseded) params.set('superseded', '1');
+    const qs = params.toString();
+    return getJson<SeriesAnswer>(
+      `/experiments/${encodeURIComponent(id)}/metrics/${encodeURIComponent(key)}${qs ? `?${qs}` : ''}`,
+    );
+  },
+  /** Signs in with an API key; the server answers with an HttpOnly cookie the page never reads. */
+  signIn: async (apiKey: string): Promise<void> => {
+    const res = await fetch(`${PREFIX}/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ apiKey }),
+      credentials: 'same-origin',
+    });
+    if (!res.ok) throw await toApiError(res);
+  },
+  signOut: async (): Promise<void> => {
+    await fetch(`${PREFIX}/session`, { method: 'DELETE', credentials: 'same-origin' });
+  },
+};
+
+async function toApiError(res: Response): Promise<ApiError> {
+  const text = await res.text();
+  try {
+    const body = JSON.parse(text) as { code?: string; message?: string };
+    return new ApiError(res.status, body.code ?? 'SERVER_ERROR', body.message ?? `HTTP ${res.status}`);
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    return new ApiError(res.status, 'SERVER_ERROR', text.trim() || `HTTP ${res.status}`);
+  }
+}

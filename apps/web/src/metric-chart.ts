@@ -1,0 +1,191 @@
+import type { MetricPoint } from '@swanlog/protocol';
+import uPlot from 'uplot';
+import { buildChartData, type LineInput } from './chart-data.js';
+import { h } from './h.js';
+
+/** A vertical line on the x axis: where a run resumed or rewound. */
+export interface ChartMarker {
+  step: number;
+  label: string;
+  kind: 'resume' | 'rewind';
+}
+
+export interface MetricChartOptions {
+  title: string;
+  testId: string;
+  /** Called with the step range the user selected by dragging, or null on double click (reset). */
+  onZoom?: (range: { from: number; to: number } | null) => void;
+}
+
+export interface ChartContent {
+  lines: LineInput[];
+  superseded?: MetricPoint[];
+  markers?: ChartMarker[];
+  /** A note under the chart (e.g. "downsampled from N points"). */
+  note?: string;
+}
+
+export interface MetricChart {
+  readonly element: HTMLElement;
+  /** Draws new data; the first call builds the uPlot instance. */
+  update(content: ChartContent): void;
+  /** Width in CSS pixels available for the plot (the number of points worth fetching). */
+  width(): number;
+  destroy(): void;
+}
+
+export const PALETTE = [
+  '#2563eb',
+  '#dc2626',
+  '#16a34a',
+  '#9333ea',
+  '#ea580c',
+  '#0891b2',
+  '#be185d',
+  '#65a30d',
+];
+const MARKER_COLORS = { resume: '#f59e0b', rewind: '#ef4444' } as const;
+const HEIGHT = 220;
+
+/** One chart of one metric key: a uPlot plot with resume/rewind markers, zoom and a caption. */
+export function createMetricChart(options: MetricChartOptions): MetricChart {
+  const plotBox = h('div', { class: 'plot' });
+  const caption = h('div', { class: 'chart-note', 'data-testid': 'chart-note' });
+  const markerList = h('ul', { class: 'chart-markers', 'data-testid': 'chart-markers' });
+  const element = h(
+    'figure',
+    { class: 'chart', 'data-testid': options.testId, 'data-key': options.title },
+    h('figcaption', {}, options.title),
+    plotBox,
+    markerList,
+    caption,
+  );
+  let plot: uPlot | undefined;
+  let markers: ChartMarker[] = [];
+  let shape = '';
+  const resize = new ResizeObserver(() => plot?.setSize({ width: plotWidth(plotBox), height: HEIGHT }));
+  resize.observe(plotBox);
+
+  function build(content: ChartContent, data: uPlot.AlignedData, layerCount: number): void {
+    plot?.destroy();
+    const series: uPlot.Series[] = [{ label: 'step' }];
+    content.lines.forEach((line, i) => {
+      series.push({
+        label: line.label,
+        stroke: PALETTE[i % PALETTE.length],
+        width: 1.5,
+        spanGaps: true,
+        value: (_u, v) => formatValue(v),
+        points: { show: (u: uPlot) => (u.data[0]?.length ?? 0) < 60 },
+      });
+    });
+    for (let i = 0; i < layerCount; i++) {
+      series.push({
+        label: i === 0 ? 'superseded' : `superseded ${i + 1}`,
+        value: (_u, v) => formatValue(v),
+        stroke: 'rgba(100,116,139,0.55)',
+        paths: () => null,
+        points: { show: true, size: 5, stroke: 'rgba(100,116,139,0.55)', fill: 'rgba(148,163,184,0.35)' },
+      });
+    }
+    const opts: uPlot.Options = {
+      width: plotWidth(plotBox),
+      height: HEIGHT,
+      series,
+      scales: { x: { time: false } },
+      axes: [
+        { values: (_u, splits) => splits.map((v) => (v === null ? '' : String(v))) },
+        { values: (_u, splits) => splits.map(formatValue), size: 60 },
+      ],
+      legend: { show: content.lines.length > 1 || layerCount > 0 },
+      cursor: { drag: { x: true, y: false, setScale: false } },
+      plugins: [markerPlugin(() => markers)],
+      hooks: {
+        setSelect: [
+          (u) => {
+            if (u.select.width < 3) return;
+            const from = u.posToVal(u.select.left, 'x');
+            const to = u.posToVal(u.select.left + u.select.width, 'x');
+            u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+            options.onZoom?.({ from: Math.floor(from), to: Math.ceil(to) });
+          },
+        ],
+      },
+    };
+    plot = new uPlot(opts, data, plotBox);
+    plot.over.addEventListener('dblclick', () => options.onZoom?.(null));
+  }
+
+  return {
+    element,
+    width: () => plotWidth(plotBox),
+    update(content) {
+      markers = content.markers ?? [];
+      const built = buildChartData(content.lines, content.superseded);
+      const data = [built.steps, ...built.lines, ...built.supersededLayers] as uPlot.AlignedData;
+      const nextShape = `${content.lines.map((l) => l.label).join('|')}#${built.supersededLayers.length}`;
+      if (!plot || nextShape !== shape) build(content, data, built.supersededLayers.length);
+      else plot.setData(data);
+      shape = nextShape;
+      element.dataset.points = String(built.pointCount);
+      element.dataset.lastStep = String(built.steps.at(-1) ?? '');
+      markerList.replaceChildren(
+        ...markers.map((m) => h('li', { class: `marker-${m.kind}` }, `${m.label} (step ${m.step})`)),
+      );
+      const bad = built.nonFinite.reduce((a, b) => a + b, 0);
+      const notes = [content.note, bad ? `${bad} non-finite value${bad === 1 ? '' : 's'} not drawn` : ''];
+      caption.textContent = notes.filter(Boolean).join(' · ');
+    },
+    destroy() {
+      resize.disconnect();
+      plot?.destroy();
+      plot = undefined;
+      element.remove();
+    },
+  };
+}
+
+/** A value for an axis tick or the legend: short, locale-independent, exponent when tiny or huge. */
+export function formatValue(v: number | null): string {
+  if (v === null || v === undefined) return '—';
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  if (a >= 1e6 || a < 1e-3) return v.toExponential(2);
+  return String(Number(v.toPrecision(4)));
+}
+
+function plotWidth(box: HTMLElement): number {
+  return Math.max(200, Math.floor(box.clientWidth || 600));
+}
+
+/** Draws the markers as dashed vertical lines with their labels, above the series. */
+function markerPlugin(getMarkers: () => ChartMarker[]): uPlot.Plugin {
+  return {
+    hooks: {
+      draw: [
+        (u) => {
+          const [min, max] = [u.scales.x?.min, u.scales.x?.max];
+          if (min === undefined || max === undefined) return;
+          const ctx = u.ctx;
+          const { top, height } = u.bbox;
+          ctx.save();
+          ctx.setLineDash([5, 4]);
+          ctx.lineWidth = uPlot.pxRatio * 1.5;
+          ctx.font = `${Math.round(11 * uPlot.pxRatio)}px system-ui, sans-serif`;
+          for (const m of getMarkers()) {
+            if (m.step < min || m.step > max) continue;
+            const x = Math.round(u.valToPos(m.step, 'x', true));
+            ctx.strokeStyle = MARKER_COLORS[m.kind];
+            ctx.fillStyle = MARKER_COLORS[m.kind];
+            ctx.beginPath();
+            ctx.moveTo(x, top);
+            ctx.lineTo(x, top + height);
+            ctx.stroke();
+            ctx.fillText(m.label, x + 4 * uPlot.pxRatio, top + 12 * uPlot.pxRatio);
+          }
+          ctx.restore();
+        },
+      ],
+    },
+  };
+}

@@ -1,0 +1,265 @@
+import { api, type RunDetails, type RunInfo } from './api-client.js';
+import { formatStep, formatTime } from './format.js';
+import { h } from './h.js';
+import { createRefresher, subscribeLiveEvents } from './live-events.js';
+import { type ChartMarker, createMetricChart, type MetricChart } from './metric-chart.js';
+import { runHref } from './runs-page.js';
+import { stateBadge } from './state-badge.js';
+
+interface KeyChart {
+  chart: MetricChart;
+  range: { from: number; to: number } | null;
+  refresh: () => void;
+}
+
+/** The run page (`/experiments/<id>`): header, a chart per key, config history, segments. */
+export function renderRunPage(root: HTMLElement, id: string): void {
+  let showSuperseded = false;
+  let markers: ChartMarker[] = [];
+  const charts = new Map<string, KeyChart>();
+  const header = h('header', { class: 'run-header' });
+  const chartsBox = h('div', { class: 'charts', 'data-testid': 'charts' });
+  const configBox = h('section', { class: 'config-section' });
+  const segmentsBox = h('section', { class: 'segments-section' });
+  const status = h('p', { class: 'status', 'data-testid': 'run-status' });
+  const toggle = h('input', {
+    type: 'checkbox',
+    'data-testid': 'superseded-toggle',
+    onchange: (e) => {
+      showSuperseded = (e.target as HTMLInputElement).checked;
+      for (const c of charts.values()) c.refresh();
+    },
+  });
+  root.replaceChildren(
+    h(
+      'section',
+      { class: 'run-page' },
+      header,
+      h(
+        'div',
+        { class: 'toolbar' },
+        h('label', { class: 'toggle' }, toggle, ' show superseded points'),
+        h('span', { class: 'hint' }, 'drag on a chart to zoom, double click to reset'),
+      ),
+      status,
+      chartsBox,
+      configBox,
+      segmentsBox,
+    ),
+  );
+
+  function chartFor(key: string): KeyChart {
+    const existing = charts.get(key);
+    if (existing) return existing;
+    const entry: KeyChart = {
+      range: null,
+      refresh: () => {},
+      chart: createMetricChart({
+        title: key,
+        testId: `chart-${key}`,
+        onZoom: (range) => {
+          entry.range = range;
+          entry.refresh();
+        },
+      }),
+    };
+    entry.refresh = createRefresher(
+      async () => {
+        const range = entry.range ?? {};
+        const series = await api.series(id, key, {
+          maxPoints: entry.chart.width(),
+          superseded: showSuperseded,
+          ...range,
+        });
+        const visible = series.points.filter((p) => !p.superseded);
+        entry.chart.update({
+          lines: [{ label: key, points: visible }],
+          superseded: showSuperseded ? series.points.filter((p) => p.superseded) : [],
+          markers,
+          note: [
+            series.downsampled
+              ? `${visible.length} of ${series.total} points (downsampled)`
+              : `${series.total} points`,
+            entry.range ? `steps ${entry.range.from}–${entry.range.to}` : '',
+          ]
+            .filter(Boolean)
+            .join(' · '),
+        });
+      },
+      (error) => entry.chart.update({ lines: [], note: `Could not load ${key}: ${message(error)}` }),
+    );
+    charts.set(key, entry);
+    return entry;
+  }
+
+  function renderCharts(keys: string[]): void {
+    const groups = new Map<string, string[]>();
+    for (const key of keys) {
+      const slash = key.indexOf('/');
+      const group = slash > 0 ? key.slice(0, slash) : '';
+      groups.set(group, [...(groups.get(group) ?? []), key]);
+    }
+    const sections = [...groups.entries()]
+      .sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b)))
+      .map(([group, groupKeys]) =>
+        h(
+          'section',
+          { class: 'chart-group', 'data-group': group },
+          h('h2', {}, group === '' ? 'metrics' : `${group}/`),
+          h('div', { class: 'chart-grid' }, ...groupKeys.map((k) => chartFor(k).chart.element)),
+        ),
+      );
+    chartsBox.replaceChildren(...sections);
+    if (keys.length === 0) chartsBox.append(h('p', { class: 'status' }, 'No metrics logged yet.'));
+  }
+
+  let knownKeys = '';
+  const refresh = createRefresher(
+    async () => {
+      const [run, details] = await Promise.all([api.run(id), api.details(id)]);
+      document.title = `${run.name ?? run.id} · swanlog`;
+      renderHeader(header, run);
+      markers = markersOf(details);
+      renderConfig(configBox, run, details);
+      renderSegments(segmentsBox, details);
+      status.textContent = '';
+      const keys = [...run.keys].sort();
+      if (keys.join('\n') !== knownKeys) {
+        knownKeys = keys.join('\n');
+        renderCharts(keys);
+      }
+      for (const key of keys) chartFor(key).refresh();
+    },
+    (error) => {
+      status.textContent = `Could not load run ${id}: ${message(error)}`;
+    },
+  );
+  refresh();
+  subscribeLiveEvents((event) => {
+    if (event.type === 'runs' || event.id === id) refresh();
+  });
+}
+
+function renderHeader(header: HTMLElement, run: RunInfo): void {
+  header.replaceChildren(
+    h(
+      'h1',
+      {},
+      stateBadge(run.state, 'run-state'),
+      ' ',
+      h('span', { 'data-testid': 'run-name' }, run.name ?? '(unnamed)'),
+    ),
+    h(
+      'dl',
+      { class: 'facts' },
+      h('dt', {}, 'project'),
+      h('dd', { 'data-testid': 'run-project' }, run.project),
+      h('dt', {}, 'id'),
+      h('dd', { class: 'mono', 'data-testid': 'run-id' }, run.id),
+      h('dt', {}, 'created'),
+      h('dd', {}, formatTime(run.createdAt)),
+      h('dt', {}, 'last step'),
+      h('dd', { 'data-testid': 'last-step' }, formatStep(run.lastStep)),
+      run.copiedFrom ? h('dt', {}, 'copied from') : null,
+      run.copiedFrom
+        ? h('dd', {}, h('a', { href: runHref(run.copiedFrom), class: 'mono' }, run.copiedFrom))
+        : null,
+      run.dir ? h('dt', {}, 'directory') : null,
+      run.dir ? h('dd', { class: 'mono' }, run.dir) : null,
+    ),
+  );
+}
+
+/** Resumes (segment starts after the first) and rewinds, as markers on the step axis. */
+export function markersOf(details: RunDetails): ChartMarker[] {
+  const out: ChartMarker[] = [];
+  const rewindSteps = new Set(details.rewinds.map((r) => r.step));
+  for (const seg of details.segments) {
+    if (!seg.resumed) continue;
+    if (seg.fromStep !== null && seg.fromStep !== undefined) {
+      rewindSteps.add(seg.fromStep);
+      continue;
+    }
+    const step = seg.firstStep;
+    if (step !== null && step !== undefined) out.push({ step, label: 'resumed', kind: 'resume' });
+  }
+  for (const step of [...rewindSteps].sort((a, b) => a - b)) {
+    out.push({ step, label: `rewind to ${step}`, kind: 'rewind' });
+  }
+  return out.sort((a, b) => a.step - b.step);
+}
+
+function renderConfig(box: HTMLElement, run: RunInfo, details: RunDetails): void {
+  const revisions = [...details.configRevisions].sort((a, b) => a.ts - b.ts);
+  box.replaceChildren(
+    h('h2', {}, 'config'),
+    h('pre', { class: 'config', 'data-testid': 'config' }, JSON.stringify(run.config, null, 2)),
+    revisions.length > 0
+      ? h(
+          'details',
+          { 'data-testid': 'config-history' },
+          h('summary', {}, `history: ${revisions.length} revision${revisions.length === 1 ? '' : 's'}`),
+          h(
+            'ol',
+            {},
+            ...revisions.map((r) =>
+              h(
+                'li',
+                {},
+                h('span', { class: 'muted' }, `${formatTime(r.ts)}${r.source ? ` · ${r.source}` : ''}`),
+                h('pre', {}, JSON.stringify(r.patch, null, 2)),
+              ),
+            ),
+          ),
+        )
+      : '',
+  );
+}
+
+function renderSegments(box: HTMLElement, details: RunDetails): void {
+  box.replaceChildren(
+    h('h2', {}, 'segments'),
+    h(
+      'table',
+      { class: 'segments', 'data-testid': 'segments-table' },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ...['#', 'segment', 'started', 'ended', 'state', 'first step', 'resume'].map((t) => h('th', {}, t)),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        ...details.segments.map((s, i) =>
+          h(
+            'tr',
+            { 'data-testid': `segment-${s.id}` },
+            h('td', { class: 'num' }, i + 1),
+            h('td', { class: 'mono' }, s.id),
+            h('td', {}, formatTime(s.startedAt)),
+            h('td', {}, formatTime(s.endedAt)),
+            h('td', {}, stateBadge(String(s.state))),
+            h('td', { class: 'num' }, formatStep(s.firstStep)),
+            h(
+              'td',
+              {},
+              s.fromStep !== null && s.fromStep !== undefined
+                ? `rewind to ${s.fromStep}`
+                : s.resumed
+                  ? 'resumed'
+                  : '',
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
