@@ -16,6 +16,7 @@ import {
   sqliteRowsPerSecond,
   trainOverheadRatio,
 } from './log-bench.js';
+import { seriesQueryBench } from './series-bench.js';
 import { syncBench } from './sync-bench.js';
 
 const { values: args } = parseArgs({
@@ -52,6 +53,8 @@ async function main(): Promise<Record<string, number>> {
   const overhead = await trainOverheadRatio(work, args.quick ? 500 : 1500);
   progress('sync of 1,000,000 points');
   const sync = await syncBench(work, 1_000_000);
+  progress('10,000,000-point series downsampled to 2,000 points');
+  const series = await seriesQueryBench(work);
   return {
     log_points_per_s: Math.round(log.pointsPerSecond),
     raw_append_points_per_s: Math.round(raw),
@@ -65,6 +68,8 @@ async function main(): Promise<Record<string, number>> {
     loopback_post_points_per_s: sync.loopback_post_points_per_s,
     sync_points: sync.sync_points,
     resync_noop_ms: sync.resync_noop_ms,
+    series_query_ms: series.series_query_ms,
+    series_query_points: series.series_query_points,
     run_dir_bytes_per_point: round(bytes, 3),
     train_overhead_ratio: round(overhead, 4),
     log_peak_rss_mb: round(log.maxRssMb, 1),
@@ -113,6 +118,7 @@ function table(r: Record<string, number>): string {
       '>= 2,000,000',
     ],
     ['resync_noop_ms (whole CLI)', f(r.resync_noop_ms!), '', '', '< 300'],
+    [`series_query_ms (${f(r.series_query_points!)} → 2,000 points)`, f(r.series_query_ms!), '', '', '< 50'],
     [
       'run_dir_bytes_per_point',
       f(r.run_dir_bytes_per_point!),
