@@ -20,6 +20,11 @@ export const MAX_CHUNK_POINTS = 65_536;
  * would only rewrite points again (it cost ~15% of a 100-key, 1,000 it/s training loop).
  */
 export const MERGE_LIMIT_POINTS = 4096;
+/**
+ * A flush also happens once this many points are buffered, whatever the interval: memory then
+ * stays flat however fast a job logs (a second of a fast loop is ~7 M points, ~100-200 MB).
+ */
+export const MAX_BUFFERED_POINTS = 1_000_000;
 
 export interface OpenRunWriterOptions {
   dir: string;
@@ -96,6 +101,7 @@ export class RunWriter {
   private callSteps = new Float64Array(1024);
   private callTs = new Float64Array(1024);
   private windowCalls = 0;
+  private buffered = 0;
   private windowSeqBase = 1;
   private calls = 0;
   private flushed = 0;
@@ -246,7 +252,8 @@ export class RunWriter {
       b.calls[b.n] = call;
       b.values[b.n++] = data[key]!;
     }
-    if (now - this.lastFlushAt >= this.intervalMs) this.flush();
+    this.buffered += k;
+    if (now - this.lastFlushAt >= this.intervalMs || this.buffered >= MAX_BUFFERED_POINTS) this.flush();
   }
 
   /** Commits every buffered point. Throws STORAGE_FULL / STORAGE_READ_ONLY and keeps the buffers. */
@@ -281,6 +288,7 @@ export class RunWriter {
     this.dirty = [];
     this.windowSeqBase += this.windowCalls;
     this.windowCalls = 0;
+    this.buffered = 0;
     this.flushed = this.calls;
     this.lastFlushAt = now;
   }
