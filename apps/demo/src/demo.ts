@@ -73,7 +73,30 @@ async function main(): Promise<void> {
       `  pnpm exec swanlog export ${id} --logdir ${logdir} --all --format csv | grep true\n`,
   );
   await serverTour({ runDir, runId: id, say, train: (args, env) => runTrainer(args, undefined, env) });
-  say('done');
+  await serveDashboard();
+}
+
+/**
+ * In a terminal, the demo ends by serving the dashboard over its runs until Ctrl+C; without one
+ * (CI, a pipe) or with --no-serve it says how to open it and exits.
+ */
+async function serveDashboard(): Promise<void> {
+  if (!process.stdout.isTTY || process.argv.includes('--no-serve')) {
+    say(`done. See the runs in the dashboard: pnpm exec swanlog watch ${logdir}`);
+    return;
+  }
+  const cli = new URL('../../cli/bin/swanlog.js', import.meta.url).pathname;
+  const watch = spawn(process.execPath, [cli, 'watch', logdir, '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  watch.stdout.on('data', (d: Buffer) => {
+    const url = /https?:\/\/\S+/.exec(d.toString())?.[0];
+    if (url !== undefined) say(`the dashboard over these runs: ${url}  (Ctrl+C to stop)`);
+  });
+  const stop = () => watch.kill('SIGTERM');
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  await new Promise((done) => watch.once('exit', done));
 }
 
 await main();
