@@ -480,6 +480,7 @@ function createWriterFile(
     db.pragma('page_size = 16384');
     setJournalMode(db, init.mode);
     db.pragma('synchronous = NORMAL');
+    applyFaultLimit(db);
     db.transaction(() => {
       stampFormat(db);
       db.exec(WRITER_SCHEMA);
@@ -536,6 +537,26 @@ function registerSession(
     .immediate();
   reader.releaseWriters();
   for (const seg of dead) settleWriterFile(reader.writerPath(seg.source));
+}
+
+/**
+ * Fault injection for the fault suite (`pnpm test:faults`): SWANLOG_FAULT_MAX_PAGES caps a new
+ * writer file at that many pages, so the disk is "full" without a real full disk.
+ */
+function applyFaultLimit(db: Database.Database): void {
+  const raw = process.env.SWANLOG_FAULT_MAX_PAGES;
+  if (raw === undefined || raw === '') return;
+  const pages = Number(raw);
+  if (!Number.isSafeInteger(pages) || pages < 1) {
+    throw new SwanlogError(
+      'INVALID_OPTION',
+      `SWANLOG_FAULT_MAX_PAGES=${JSON.stringify(raw)} is not a page count`,
+      {
+        hint: 'unset it; it exists only for the fault-injection suite',
+      },
+    );
+  }
+  db.pragma(`max_page_count = ${pages}`);
 }
 
 /** Folds a dead session's -wal file into its database, so the run reads cleanly on read-only mounts. */
