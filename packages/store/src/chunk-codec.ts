@@ -6,7 +6,9 @@ import { crc32 } from 'node:zlib';
  * number, NaN payloads and -0 included, round-trips exactly. Layout (docs/format.md):
  *
  *   0  u8   codec version (1)
- *   1  u8   flags (bit 0: steps stored absolute instead of zigzag deltas)
+ *   1  u8   flags: bit 0 steps stored absolute instead of zigzag deltas; bits 1, 2, 3: the
+ *            steps, timestamps, sequence numbers stream is run-length encoded (pairs of
+ *            varint delta, varint run length), chosen per stream when that is smaller
  *   2  u16  reserved (0)
  *   4  u32  n, number of points
  *   8  u32  crc32 of bytes [0, 8) then [12, end): the header is covered too
@@ -14,6 +16,8 @@ import { crc32 } from 'node:zlib';
  *   16 f64 x n   values
  *   then varints: n steps, n timestamps (first absolute, then deltas >= 0),
  *                 n sequence numbers (first absolute, then deltas >= 0)
+ *   Steps, timestamps and sequence numbers are that regular in practice (steps +1, the same
+ *   millisecond for many calls, sequence +1) that a run-length encoded stream is a few bytes.
  */
 export interface ChunkPoints {
   steps: Float64Array;
@@ -25,6 +29,10 @@ export interface ChunkPoints {
 export const CHUNK_CODEC_VERSION = 1;
 const HEADER = 16;
 const FLAG_ABSOLUTE_STEPS = 1;
+const FLAG_RLE_STEPS = 2;
+const FLAG_RLE_TS = 4;
+const FLAG_RLE_SEQS = 8;
+const KNOWN_FLAGS = FLAG_ABSOLUTE_STEPS | FLAG_RLE_STEPS | FLAG_RLE_TS | FLAG_RLE_SEQS;
 /** Deltas up to this size zigzag-encode exactly in a double. */
 const MAX_ZIGZAG_DELTA = 2 ** 51;
 
@@ -48,26 +56,28 @@ export function encodeChunk(points: ChunkPoints, n: number = points.steps.length
   }
   // Worst case: 8 value bytes + 3 varints of at most 8 bytes each per point.
   const buf = Buffer.allocUnsafe(HEADER + n * 32);
+  const stepDeltas = deltasOf(steps, n, !absolute);
+  const tsDeltas = deltasOf(ts, n, false);
+  const seqDeltas = deltasOf(seqs, n, false);
+  const rleSteps = !absolute && worthRle(stepDeltas, n);
+  const rleTs = worthRle(tsDeltas, n);
+  const rleSeqs = worthRle(seqDeltas, n);
+  const flags =
+    (absolute ? FLAG_ABSOLUTE_STEPS : 0) |
+    (rleSteps ? FLAG_RLE_STEPS : 0) |
+    (rleTs ? FLAG_RLE_TS : 0) |
+    (rleSeqs ? FLAG_RLE_SEQS : 0);
   buf.writeUInt8(CHUNK_CODEC_VERSION, 0);
-  buf.writeUInt8(absolute ? FLAG_ABSOLUTE_STEPS : 0, 1);
+  buf.writeUInt8(flags, 1);
   buf.writeUInt16LE(0, 2);
   buf.writeUInt32LE(n, 4);
   buf.writeUInt32LE(0, 12);
   const valueBytes = new Uint8Array(values.buffer, values.byteOffset, n * 8);
   buf.set(valueBytes, HEADER);
   let pos = HEADER + n * 8;
-  let prev = 0;
-  for (let i = 0; i < n; i++) {
-    const s = steps[i]!;
-    if (absolute) pos = writeVarint(buf, pos, s);
-    else {
-      const d = s - prev;
-      pos = writeVarint(buf, pos, d >= 0 ? d * 2 : -d * 2 - 1);
-      prev = s;
-    }
-  }
-  pos = writeDeltas(buf, pos, ts, n);
-  pos = writeDeltas(buf, pos, seqs, n);
+  pos = absolute ? writePlain(buf, pos, steps, n) : writeStream(buf, pos, stepDeltas, n, rleSteps);
+  pos = writeStream(buf, pos, tsDeltas, n, rleTs);
+  pos = writeStream(buf, pos, seqDeltas, n, rleSeqs);
   const out = buf.subarray(0, pos);
   out.writeUInt32LE(checksum(out), 8);
   return out;
@@ -82,29 +92,23 @@ export function decodeChunk(data: Uint8Array): ChunkPoints {
   if (version !== CHUNK_CODEC_VERSION) throw new ChunkDecodeError(`unknown chunk codec version ${version}`);
   if (buf.readUInt32LE(8) !== checksum(buf)) throw new ChunkDecodeError('chunk checksum mismatch');
   const flags = buf.readUInt8(1);
-  if ((flags & ~FLAG_ABSOLUTE_STEPS) !== 0 || buf.readUInt16LE(2) !== 0 || buf.readUInt32LE(12) !== 0) {
+  if ((flags & ~KNOWN_FLAGS) !== 0 || buf.readUInt16LE(2) !== 0 || buf.readUInt32LE(12) !== 0) {
     throw new ChunkDecodeError('chunk header has unknown flags or reserved bits set');
   }
   const absolute = (flags & FLAG_ABSOLUTE_STEPS) !== 0;
   const n = buf.readUInt32LE(4);
-  if (buf.length < HEADER + n * 8 + n * 3) throw new ChunkDecodeError(`chunk too short for ${n} points`);
+  if (buf.length < HEADER + n * 8 + (n > 0 ? 3 : 0))
+    throw new ChunkDecodeError(`chunk too short for ${n} points`);
   const values = new Float64Array(n);
   new Uint8Array(values.buffer).set(buf.subarray(HEADER, HEADER + n * 8));
   const steps = new Float64Array(n);
   const ts = new Float64Array(n);
   const seqs = new Float64Array(n);
   const cursor = { pos: HEADER + n * 8 };
-  let prev = 0;
-  for (let i = 0; i < n; i++) {
-    const v = readVarint(buf, cursor);
-    if (absolute) steps[i] = v;
-    else {
-      prev += v % 2 === 0 ? v / 2 : -(v + 1) / 2;
-      steps[i] = prev;
-    }
-  }
-  readDeltas(buf, cursor, ts, n);
-  readDeltas(buf, cursor, seqs, n);
+  if (absolute) for (let i = 0; i < n; i++) steps[i] = readVarint(buf, cursor);
+  else readStream(buf, cursor, steps, n, (flags & FLAG_RLE_STEPS) !== 0, true);
+  readStream(buf, cursor, ts, n, (flags & FLAG_RLE_TS) !== 0, false);
+  readStream(buf, cursor, seqs, n, (flags & FLAG_RLE_SEQS) !== 0, false);
   if (cursor.pos !== buf.length) throw new ChunkDecodeError('chunk has trailing bytes');
   return { steps, values, ts, seqs };
 }
@@ -113,21 +117,72 @@ function checksum(chunk: Buffer): number {
   return crc32(chunk.subarray(12), crc32(chunk.subarray(0, 8)));
 }
 
-function writeDeltas(buf: Buffer, pos: number, arr: Float64Array, n: number): number {
+/** Deltas from the previous value (the first from 0), zigzag-mapped when they may be negative. */
+function deltasOf(arr: Float64Array, n: number, zigzag: boolean): Float64Array {
+  const out = new Float64Array(n);
   let prev = 0;
   for (let i = 0; i < n; i++) {
     const v = arr[i]!;
-    pos = writeVarint(buf, pos, v - prev);
+    const d = v - prev;
+    out[i] = zigzag ? (d >= 0 ? d * 2 : -d * 2 - 1) : d;
     prev = v;
+  }
+  return out;
+}
+
+/** Run-length encoding pays when the stream has few runs (each run costs two varints). */
+function worthRle(deltas: Float64Array, n: number): boolean {
+  let runs = n > 0 ? 1 : 0;
+  for (let i = 1; i < n; i++) if (deltas[i] !== deltas[i - 1]) runs++;
+  return runs * 2 < n;
+}
+
+function writePlain(buf: Buffer, pos: number, arr: Float64Array, n: number): number {
+  for (let i = 0; i < n; i++) pos = writeVarint(buf, pos, arr[i]!);
+  return pos;
+}
+
+function writeStream(buf: Buffer, pos: number, deltas: Float64Array, n: number, rle: boolean): number {
+  if (!rle) return writePlain(buf, pos, deltas, n);
+  let i = 0;
+  while (i < n) {
+    const d = deltas[i]!;
+    let j = i + 1;
+    while (j < n && deltas[j] === d) j++;
+    pos = writeVarint(buf, pos, d);
+    pos = writeVarint(buf, pos, j - i);
+    i = j;
   }
   return pos;
 }
 
-function readDeltas(buf: Buffer, cursor: { pos: number }, out: Float64Array, n: number): void {
+/** Reads n values of a delta stream (plain or run-length encoded) and integrates them into `out`. */
+function readStream(
+  buf: Buffer,
+  cursor: { pos: number },
+  out: Float64Array,
+  n: number,
+  rle: boolean,
+  zigzag: boolean,
+): void {
   let prev = 0;
-  for (let i = 0; i < n; i++) {
-    prev += readVarint(buf, cursor);
-    out[i] = prev;
+  const undo = (v: number) => (zigzag ? (v % 2 === 0 ? v / 2 : -(v + 1) / 2) : v);
+  if (!rle) {
+    for (let i = 0; i < n; i++) {
+      prev += undo(readVarint(buf, cursor));
+      out[i] = prev;
+    }
+    return;
+  }
+  let i = 0;
+  while (i < n) {
+    const d = undo(readVarint(buf, cursor));
+    const run = readVarint(buf, cursor);
+    if (run < 1 || i + run > n) throw new ChunkDecodeError('chunk has a run past its point count');
+    for (const end = i + run; i < end; i++) {
+      prev += d;
+      out[i] = prev;
+    }
   }
 }
 
