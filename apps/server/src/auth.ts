@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type KeyScope, SwanlogError } from '@swanlog/protocol';
+import { requireSameOrigin } from './same-origin.js';
 import type { Storage } from './storage/storage.js';
 
 /** Who is asking: the workspace and scope of their key. */
@@ -46,9 +47,16 @@ export async function verifyApiKey(storage: Storage, key: string): Promise<Princ
 
 /**
  * Authenticates a request for a route needing `scope`: a Bearer key, or on read routes the
- * dashboard's session cookie. 401 without valid credentials, 403 for a read key on a write route.
+ * dashboard's session cookie. 401 without valid credentials, 403 for a read key on a write route
+ * and for a cookie sent by another site (`requireSameOrigin`; `publicUrl` is the server's
+ * `--public-url`, whose origin counts as the server's own).
  */
-export async function authenticate(storage: Storage, request: Request, scope: KeyScope): Promise<Principal> {
+export async function authenticate(
+  storage: Storage,
+  request: Request,
+  scope: KeyScope,
+  publicUrl: string | null = null,
+): Promise<Principal> {
   const header = request.headers.get('authorization');
   let principal: Principal | undefined;
   if (header !== null) {
@@ -58,7 +66,10 @@ export async function authenticate(storage: Storage, request: Request, scope: Ke
     const token = cookieOf(request, SESSION_COOKIE);
     if (token !== undefined && scope === 'read') {
       const key = await storage.findDashboardSession(sha256Hex(token), Date.now());
-      if (key !== undefined) principal = { keyId: key.id, workspace: key.workspace, scope: key.scope };
+      if (key !== undefined) {
+        requireSameOrigin(request, publicUrl);
+        principal = { keyId: key.id, workspace: key.workspace, scope: key.scope };
+      }
     }
   }
   if (principal === undefined) {

@@ -34,6 +34,7 @@ import { metricSeries } from './metric-series.js';
 import { parseIngestBatch } from './parse-batch.js';
 import { readBody, readJson, requireContentType } from './read-body.js';
 import { metricKeyOf, metricQueryOf, validateId } from './route-params.js';
+import { requireSameOrigin } from './same-origin.js';
 import { serveUi } from './static-ui.js';
 import type { ExperimentRecord, Storage } from './storage/storage.js';
 
@@ -79,7 +80,7 @@ export function createApp(options: CreateAppOptions): Hono {
   };
 
   api.get('/server', async (c) => {
-    const who = await authenticate(storage, c.req.raw, 'read');
+    const who = await authenticate(storage, c.req.raw, 'read', publicUrl);
     const info: DashboardServerInfo = {
       instanceId: await storage.instanceId(),
       version,
@@ -92,7 +93,7 @@ export function createApp(options: CreateAppOptions): Hono {
   });
 
   api.post('/experiments', async (c) => {
-    const who = await authenticate(storage, c.req.raw, 'write');
+    const who = await authenticate(storage, c.req.raw, 'write', publicUrl);
     const body = await readJson(c.req.raw, createExperimentSchema, MAX_JSON_BYTES);
     const result = await storage.createExperiment(who.workspace, {
       requestKey: body.requestKey,
@@ -112,17 +113,17 @@ export function createApp(options: CreateAppOptions): Hono {
   });
 
   api.get('/experiments/:id', async (c) => {
-    const who = await authenticate(storage, c.req.raw, 'read');
+    const who = await authenticate(storage, c.req.raw, 'read', publicUrl);
     return c.json(await experimentInfo(storage, await experimentOf(c, who), Date.now()));
   });
 
   api.get('/experiments/:id/sync', async (c) => {
-    const who = await authenticate(storage, c.req.raw, 'read');
+    const who = await authenticate(storage, c.req.raw, 'read', publicUrl);
     return c.json(await syncStatus(storage, await experimentOf(c, who), Date.now()));
   });
 
   api.get('/experiments/:id/metrics/*', async (c) => {
-    const who = await authenticate(storage, c.req.raw, 'read');
+    const who = await authenticate(storage, c.req.raw, 'read', publicUrl);
     const record = await experimentOf(c, who);
     const key = metricKeyOf(c.req.raw.url);
     const query = metricQueryOf(c.req.query());
@@ -130,17 +131,17 @@ export function createApp(options: CreateAppOptions): Hono {
   });
 
   api.get('/experiments/:id/details', async (c) => {
-    const who = await authenticate(storage, c.req.raw, 'read');
+    const who = await authenticate(storage, c.req.raw, 'read', publicUrl);
     return c.json(await experimentDetails(storage, await experimentOf(c, who), Date.now()));
   });
 
   api.get('/events', async (c) => {
-    const who = await authenticate(storage, c.req.raw, 'read');
+    const who = await authenticate(storage, c.req.raw, 'read', publicUrl);
     return eventStreamResponse((listener) => events.subscribe(who.workspace, listener), c.req.raw.signal);
   });
 
   api.post('/experiments/:id/ingest', async (c) => {
-    const who = await authenticate(storage, c.req.raw, 'write');
+    const who = await authenticate(storage, c.req.raw, 'write', publicUrl);
     const record = await experimentOf(c, who);
     requireContentType(c.req.raw, BATCH_CONTENT_TYPE);
     const sources = parseIngestBatch(await readBody(c.req.raw, MAX_BODY_BYTES));
@@ -166,7 +167,7 @@ export function createApp(options: CreateAppOptions): Hono {
   });
 
   api.post('/experiments/:id/config', async (c) => {
-    const who = await authenticate(storage, c.req.raw, 'write');
+    const who = await authenticate(storage, c.req.raw, 'write', publicUrl);
     const record = await experimentOf(c, who);
     const body = await readJson(c.req.raw, configRevisionsSchema, MAX_JSON_BYTES);
     const added = await storage.addConfigRevisions(
@@ -179,7 +180,7 @@ export function createApp(options: CreateAppOptions): Hono {
   });
 
   api.post('/experiments/:id/copy', async (c) => {
-    const who = await authenticate(storage, c.req.raw, 'write');
+    const who = await authenticate(storage, c.req.raw, 'write', publicUrl);
     const record = await experimentOf(c, who);
     const body = await readJson(c.req.raw, copyExperimentSchema, MAX_JSON_BYTES);
     const result = await storage.copyExperiment(
@@ -195,13 +196,13 @@ export function createApp(options: CreateAppOptions): Hono {
   });
 
   api.get('/workspaces/:ws/projects', async (c) => {
-    const who = await authenticate(storage, c.req.raw, 'read');
+    const who = await authenticate(storage, c.req.raw, 'read', publicUrl);
     const list: ProjectList = { projects: await storage.listProjects(workspaceOf(c, who)) };
     return c.json(list);
   });
 
   api.get('/workspaces/:ws/experiments', async (c) => {
-    const who = await authenticate(storage, c.req.raw, 'read');
+    const who = await authenticate(storage, c.req.raw, 'read', publicUrl);
     const ws = workspaceOf(c, who);
     const project = c.req.query('project');
     const now = Date.now();
@@ -214,24 +215,26 @@ export function createApp(options: CreateAppOptions): Hono {
     return c.json(list);
   });
 
+  // Secure when the dashboard is reached over https (behind a TLS proxy the public URL says so).
+  const cookieAttributes = `HttpOnly; SameSite=Strict; Path=/${publicUrl?.toLowerCase().startsWith('https:') ? '; Secure' : ''}`;
+
   api.post('/session', async (c) => {
+    requireSameOrigin(c.req.raw, publicUrl);
     const body = await readJson(c.req.raw, sessionLoginSchema, MAX_JSON_BYTES);
     const who = await verifyApiKey(storage, body.apiKey);
     if (who === undefined) throw new SwanlogError('UNAUTHORIZED', 'unknown or revoked API key');
     const token = generateSessionToken();
     await storage.addDashboardSession(sha256Hex(token), who.keyId, Date.now() + SESSION_TTL_MS);
     const maxAge = Math.floor(SESSION_TTL_MS / 1000);
-    c.header(
-      'Set-Cookie',
-      `${SESSION_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAge}`,
-    );
+    c.header('Set-Cookie', `${SESSION_COOKIE}=${token}; ${cookieAttributes}; Max-Age=${maxAge}`);
     return c.body(null, 204);
   });
 
   api.delete('/session', async (c) => {
+    requireSameOrigin(c.req.raw, publicUrl);
     const token = cookieOf(c.req.raw, SESSION_COOKIE);
     if (token !== undefined) await storage.deleteDashboardSession(sha256Hex(token));
-    c.header('Set-Cookie', `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`);
+    c.header('Set-Cookie', `${SESSION_COOKIE}=; ${cookieAttributes}; Max-Age=0`);
     return c.body(null, 204);
   });
 

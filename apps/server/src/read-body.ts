@@ -33,10 +33,25 @@ export async function readBody(request: Request, limit: number): Promise<Buffer>
   return Buffer.concat(parts, size);
 }
 
-/** Reads and validates a JSON body (content type application/json, at most `limit` bytes). */
+/**
+ * How deeply arrays and objects may nest in a JSON body. Config patches are merged and stored
+ * recursively, so a 1 MiB body of `[[[[…` would otherwise overflow the stack (a 500).
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Reads and validates a JSON body (content type application/json, at most `limit` bytes, nesting
+ * at most MAX_JSON_DEPTH deep).
+ */
 export async function readJson<T>(request: Request, schema: BodySchema<T>, limit: number): Promise<T> {
   requireContentType(request, 'application/json');
   const body = await readBody(request, limit);
+  const depth = jsonDepthOf(body);
+  if (depth > MAX_JSON_DEPTH)
+    throw new SwanlogError(
+      'BAD_REQUEST',
+      `request body nests ${depth > 10_000 ? 'over 10000' : depth} levels deep, more than ${MAX_JSON_DEPTH}`,
+    );
   let value: unknown;
   try {
     value = JSON.parse(body.toString('utf8'));
@@ -63,6 +78,30 @@ export function requireContentType(request: Request, expected: string): void {
       `content type must be ${expected}, got ${type === '' ? 'none' : type}`,
     );
   }
+}
+
+/**
+ * The deepest nesting of `[`/`{` in JSON text (outside strings), counted on the bytes before
+ * parsing; stops counting once past 10,000 (enough to refuse it).
+ */
+export function jsonDepthOf(text: Uint8Array): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const byte = text[i]!;
+    if (inString) {
+      if (byte === 0x5c)
+        i++; // backslash: skip the escaped byte
+      else if (byte === 0x22) inString = false;
+    } else if (byte === 0x22) inString = true;
+    else if (byte === 0x5b || byte === 0x7b) {
+      depth++;
+      if (depth > max) max = depth;
+      if (max > 10_000) return max;
+    } else if (byte === 0x5d || byte === 0x7d) depth--;
+  }
+  return max;
 }
 
 function tooLarge(limit: number): SwanlogError {

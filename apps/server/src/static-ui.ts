@@ -69,6 +69,8 @@ async function send(c: Context, file: string, immutable: boolean): Promise<Respo
   return c.body(new Uint8Array(body));
 }
 
+const NO_SUCH_FILE = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'ENAMETOOLONG', 'ELOOP']);
+
 /** The regular file `urlPath` names under `root`, or undefined (also for paths leaving the root). */
 async function fileOf(root: string, urlPath: string): Promise<string | undefined> {
   let decoded: string;
@@ -84,8 +86,9 @@ async function fileOf(root: string, urlPath: string): Promise<string | undefined
   try {
     return (await stat(file)).isFile() ? file : undefined;
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES') return undefined;
+    // A name too long for the file system (found by the fuzz test: `GET /` + 300 characters was a
+    // 500) or a symlink loop is simply no file of the build.
+    if (NO_SUCH_FILE.has((error as NodeJS.ErrnoException).code ?? '')) return undefined;
     throw error;
   }
 }

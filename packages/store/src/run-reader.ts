@@ -62,6 +62,8 @@ interface WriterFile {
   rank: number;
   db: Database.Database;
   keyIds: Map<string, number>;
+  /** Highest key id read so far: new keys are read incrementally (a scan of keyIds would make reads O(keys²)). */
+  maxKeyId: number;
 }
 
 /**
@@ -320,7 +322,8 @@ export class RunReader {
       if (w === undefined) {
         const path = this.writerPath(source);
         const db = openSwanlogFile(path, { readonly: this.fileMode, kind: 'writer' });
-        w = { source, rank, db, keyIds: new Map() };
+        this.checkOwner(db, path);
+        w = { source, rank, db, keyIds: new Map(), maxKeyId: 0 };
         this.writers.set(source, w);
       }
       w.rank = rank;
@@ -345,12 +348,39 @@ export class RunReader {
 
   private refreshKeys(w: WriterFile): void {
     const rows = this.guardFile(w, () =>
-      w.db.prepare('SELECT id, name FROM keys WHERE id > ?').all(maxId(w.keyIds)),
+      w.db.prepare('SELECT id, name FROM keys WHERE id > ? ORDER BY id').all(w.maxKeyId),
     ) as {
       id: number;
       name: string;
     }[];
-    for (const r of rows) w.keyIds.set(r.name, r.id);
+    for (const r of rows) {
+      w.keyIds.set(r.name, r.id);
+      w.maxKeyId = r.id;
+    }
+  }
+
+  /**
+   * A writer file belongs to one run: a file of another run (copied or linked into writers/) is
+   * RUN_DIR_CORRUPT, never read as this run's points.
+   */
+  private checkOwner(db: Database.Database, path: string): void {
+    let owner: string | undefined;
+    try {
+      owner = readMeta(db).get('run_id');
+    } catch (error) {
+      db.close();
+      throw wrapStorageError(error, path, 'read');
+    }
+    if (owner !== this.meta.id) {
+      db.close();
+      throw new SwanlogError(
+        'RUN_DIR_CORRUPT',
+        `${path} belongs to run ${owner}, not to run ${this.meta.id}`,
+        {
+          hint: 'a writer file was copied or linked in from another run directory; move it back',
+        },
+      );
+    }
   }
 
   private guard<T>(fn: () => T): T {
@@ -368,12 +398,6 @@ export class RunReader {
       throw wrapStorageError(error, this.writerPath(w.source), 'read');
     }
   }
-}
-
-function maxId(ids: Map<string, number>): number {
-  let max = 0;
-  for (const id of ids.values()) if (id > max) max = id;
-  return max;
 }
 
 function parseMeta(meta: Map<string, string>, path: string): RunMeta {

@@ -1,3 +1,5 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { SwanlogError } from '@swanlog/protocol';
 
 interface SqliteLikeError {
@@ -17,7 +19,14 @@ export function wrapStorageError(error: unknown, path: string, action: string): 
       cause: error,
     });
   }
-  if (code.startsWith('SQLITE_READONLY') || code === 'EROFS' || code === 'EACCES' || code === 'EPERM') {
+  const cannotCreate = code === 'SQLITE_CANTOPEN' && !isWritableDir(path);
+  if (
+    code.startsWith('SQLITE_READONLY') ||
+    code === 'EROFS' ||
+    code === 'EACCES' ||
+    code === 'EPERM' ||
+    cannotCreate
+  ) {
     return new SwanlogError('STORAGE_READ_ONLY', `cannot ${action} ${path}: storage is read-only`, {
       hint: 'check the permissions and mount of the log directory, or choose another logdir',
       cause: error,
@@ -31,4 +40,27 @@ export function wrapStorageError(error: unknown, path: string, action: string): 
   }
   const detail = error instanceof Error ? error.message : String(error);
   return new SwanlogError('RUN_DIR_CORRUPT', `cannot ${action} ${path}: ${detail}`, { cause: error });
+}
+
+/**
+ * Whether files can be created where `path` points: in it when it is a directory (and in its
+ * writers/ directory, where sessions create their files), else beside it.
+ */
+function isWritableDir(path: string): boolean {
+  let dirs: string[];
+  try {
+    dirs = statSync(path).isDirectory() ? [path, join(path, 'writers')] : [dirname(path)];
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') dirs = [dirname(path)];
+    else throw error;
+  }
+  try {
+    for (const dir of dirs) accessSync(dir, constants.W_OK);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return true; // a missing writers/ is not a permission problem
+    if (code === 'EACCES' || code === 'EROFS' || code === 'EPERM') return false;
+    throw error;
+  }
 }
