@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -180,7 +181,13 @@ test('watch mode: every route is a read, no write method answers 2xx, and it bin
     assert.match(watch.url, /^http:\/\/127\.0\.0\.1:\d+$/);
     const runId = runIdOfDirName('run-20261122_113403-fx-finished');
     assert.ok(runId !== undefined);
-    for (const route of watchRoutes) {
+    // The one middleware (the loopback Host guard, `use('*')`) shows in the table as ALL /*; any
+    // other ALL route would be a handler for every method and fails here.
+    assert.deepEqual(
+      watchRoutes.filter((r) => r.method === 'ALL'),
+      [{ method: 'ALL', path: '/*' }],
+    );
+    for (const route of watchRoutes.filter((r) => r.method !== 'ALL')) {
       const label = labelOf(route);
       assert.equal(route.method, 'GET', `${label}: watch mode is read-only`);
       const path = fillPath(route.path, { id: runId, ws: 'local' }, 'loss');
@@ -194,6 +201,38 @@ test('watch mode: every route is a read, no write method answers 2xx, and it bin
     for (const path of ['/api/v1/experiments', `/api/v1/experiments/${runId}/ingest`, '/api/v1/session']) {
       const status = await statusOf(watch.url, 'POST', path, { 'content-type': 'application/json' }, '{}');
       assert.equal(status, 404, `POST ${path}`);
+    }
+  } finally {
+    await watch.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('watch mode refuses requests naming another host (DNS rebinding), answers loopback names', async () => {
+  const work = mkdtempSync(join(tmpdir(), 'swanlog-watch-rebind-'));
+  const fixtures = new URL('../../../../swanlog-fixtures/logdir/', import.meta.url).pathname;
+  cpSync(fixtures, join(work, 'logdir'), { recursive: true });
+  const watch = await startWatch({ logdir: join(work, 'logdir'), port: 0, log: (m) => assert.fail(m) });
+  const ask = (host: string) =>
+    new Promise<number>((done, fail) => {
+      const req = httpRequest(
+        `${watch.url}/api/v1/workspaces/local/experiments`,
+        { headers: { host } },
+        (res) => {
+          res.resume();
+          res.on('end', () => done(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', fail);
+      req.end();
+    });
+  try {
+    const port = new URL(watch.url).port;
+    for (const host of [`evil.example:${port}`, 'evil.example', `127.0.0.1.evil.example:${port}`]) {
+      assert.equal(await ask(host), 403, `Host: ${host}`);
+    }
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, 'localhost', `[::1]:${port}`]) {
+      assert.equal(await ask(host), 200, `Host: ${host}`);
     }
   } finally {
     await watch.close();

@@ -20,6 +20,20 @@ export interface CreateWatchAppOptions {
   /** The dashboard's static build (default: `apps/web/dist/public` of this repository). */
   webRoot?: string;
   log?: (message: string) => void;
+  /**
+   * The address it listens on. On a loopback address, requests must name a loopback host in their
+   * Host header: a page on another site that rebinds its DNS name to 127.0.0.1 cannot read runs.
+   */
+  listenHost?: string;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+/** The host name of a Host header (without the port); undefined when it is missing. */
+function hostNameOf(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  if (header.startsWith('[')) return header.slice(0, header.indexOf(']') + 1);
+  return header.split(':')[0]?.toLowerCase();
 }
 
 /**
@@ -32,6 +46,21 @@ export function createWatchApp(options: CreateWatchAppOptions): Hono {
   const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
   const app = new Hono();
   const api = new Hono();
+  if (LOOPBACK.has(options.listenHost ?? '127.0.0.1')) {
+    app.use('*', async (c, next) => {
+      const name = hostNameOf(c.req.header('host'));
+      if (name !== undefined && !LOOPBACK.has(name)) {
+        return c.json(
+          {
+            code: 'FORBIDDEN',
+            message: `swanlog watch answers only requests to a loopback host, not to ${name}`,
+          },
+          403,
+        );
+      }
+      return next();
+    });
+  }
   const instanceId = createHash('sha256').update(logdir).digest('hex').slice(0, 26);
 
   const workspaceOf = (c: Context): void => {

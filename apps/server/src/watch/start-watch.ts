@@ -45,6 +45,7 @@ export async function startWatch(options: StartWatchOptions): Promise<RunningWat
     events,
     webRoot: options.webRoot,
     log: options.log,
+    listenHost: host,
   });
   const watcher = await watchLogdir(logdir, events);
   let server: ReturnType<typeof serve>;
