@@ -6,6 +6,7 @@ import type { ApiKeyRecord } from '@swanlog/server';
 const loadServer = () => import('@swanlog/server');
 
 import { type Command, Option } from 'commander';
+import { untilStopSignal } from '../until-stop-signal.js';
 
 export interface ServeOptions {
   cwd: string;
@@ -28,15 +29,7 @@ export async function serve(options: ServeOptions, onListening: (url: string) =>
     ...(options.publicUrl === undefined ? {} : { publicUrl: checkUrl(options.publicUrl) }),
   });
   onListening(server.url);
-  await new Promise<void>((done) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      done();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await untilStopSignal();
   await server.close();
 }
 

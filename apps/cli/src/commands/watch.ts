@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { SwanlogError } from '@swanlog/protocol';
 import type { Command } from 'commander';
+import { untilStopSignal } from '../until-stop-signal.js';
 
 export interface WatchOptions {
   cwd: string;
@@ -26,15 +27,7 @@ export async function watchLogdir(
     host: options.host ?? '127.0.0.1',
   });
   onListening({ logdir, url: running.url });
-  await new Promise<void>((done) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      done();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await untilStopSignal();
   await running.close();
 }
 
