@@ -105,11 +105,7 @@ export function createApp(options: CreateAppOptions): Hono {
       copiedFrom: body.copiedFrom ?? null,
     });
     if (result.created) events.emit(who.workspace, { type: 'runs' });
-    const answer: CreateExperimentResponse = {
-      experiment: await experimentInfo(storage, result.experiment, Date.now()),
-      created: result.created,
-    };
-    return c.json(answer, result.created ? 201 : 200);
+    return c.json(await createdAnswer(storage, result), result.created ? 201 : 200);
   });
 
   api.get('/experiments/:id', async (c) => {
@@ -188,11 +184,7 @@ export function createApp(options: CreateAppOptions): Hono {
       { requestKey: body.requestKey, requestedId: body.requestedId, now: Date.now() },
     );
     if (result.created) events.emit(who.workspace, { type: 'runs' });
-    const answer: CreateExperimentResponse = {
-      experiment: await experimentInfo(storage, result.experiment, Date.now()),
-      created: result.created,
-    };
-    return c.json(answer, result.created ? 201 : 200);
+    return c.json(await createdAnswer(storage, result), result.created ? 201 : 200);
   });
 
   api.get('/workspaces/:ws/projects', async (c) => {
@@ -242,4 +234,15 @@ export function createApp(options: CreateAppOptions): Hono {
   serveUi(app, options.webRoot);
   handleErrors(app, log, 'swanlog server');
   return app;
+}
+
+/** The answer of a create or a copy: the experiment as the read API shows it, and whether it is new. */
+async function createdAnswer(
+  storage: Storage,
+  result: { experiment: ExperimentRecord; created: boolean },
+): Promise<CreateExperimentResponse> {
+  return {
+    experiment: await experimentInfo(storage, result.experiment, Date.now()),
+    created: result.created,
+  };
 }

@@ -1,5 +1,5 @@
 import { type MetricSeries, SwanlogError } from '@swanlog/protocol';
-import { buildSeries, decodeChunk, type RankedPoints, type Series } from '@swanlog/store';
+import { buildSeries, decodeChunk, type RankedPoints } from '@swanlog/store';
 import { rankedRewinds, rankOf, ranksOf } from './experiment-view.js';
 import { type MetricQuery, seriesResponse } from './series-response.js';
 import type { ExperimentRef, Storage } from './storage/storage.js';
@@ -28,40 +28,5 @@ export async function metricSeries(
     rank: rankOf(ranks, c.source),
     ...decodeChunk(c.data),
   }));
-  const series =
-    (rewinds.length === 0 && query.superseded !== true ? concatIfOrdered(key, parts) : undefined) ??
-    buildSeries(key, parts, rewinds, query.superseded === true);
-  return seriesResponse(series, query);
-}
-
-/**
- * Fast path of the visible-series rule: without rewinds, when the chunks laid end to end by first
- * step have strictly increasing steps, every (key, step) was written once, so every point is
- * visible and the series is the concatenation (no sort, no clock comparisons). Else undefined.
- */
-function concatIfOrdered(key: string, parts: RankedPoints[]): Series | undefined {
-  const sorted = parts.filter((p) => p.steps.length > 0).sort((a, b) => a.steps[0]! - b.steps[0]!);
-  let total = 0;
-  let last = Number.NEGATIVE_INFINITY;
-  for (const p of sorted) {
-    for (let i = 0; i < p.steps.length; i++) {
-      if (!(p.steps[i]! > last)) return undefined;
-      last = p.steps[i]!;
-    }
-    total += p.steps.length;
-  }
-  const series: Series = {
-    key,
-    steps: new Float64Array(total),
-    values: new Float64Array(total),
-    ts: new Float64Array(total),
-  };
-  let at = 0;
-  for (const p of sorted) {
-    series.steps.set(p.steps, at);
-    series.values.set(p.values, at);
-    series.ts.set(p.ts, at);
-    at += p.steps.length;
-  }
-  return series;
+  return seriesResponse(buildSeries(key, parts, rewinds, query.superseded === true), query);
 }

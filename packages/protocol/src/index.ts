@@ -17,6 +17,7 @@ export type {
   SyncStatus,
 } from './api-types.js';
 export { API_PREFIX, BATCH_CONTENT_TYPE, MAX_BODY_BYTES, MAX_JSON_BYTES } from './api-types.js';
+export { hasControlCharacters } from './control-characters.js';
 export type { EncodedValue } from './encode-value.js';
 export { decodeValue, encodeValue } from './encode-value.js';
 export type { ErrorCode } from './error-codes.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { hasControlCharacters } from './control-characters.js';
 
 /** Validators of every JSON body and the batch header, used by the server at its boundary. */
 const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'an id is 1-64 characters of [A-Za-z0-9_-]');
@@ -6,7 +7,7 @@ const name = z
   .string()
   .min(1)
   .max(255)
-  .refine((s) => !hasControl(s), 'no control characters');
+  .refine((s) => !hasControlCharacters(s), 'no control characters');
 const seq = z.number().int().min(-1).max(Number.MAX_SAFE_INTEGER);
 const ms = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const step = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -91,11 +92,3 @@ export const metricsQuerySchema = z.object({
   to: z.coerce.number().int().min(0).optional(),
   superseded: z.enum(['0', '1', 'true', 'false']).optional(),
 });
-
-function hasControl(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return true;
-  }
-  return false;
-}

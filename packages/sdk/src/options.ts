@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { SwanlogError } from '@swanlog/protocol';
+import { hasControlCharacters, SwanlogError } from '@swanlog/protocol';
 import { assertRunId, type JsonObject } from '@swanlog/store';
 
 export type Mode = 'offline' | 'local' | 'cloud' | 'disabled';
@@ -221,7 +221,7 @@ function resolveFromStep(option: number | undefined, env: NodeJS.ProcessEnv): nu
 }
 
 function checkName(label: string, value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 255 || hasControl(value)) {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 255 || hasControlCharacters(value)) {
     throw new SwanlogError('INVALID_OPTION', `${label} ${JSON.stringify(value)} is not a valid ${label}`, {
       hint: `a ${label} is 1-255 characters without control characters`,
     });
@@ -231,14 +231,6 @@ function checkName(label: string, value: unknown): string {
 
 function nullable(label: string, value: unknown): string | null {
   return value === undefined || value === null ? null : checkName(label, value);
-}
-
-function hasControl(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return true;
-  }
-  return false;
 }
 
 /** The config as stored: plain JSON. Non-finite numbers and non-JSON values are INVALID_VALUE. */

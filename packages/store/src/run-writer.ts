@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { SwanlogError } from '@swanlog/protocol';
+import { hasControlCharacters, SwanlogError } from '@swanlog/protocol';
 import Database from 'better-sqlite3';
 import { ulid } from 'ulid';
 import { decodeChunk, encodeChunk } from './chunk-codec.js';
@@ -600,11 +600,7 @@ function isBusy(error: unknown): boolean {
 
 /** Throws INVALID_VALUE unless `key` is 1-255 characters without control characters. */
 export function assertKey(runId: string, key: string): void {
-  let bad = key.length === 0 || key.length > 255;
-  for (let i = 0; !bad && i < key.length; i++) {
-    const c = key.charCodeAt(i);
-    bad = c < 0x20 || (c >= 0x7f && c <= 0x9f);
-  }
+  const bad = key.length === 0 || key.length > 255 || hasControlCharacters(key);
   if (bad) {
     throw new SwanlogError(
       'INVALID_VALUE',

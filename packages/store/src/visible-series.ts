@@ -93,6 +93,8 @@ export function buildSeries(
   rewinds: Rewind[],
   superseded = false,
 ): Series {
+  const ordered = rewinds.length === 0 ? concatIfIncreasing(key, parts, superseded) : undefined;
+  if (ordered !== undefined) return ordered;
   const raw = concatParts(parts);
   const { order, visible } = resolveVisible(raw, new RewindIndex(rewinds));
   let count = 0;
@@ -115,6 +117,39 @@ export function buildSeries(
     j++;
   }
   if (marks) out.superseded = marks;
+  return out;
+}
+
+/**
+ * The common case, without sorting or clock comparisons: no rewinds, and the parts laid end to end
+ * by first step have strictly increasing steps. Every (key, step) was then written once, so every
+ * point is visible and the series is the concatenation. Else undefined.
+ */
+function concatIfIncreasing(key: string, parts: RankedPoints[], superseded: boolean): Series | undefined {
+  const sorted = parts.filter((p) => p.steps.length > 0).sort((a, b) => a.steps[0]! - b.steps[0]!);
+  let total = 0;
+  let last = Number.NEGATIVE_INFINITY;
+  for (const p of sorted) {
+    for (let i = 0; i < p.steps.length; i++) {
+      if (!(p.steps[i]! > last)) return undefined;
+      last = p.steps[i]!;
+    }
+    total += p.steps.length;
+  }
+  const out: Series = {
+    key,
+    steps: new Float64Array(total),
+    values: new Float64Array(total),
+    ts: new Float64Array(total),
+  };
+  let at = 0;
+  for (const p of sorted) {
+    out.steps.set(p.steps, at);
+    out.values.set(p.values, at);
+    out.ts.set(p.ts, at);
+    at += p.steps.length;
+  }
+  if (superseded) out.superseded = new Uint8Array(total);
   return out;
 }
 

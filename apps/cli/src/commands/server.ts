@@ -6,6 +6,7 @@ import type { ApiKeyRecord } from '@swanlog/server';
 const loadServer = () => import('@swanlog/server');
 
 import { type Command, Option } from 'commander';
+import { parsePort } from '../parse-port.js';
 import { untilStopSignal } from '../until-stop-signal.js';
 
 export interface ServeOptions {
@@ -24,7 +25,7 @@ export async function serve(options: ServeOptions, onListening: (url: string) =>
   const { startServer } = await loadServer();
   const server = await startServer({
     dataDir: resolve(options.cwd, options.data),
-    port: parsePort(options.port),
+    port: parsePort(options.port, 5090),
     host: options.host ?? '127.0.0.1',
     ...(options.publicUrl === undefined ? {} : { publicUrl: checkUrl(options.publicUrl) }),
   });
@@ -169,17 +170,6 @@ function formatKeys(keys: ApiKeyRecord[]): string {
         .trimEnd(),
     )
     .join('\n')}\n`;
-}
-
-function parsePort(port: string | undefined): number {
-  if (port === undefined) return 5090;
-  const n = Number(port);
-  if (!Number.isInteger(n) || n < 0 || n > 65_535)
-    throw new SwanlogError(
-      'INVALID_OPTION',
-      `--port must be an integer from 0 to 65535, not ${JSON.stringify(port)}`,
-    );
-  return n;
 }
 
 function checkUrl(url: string): string {

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { SwanlogError } from '@swanlog/protocol';
 import type { Command } from 'commander';
+import { parsePort } from '../parse-port.js';
 import { untilStopSignal } from '../until-stop-signal.js';
 
 export interface WatchOptions {
@@ -23,7 +23,7 @@ export async function watchLogdir(
   const logdir = resolve(options.cwd, options.logdir);
   const running = await startWatch({
     logdir,
-    port: parsePort(options.port),
+    port: parsePort(options.port, 5092),
     host: options.host ?? '127.0.0.1',
   });
   onListening({ logdir, url: running.url });
@@ -50,15 +50,4 @@ export function registerWatchCommand(program: Command): void {
         (info) => process.stdout.write(`swanlog watch: serving ${info.logdir} on ${info.url}\n`),
       );
     });
-}
-
-function parsePort(port: string | undefined): number {
-  if (port === undefined) return 5092;
-  const n = Number(port);
-  if (!Number.isInteger(n) || n < 0 || n > 65_535)
-    throw new SwanlogError(
-      'INVALID_OPTION',
-      `--port must be an integer from 0 to 65535, not ${JSON.stringify(port)}`,
-    );
-  return n;
 }
