@@ -6,9 +6,30 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type RunningWatch, startWatch } from '@swanlog/server';
+import { listRunDirs, RunReader } from '@swanlog/store';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, openPage, REPO_ROOT, screenshot, text, WEB_ROOT } from './test-support/browser.js';
 import { type LiveRun, startLiveRun } from './test-support/live-run.js';
+
+/** The fixture made by `swanlog copy` of fx-finished (its id is random, made when fixtures are generated). */
+const COPY_ID = (() => {
+  for (const dir of listRunDirs(join(REPO_ROOT, 'swanlog-fixtures', 'logdir'))) {
+    let reader: RunReader | undefined;
+    try {
+      reader = RunReader.open(dir, { readonly: true });
+      if (reader.meta.copiedFrom === 'fx-finished') return reader.meta.id;
+    } catch (error) {
+      if (
+        (error as { code?: string }).code !== 'RUN_DIR_CORRUPT' &&
+        (error as { code?: string }).code !== 'UNSUPPORTED_FORMAT'
+      )
+        throw error;
+    } finally {
+      reader?.close();
+    }
+  }
+  throw new Error('no copy of fx-finished among the fixtures');
+})();
 
 describe('dashboard over swanlog watch', () => {
   let logdir: string;
@@ -43,7 +64,7 @@ describe('dashboard over swanlog watch', () => {
     assert.equal(await stateOf('fx-finished'), 'finished');
     assert.equal(await stateOf('fx-crashed'), 'crashed');
     assert.equal(await stateOf('web-live'), 'running');
-    const copied = table.getByTestId('run-row-0h1iobpahw1m5ddapebf8');
+    const copied = table.getByTestId(`run-row-${COPY_ID}`);
     assert.match(await text(copied.getByTestId('run-copied-from')), /fx-finished/);
     const link = table.getByTestId('run-row-fx-crashed').getByRole('link', { name: 'fx-crashed' });
     assert.equal(await link.getAttribute('href'), '/experiments/fx-crashed');
@@ -60,7 +81,7 @@ describe('dashboard over swanlog watch', () => {
 
     await page.getByTestId('sort-id').click();
     const firstId = () => table.locator('tbody tr').first().getAttribute('data-testid');
-    assert.equal(await firstId(), 'run-row-0h1iobpahw1m5ddapebf8');
+    assert.equal(await firstId(), `run-row-${COPY_ID}`);
     await page.getByTestId('sort-id').click();
     assert.equal(await firstId(), 'run-row-web-live');
 

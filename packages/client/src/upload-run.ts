@@ -22,6 +22,7 @@ export interface LocalRun {
 }
 
 export function readLocalRun(reader: RunReader): LocalRun {
+  reader.writerFiles(); // opens (and so checks) every writer file before anything is uploaded
   const states = new Map(reader.segments().map((s) => [s.source, s.state]));
   const sessions = reader.sessionRows().map((row) => {
     const state = states.get(row.source) ?? 'crashed';

@@ -365,8 +365,32 @@ export class RunReader {
    */
   private checkOwner(db: Database.Database, path: string): void {
     let owner: string | undefined;
+    let counts: {
+      recorded: number | undefined;
+      reachable: number;
+      rows: number;
+      complete: number;
+      stored: number;
+    };
     try {
-      owner = readMeta(db).get('run_id');
+      // One read transaction: a live writer's flush cannot land between the two reads.
+      counts = db.transaction(() => {
+        const meta = readMeta(db);
+        owner = meta.get('run_id');
+        const r = db
+          .prepare('SELECT count(*) AS rows, count(n) AS complete, coalesce(sum(n), 0) AS stored FROM chunks')
+          .get() as { rows: number; complete: number; stored: number };
+        // The points a read finds the way series are read (key rows, then the key index) must be all
+        // of them: a lost key row or index entry would otherwise drop a series without an error.
+        const reachable = db
+          .prepare(
+            'SELECT coalesce(sum(c.n), 0) AS n FROM keys k JOIN chunks c INDEXED BY chunks_by_key ON c.key_id = k.id',
+          )
+          .pluck()
+          .get() as number;
+        const points = meta.get('points');
+        return { recorded: points === undefined ? undefined : Number(points), reachable, ...r };
+      })();
     } catch (error) {
       db.close();
       throw wrapStorageError(error, path, 'read');
@@ -379,6 +403,19 @@ export class RunReader {
         {
           hint: 'a writer file was copied or linked in from another run directory; move it back',
         },
+      );
+    }
+    // Rows a damaged page hides (or blanks) would otherwise make a silently shorter series.
+    if (
+      counts.recorded !== counts.stored ||
+      counts.complete !== counts.rows ||
+      counts.reachable !== counts.stored
+    ) {
+      db.close();
+      throw new SwanlogError(
+        'RUN_DIR_CORRUPT',
+        `${path} is damaged: the file records ${counts.recorded ?? 'no count of'} points, its chunks hold ${counts.stored}, ${counts.reachable} of them reachable by key`,
+        { hint: 'run `swanlog verify` on the run directory; a copy made before the damage is unaffected' },
       );
     }
   }

@@ -94,6 +94,7 @@ export class RunWriter {
   private readonly insertKey: Database.Statement;
   private readonly selectChunk: Database.Statement;
   private readonly deleteChunk: Database.Statement;
+  private readonly countPoints: Database.Statement;
   private readonly buffers = new Map<string, KeyBuffer>();
   private readonly newKeys: KeyBuffer[] = [];
   private dirty: KeyBuffer[] = [];
@@ -142,6 +143,9 @@ export class RunWriter {
     this.insertKey = this.db.prepare('INSERT INTO keys (id, name) VALUES (?, ?)');
     this.selectChunk = this.db.prepare('SELECT data FROM chunks WHERE id = ?');
     this.deleteChunk = this.db.prepare('DELETE FROM chunks WHERE id = ?');
+    this.countPoints = this.db.prepare(
+      "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + ? AS TEXT) WHERE key = 'points'",
+    );
     this.lastVisibleStepAtOpen = this.reader.lastVisibleStep();
     // Holding other sessions' files open would keep their -wal files alive after they finish.
     this.reader.close();
@@ -269,11 +273,16 @@ export class RunWriter {
       this.db
         .transaction(() => {
           for (const b of this.newKeys) this.insertKey.run(b.id, b.name);
+          let points = 0;
           for (const b of this.dirty) {
             const stack = [...b.stack];
             this.writeKey(b, stack);
             stacks.set(b, stack);
+            points += b.n;
           }
+          // The file's own record of how many points it holds: readers check it against the chunks,
+          // so rows a damaged page hides are an error, not a silently shorter series.
+          this.countPoints.run(points);
         })
         .immediate();
     } catch (error) {
@@ -489,6 +498,7 @@ function createWriterFile(
       meta.run('run_id', init.runId);
       meta.run('source', init.source);
       meta.run('created_at', String(init.clockStart));
+      meta.run('points', '0');
     })();
     return db;
   } catch (error) {
