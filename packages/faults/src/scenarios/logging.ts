@@ -73,6 +73,8 @@ export async function loggingScenario(ctx: ScenarioContext): Promise<ScenarioRes
           keys,
           burst,
           sleepMs,
+          // With few keys a million calls can end before the kill: then stay alive until it comes.
+          finish: false,
         });
         if (!early)
           await child.waitFor((l) => l.event === 'started' || l.event === 'error' || l.event === 'crash');
