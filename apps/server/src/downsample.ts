@@ -1,3 +1,5 @@
+import { below } from './block-summary.js';
+
 /**
  * Picks at most `maxPoints` of the points at `indices` (in step order): the step range is cut into
  * `floor(maxPoints / 2)` equal buckets and each keeps its minimum and maximum, so no spike is lost.
@@ -23,7 +25,7 @@ export function downsample(
   };
   for (let k = 0; k < indices.length; k++) {
     const i = indices[k]!;
-    const b = Math.min(buckets - 1, Math.floor(((series.steps[i]! - first) / span) * buckets));
+    const b = bucketOf(series.steps[i]!, first, span, buckets);
     if (b !== bucket) {
       flush();
       bucket = b;
@@ -38,9 +40,11 @@ export function downsample(
   return kept;
 }
 
-/** a < b with NaN above everything. */
-function below(a: number, b: number): boolean {
-  if (Number.isNaN(a)) return false;
-  if (Number.isNaN(b)) return true;
-  return a < b;
+/**
+ * The bucket of `step` when [first, first + span) is cut into `buckets` equal parts. Multiplying
+ * before dividing keeps the edges exact: steps are integers, so a step on an edge is never put one
+ * bucket early by rounding.
+ */
+export function bucketOf(step: number, first: number, span: number, buckets: number): number {
+  return Math.min(buckets - 1, Math.floor(((step - first) * buckets) / span));
 }

@@ -1,5 +1,6 @@
 import { type MetricSeries, SwanlogError } from '@swanlog/protocol';
 import { buildSeries, decodeChunk, type RankedPoints } from '@swanlog/store';
+import { blockSeries } from './block-series.js';
 import { rankedRewinds, rankOf, ranksOf } from './experiment-view.js';
 import { type MetricQuery, seriesResponse } from './series-response.js';
 import type { ExperimentRef, Storage } from './storage/storage.js';
@@ -20,10 +21,13 @@ export async function metricSeries(
 ): Promise<MetricSeries> {
   const from = query.from ?? 0;
   const to = query.to ?? Number.MAX_SAFE_INTEGER;
-  if ((await storage.chunkSummaries(ref, key)).length === 0)
+  const summaries = await storage.chunkSummaries(ref, key);
+  if (summaries.length === 0)
     throw new SwanlogError('NOT_FOUND', `experiment ${ref.id} has no metric ${JSON.stringify(key)}`);
   const ranks = ranksOf(await storage.sources(ref));
   const rewinds = rankedRewinds(await storage.rewinds(ref), ranks);
+  const fromBlocks = await blockSeries(storage, ref, key, summaries, ranks, rewinds, query);
+  if (fromBlocks !== undefined) return fromBlocks;
   const parts: RankedPoints[] = (await storage.chunks(ref, key, { from, to })).map((c) => ({
     rank: rankOf(ranks, c.source),
     ...decodeChunk(c.data),

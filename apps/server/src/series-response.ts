@@ -50,7 +50,7 @@ export function seriesResponse(series: Series, query: MetricQuery): MetricSeries
 }
 
 /** The first index whose step is at least `step` (steps sorted ascending). */
-function firstAtOrAbove(steps: Float64Array, step: number): number {
+export function firstAtOrAbove(steps: Float64Array, step: number): number {
   let a = 0;
   let b = steps.length;
   while (a < b) {

@@ -23,4 +23,4 @@ export { readSyncRecords, writeSyncRecord } from './sync-record.js';
 export type { VerifyReport } from './verify-run.js';
 export { verifyRun } from './verify-run.js';
 export type { ChunkSummary, RankedPoints, Rewind } from './visible-series.js';
-export { buildSeries, lastVisibleStepOf } from './visible-series.js';
+export { buildSeries, lastVisibleStepOf, RewindIndex } from './visible-series.js';

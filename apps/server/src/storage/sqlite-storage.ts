@@ -4,6 +4,7 @@ import { type KeyScope, type SessionInfo, SwanlogError } from '@swanlog/protocol
 import { type ChunkPoints, decodeChunk, encodeChunk, generateRunId } from '@swanlog/store';
 import Database from 'better-sqlite3';
 import { ulid } from 'ulid';
+import { blocksFromBytes, blocksToBytes, summarizeBlocks } from '../block-summary.js';
 import type {
   ApiKeyRecord,
   ChunkRecord,
@@ -58,6 +59,8 @@ const MIGRATIONS: string[] = [
      created_at INTEGER NOT NULL, revoked_at INTEGER);
    CREATE TABLE dashboard_sessions (
      token_hash TEXT PRIMARY KEY, key_id TEXT NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;`,
+  // 2: block summaries of every chunk (apps/server/src/block-summary.ts), backfilled by `migrate`.
+  `CREATE TABLE chunk_blocks (chunk INTEGER PRIMARY KEY, data BLOB NOT NULL);`,
 ];
 
 export interface OpenSqliteStorageOptions {
@@ -106,10 +109,20 @@ function migrate(db: Database.Database): void {
       );
     }
     for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+    if (version < 2) backfillBlocks(db);
     db.pragma(`user_version = ${MIGRATIONS.length}`);
     db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run('instance_id', ulid());
   });
   apply.immediate();
+}
+
+/** Block summaries for the chunks stored before migration 2. */
+function backfillBlocks(db: Database.Database): void {
+  const insert = db.prepare('INSERT OR REPLACE INTO chunk_blocks (chunk, data) VALUES (?, ?)');
+  const data = db.prepare('SELECT data FROM chunks WHERE id = ?').pluck();
+  for (const id of db.prepare('SELECT id FROM chunks ORDER BY id').pluck().all() as number[]) {
+    insert.run(id, blocksToBytes(summarizeBlocks(decodeChunk(data.get(id) as Buffer))));
+  }
 }
 
 interface ExperimentRow {
@@ -180,6 +193,10 @@ class SqliteStorage implements Storage {
         `SELECT ${SUMMARY_COLUMNS}, data FROM chunks WHERE exp = ? AND key = ? AND step_max >= ? AND step_min <= ? ORDER BY id`,
       ),
       chunkData: p('SELECT data FROM chunks WHERE exp = ? AND id = ?').pluck(),
+      chunkBlocks: p(
+        'SELECT b.data FROM chunk_blocks b JOIN chunks c ON c.id = b.chunk WHERE c.exp = ? AND b.chunk = ?',
+      ).pluck(),
+      upsertBlocks: p('INSERT OR REPLACE INTO chunk_blocks (chunk, data) VALUES (?, ?)'),
       lastChunk: p(
         `SELECT ${SUMMARY_COLUMNS}, data FROM chunks WHERE exp = ? AND source = ? AND key = ? ORDER BY seq_max DESC LIMIT 1`,
       ),
@@ -189,7 +206,9 @@ class SqliteStorage implements Storage {
       updateChunk: p(
         'UPDATE chunks SET n = ?, step_min = ?, step_max = ?, ts_min = ?, ts_max = ?, seq_min = ?, seq_max = ?, data = ? WHERE id = ?',
       ),
-      allChunks: p('SELECT * FROM chunks WHERE exp = ? ORDER BY id'),
+      allChunks: p(
+        'SELECT c.*, b.data AS blocks FROM chunks c LEFT JOIN chunk_blocks b ON b.chunk = c.id WHERE c.exp = ? ORDER BY c.id',
+      ),
       rewinds: p('SELECT source, seq, ts, step FROM rewinds WHERE exp = ? ORDER BY source, seq'),
       insertRewind: p('INSERT OR IGNORE INTO rewinds (exp, source, seq, ts, step) VALUES (?, ?, ?, ?, ?)'),
       insertRevision: p(
@@ -281,8 +300,8 @@ class SqliteStorage implements Storage {
               : session;
           this.s.upsertSource.run(pk, s.source, s.watermark, JSON.stringify(copied));
         }
-        for (const c of this.s.allChunks.all(from.pk) as Required<ChunkRow>[]) {
-          this.s.insertChunk.run(
+        for (const c of this.s.allChunks.all(from.pk) as (Required<ChunkRow> & { blocks: Buffer | null })[]) {
+          const copied = this.s.insertChunk.run(
             pk,
             c.source,
             c.key,
@@ -295,6 +314,7 @@ class SqliteStorage implements Storage {
             c.seq_max,
             c.data,
           );
+          if (c.blocks !== null) this.s.upsertBlocks.run(copied.lastInsertRowid, c.blocks);
         }
         for (const r of this.s.rewinds.all(from.pk) as RewindRecord[])
           this.s.insertRewind.run(pk, r.source, r.seq, r.ts, r.step);
@@ -377,6 +397,17 @@ class SqliteStorage implements Storage {
     for (const id of ids) {
       const data = this.s.chunkData.get(pk, id) as Buffer | undefined;
       if (data !== undefined) out.set(id, data);
+    }
+    return out;
+  }
+
+  chunkBlocks(ref: ExperimentRef, ids: number[]): Map<number, Float64Array> {
+    const { pk } = this.row(ref);
+    const out = new Map<number, Float64Array>();
+    for (const id of ids) {
+      const data = this.s.chunkBlocks.get(pk, id) as Buffer | undefined;
+      const blocks = data === undefined ? undefined : blocksFromBytes(data);
+      if (blocks !== undefined) out.set(id, blocks);
     }
     return out;
   }
@@ -473,6 +504,7 @@ class SqliteStorage implements Storage {
     if (last !== undefined && last.n < MERGE_BELOW_POINTS && last.n + n <= MAX_MERGED_POINTS) {
       const merged = concatPoints(decodeChunk(last.data), points);
       const sum = summarize(merged);
+      this.s.upsertBlocks.run(last.id, blocksToBytes(summarizeBlocks(merged)));
       this.s.updateChunk.run(
         sum.n,
         sum.stepMin,
@@ -487,7 +519,7 @@ class SqliteStorage implements Storage {
       return;
     }
     const sum = summarize(points);
-    this.s.insertChunk.run(
+    const inserted = this.s.insertChunk.run(
       pk,
       source,
       key,
@@ -500,6 +532,7 @@ class SqliteStorage implements Storage {
       sum.seqMax,
       encodeChunk(points),
     );
+    this.s.upsertBlocks.run(inserted.lastInsertRowid, blocksToBytes(summarizeBlocks(points)));
   }
 }
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { SessionInfo } from '@swanlog/protocol';
 import { type ChunkPoints, decodeChunk } from '@swanlog/store';
+import { summarizeBlocks } from '../block-summary.js';
 import type { IngestSource, Storage } from './storage.js';
 
 /** Makes a fresh, empty backend; `cleanup` closes it and removes what it made. */
@@ -237,6 +238,24 @@ export function describeStorageContract(name: string, factory: StorageFactory): 
       assert.equal((await storage.chunks(ref, 'other')).length, 0);
     });
 
+    test('each chunk has the block summaries of its points, also after it took more', async () => {
+      const ws = freshWs();
+      const ref = { workspace: ws, id: (await create(storage, ws, 'blocks')).experiment.id };
+      await storage.ingest(ref, [batchOf('s1', -1, 299)]);
+      await storage.ingest(ref, [batchOf('s1', 299, 999)]); // merged into the first chunk
+      const ids = (await storage.chunkSummaries(ref)).map((c) => c.id);
+      const blocks = await storage.chunkBlocks(ref, [...ids, 987_654]);
+      assert.deepEqual([...blocks.keys()], ids, 'an unknown chunk is left out');
+      assert.deepEqual(blocks.get(ids[0]!), summarizeBlocks(testPoints(0, 1000)));
+      const other = freshWs();
+      const oref = { workspace: other, id: (await create(storage, other, 'blocks')).experiment.id };
+      assert.equal(
+        (await storage.chunkBlocks(oref, ids)).size,
+        0,
+        "another experiment's chunks are not read",
+      );
+    });
+
     test('a chunk stops taking points once large', async () => {
       const ws = freshWs();
       const ref = { workspace: ws, id: (await create(storage, ws, 'big')).experiment.id };
@@ -312,6 +331,16 @@ export function describeStorageContract(name: string, factory: StorageFactory): 
         strip(await storage.chunks(cref, 'train/loss')),
         strip(await storage.chunks(ref, 'train/loss')),
       );
+      const blocksOf = async (r: typeof ref) => [
+        ...(
+          await storage.chunkBlocks(
+            r,
+            (await storage.chunkSummaries(r)).map((c) => c.id),
+          )
+        ).values(),
+      ];
+      assert.deepEqual(await blocksOf(cref), await blocksOf(ref), 'block summaries are copied');
+      assert.equal((await blocksOf(cref)).length, (await storage.chunkSummaries(cref)).length);
       const sessions = await storage.sources(cref);
       assert.deepEqual(
         sessions.map((s) => [s.source, s.watermark, s.session.endState, s.session.endedAt]),

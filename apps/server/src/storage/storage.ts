@@ -156,6 +156,11 @@ export interface Storage {
   ): MaybePromise<ChunkRecord[]>;
   /** The data of the given chunks, by id. */
   chunkData(ref: ExperimentRef, ids: number[]): MaybePromise<Map<number, Uint8Array>>;
+  /**
+   * The block summaries (`block-summary.ts`) of the given chunks, by id, made when each chunk was
+   * stored. A chunk without one is left out (the reader decodes it instead).
+   */
+  chunkBlocks(ref: ExperimentRef, ids: number[]): MaybePromise<Map<number, Float64Array>>;
   rewinds(ref: ExperimentRef): MaybePromise<RewindRecord[]>;
 
   /** Adds the revisions not known yet (by (ts, source)); answers how many were new. */
