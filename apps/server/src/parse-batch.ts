@@ -61,7 +61,7 @@ export function parseIngestBatch(body: Buffer): IngestSource[] {
         if (!Number.isSafeInteger(points.ts[i]!))
           throw fail(`timestamp ${points.ts[i]} is not a safe integer`);
       }
-      return { key: c.key, points };
+      return { key: c.key, points, encoded: blob };
     });
     return {
       source: s.source,

@@ -10,7 +10,6 @@ import {
 } from '@swanlog/client';
 import { SwanlogError } from '@swanlog/protocol';
 import { listRunDirs, RUN_FILE } from '@swanlog/store';
-import { watch as watchFiles } from 'chokidar';
 import { errorJson } from '../print.js';
 
 export interface SyncCommandOptions {
@@ -184,6 +183,8 @@ async function watchLoop(
   const last = new Map<string, SyncEntry>();
   const done = new Set<string>();
   const changed = new Set<string>();
+  // Loaded only here: a plain sync does not pay for the file watcher.
+  const { watch: watchFiles } = await import('chokidar');
   const watchers = logdirs.map((logdir) =>
     watchFiles(logdir, { ignoreInitial: true, depth: 3 }).on('all', (_event, path) => {
       for (const d of done) if (path.startsWith(`${d}/`)) changed.add(d);

@@ -30,6 +30,11 @@ export const MERGE_BELOW_POINTS = 4096;
 /** Merged chunks stay within this many points (as the local writer's chunks do). */
 export const MAX_MERGED_POINTS = 65_536;
 
+/** Pages the write-ahead log may reach before a commit checkpoints it (32 MiB of 4 KiB pages). */
+const WAL_CAP_PAGES = 8192;
+/** Quiet time after an upload before the write-ahead log is checkpointed. */
+const IDLE_CHECKPOINT_MS = 500;
+
 /** Numbered migrations: `user_version` is the number applied. Append only. */
 const MIGRATIONS: string[] = [
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -88,6 +93,9 @@ export function openSqliteStorage(options: OpenSqliteStorageOptions): Storage {
     db.pragma('busy_timeout = 10000');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
+    // Checkpoints run when the server is idle (SqliteStorage.ingest), not inside the commit of an
+    // upload that happens to pass SQLite's default 1,000 pages; this is the cap meanwhile.
+    db.pragma(`wal_autocheckpoint = ${WAL_CAP_PAGES}`);
     migrate(db);
     return new SqliteStorage(db);
   } catch (error) {
@@ -163,6 +171,7 @@ const SUMMARY_COLUMNS = 'id, source, key, n, step_min, step_max, ts_min, ts_max,
 class SqliteStorage implements Storage {
   private readonly db: Database.Database;
   private readonly s;
+  private idleCheckpoint: NodeJS.Timeout | undefined;
 
   constructor(db: Database.Database) {
     this.db = db;
@@ -326,6 +335,7 @@ class SqliteStorage implements Storage {
   }
 
   ingest(ref: ExperimentRef, sources: IngestSource[]): IngestResult {
+    this.checkpointWhenIdle();
     return this.db
       .transaction((): IngestResult => {
         const { pk } = this.row(ref);
@@ -350,7 +360,7 @@ class SqliteStorage implements Storage {
           if (!apply) continue;
           for (const r of s.rewinds) this.s.insertRewind.run(pk, s.source, r.seq, r.ts, r.step);
           for (const c of s.chunks) {
-            this.storeChunk(pk, s.source, c.key, c.points);
+            this.storeChunk(pk, s.source, c.key, c.points, c.encoded);
             stored += c.points.steps.length;
           }
         }
@@ -471,7 +481,21 @@ class SqliteStorage implements Storage {
   }
 
   close(): void {
+    clearTimeout(this.idleCheckpoint);
     if (this.db.open) this.db.close();
+  }
+
+  /** (Re)arms the checkpoint that runs once uploads pause. */
+  private checkpointWhenIdle(): void {
+    clearTimeout(this.idleCheckpoint);
+    this.idleCheckpoint = setTimeout(() => {
+      try {
+        if (this.db.open) this.db.pragma('wal_checkpoint(PASSIVE)');
+      } catch {
+        // A checkpoint that cannot run now runs at the next commit past the cap.
+      }
+    }, IDLE_CHECKPOINT_MS);
+    this.idleCheckpoint.unref();
   }
 
   private row(ref: ExperimentRef): ExperimentRow {
@@ -498,7 +522,13 @@ class SqliteStorage implements Storage {
   }
 
   /** Appends points to the (source, key)'s last chunk while it is small, else stores a new chunk. */
-  private storeChunk(pk: number, source: string, key: string, points: ChunkPoints): void {
+  private storeChunk(
+    pk: number,
+    source: string,
+    key: string,
+    points: ChunkPoints,
+    encoded: Uint8Array | undefined,
+  ): void {
     const n = points.steps.length;
     const last = this.s.lastChunk.get(pk, source, key) as Required<ChunkRow> | undefined;
     if (last !== undefined && last.n < MERGE_BELOW_POINTS && last.n + n <= MAX_MERGED_POINTS) {
@@ -530,7 +560,9 @@ class SqliteStorage implements Storage {
       sum.tsMax,
       sum.seqMin,
       sum.seqMax,
-      encodeChunk(points),
+      encoded === undefined
+        ? encodeChunk(points)
+        : Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength),
     );
     this.s.upsertBlocks.run(inserted.lastInsertRowid, blocksToBytes(summarizeBlocks(points)));
   }

@@ -55,6 +55,8 @@ export interface SourceRecord {
 export interface IngestChunk {
   key: string;
   points: ChunkPoints;
+  /** The chunk as received, when it was checked to decode to `points`: stored as is. */
+  encoded?: Uint8Array;
 }
 
 export interface IngestSource {
