@@ -1,3 +1,5 @@
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import {
   API_PREFIX,
   BATCH_CONTENT_TYPE,
@@ -15,7 +17,7 @@ import {
   SwanlogError,
   type SyncStatus,
 } from '@swanlog/protocol';
-import got, { type Got, HTTPError, type Method, RequestError } from 'got';
+import pRetry, { AbortError } from 'p-retry';
 
 export interface ClientOptions {
   /** Base URL of the server, e.g. http://127.0.0.1:8080 (a missing scheme means http). */
@@ -55,7 +57,7 @@ export interface SwanlogClient {
 }
 
 /** Network failures worth another attempt (a server restart, a dropped connection, a timeout). */
-const RETRY_ERROR_CODES = [
+const RETRY_ERROR_CODES = new Set([
   'ETIMEDOUT',
   'ECONNRESET',
   'ECONNREFUSED',
@@ -68,38 +70,35 @@ const RETRY_ERROR_CODES = [
   'ENETRESET',
   'EAI_AGAIN',
   'ERR_STREAM_PREMATURE_CLOSE',
-];
-const RETRY_STATUS = [408, 429, ...Array.from({ length: 100 }, (_, i) => 500 + i)];
-const ALL_METHODS: Method[] = ['GET', 'POST', 'PUT', 'PATCH', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE'];
+]);
+const retryStatus = (status: number) => status === 408 || status === 429 || status >= 500;
+
+type Method = 'GET' | 'POST';
 
 /**
  * An HTTP client of a swanlog server. Every request is retried with capped exponential backoff on
  * network errors, 408, 429 and 5xx, POSTs included (every write of the API is idempotent); other
  * 4xx answers throw a SwanlogError carrying the server's code, message and hint.
+ *
+ * Requests go through Node's own `http`/`https` modules with keep-alive connections: `swanlog sync`
+ * is a short process, and got (~95 ms) or undici (~95 ms) took longer to load than a no-op re-sync
+ * takes to run (docs/decisions.md). Retries and backoff are p-retry's.
  */
 export function createClient(options: ClientOptions): SwanlogClient {
   const host = normalizeHost(options.host);
-  const backoffLimit = options.backoffLimitMs ?? 5000;
-  const http = got.extend({
-    prefixUrl: `${host}${API_PREFIX}`,
+  const base = new URL(`${host}${API_PREFIX}/`);
+  const https = base.protocol === 'https:';
+  const transport: Transport = {
+    request: https ? httpsRequest : httpRequest,
+    agent: https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true }),
     headers: { authorization: `Bearer ${options.apiKey}`, 'user-agent': 'swanlog-client' },
-    responseType: 'text',
-    timeout: { request: options.timeoutMs ?? 60_000 },
-    retry: {
-      limit: options.retryLimit ?? 8,
-      methods: ALL_METHODS,
-      statusCodes: RETRY_STATUS,
-      errorCodes: RETRY_ERROR_CODES,
-      maxRetryAfter: backoffLimit,
-      calculateDelay: ({ attemptCount, computedValue }) =>
-        computedValue === 0
-          ? 0
-          : Math.min(backoffLimit, 250 * 2 ** (attemptCount - 1)) + Math.floor(Math.random() * 100),
-    },
-  });
+    timeoutMs: options.timeoutMs ?? 60_000,
+    retryLimit: options.retryLimit ?? 8,
+    backoffLimitMs: options.backoffLimitMs ?? 5000,
+  };
   let info: ServerInfo | undefined;
   const call = <T>(method: Method, path: string, extra: RequestExtra = {}) =>
-    request<T>(http, host, method, path, extra);
+    request<T>(transport, host, base, method, path, extra);
   const enc = encodeURIComponent;
   const exp = (id: string) => `experiments/${enc(id)}`;
 
@@ -113,8 +112,7 @@ export function createClient(options: ClientOptions): SwanlogClient {
     createExperiment: (body) => call('POST', 'experiments', { json: body }),
     copyExperiment: (id, body) => call('POST', `${exp(id)}/copy`, { json: body }),
     syncStatus: (id) => call('GET', `${exp(id)}/sync`),
-    ingest: (id, body) =>
-      call('POST', `${exp(id)}/ingest`, { body, headers: { 'content-type': BATCH_CONTENT_TYPE } }),
+    ingest: (id, body) => call('POST', `${exp(id)}/ingest`, { body, contentType: BATCH_CONTENT_TYPE }),
     postConfig: async (id, body) => {
       await call('POST', `${exp(id)}/config`, { json: body });
     },
@@ -135,30 +133,81 @@ export function createClient(options: ClientOptions): SwanlogClient {
   };
 }
 
+interface Transport {
+  request: typeof httpRequest;
+  agent: HttpAgent;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  retryLimit: number;
+  backoffLimitMs: number;
+}
+
 interface RequestExtra {
   json?: unknown;
   body?: Buffer;
-  headers?: Record<string, string>;
+  contentType?: string;
   searchParams?: URLSearchParams | undefined;
 }
 
+/** An answer with a status that is not 2xx. */
+export class HttpStatusError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+    /** From a Retry-After header in seconds, when the server sent one. */
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(`HTTP ${status}`);
+    this.name = 'HttpStatusError';
+  }
+}
+
 async function request<T>(
-  http: Got,
+  t: Transport,
   host: string,
+  base: URL,
   method: Method,
   path: string,
   extra: RequestExtra,
 ): Promise<T> {
+  const url = new URL(path, base);
+  if (extra.searchParams !== undefined) url.search = extra.searchParams.toString();
+  const body = extra.json === undefined ? extra.body : Buffer.from(JSON.stringify(extra.json));
+  const headers: Record<string, string> = { ...t.headers, accept: 'application/json' };
+  if (body !== undefined) {
+    headers['content-type'] =
+      extra.json === undefined ? (extra.contentType ?? 'application/octet-stream') : 'application/json';
+    headers['content-length'] = String(body.length);
+  }
   let text: string;
   try {
-    const response = await http(path, {
-      method,
-      ...(extra.json === undefined ? {} : { json: extra.json }),
-      ...(extra.body === undefined ? {} : { body: extra.body }),
-      ...(extra.headers === undefined ? {} : { headers: extra.headers }),
-      ...(extra.searchParams === undefined ? {} : { searchParams: extra.searchParams }),
-    });
-    text = response.body as string;
+    text = await pRetry(
+      async () => {
+        try {
+          const answer = await send(t, method, url, headers, body);
+          if (answer.status >= 200 && answer.status < 300) return answer.body;
+          const failure = new HttpStatusError(answer.status, answer.body, answer.retryAfterMs);
+          throw retryStatus(answer.status) ? failure : new AbortError(failure);
+        } catch (error) {
+          const code = (error as { code?: unknown }).code;
+          if (error instanceof HttpStatusError || error instanceof AbortError) throw error;
+          if (typeof code === 'string' && RETRY_ERROR_CODES.has(code)) throw error;
+          throw new AbortError(error instanceof Error ? error : new Error(String(error)));
+        }
+      },
+      {
+        retries: t.retryLimit,
+        factor: 2,
+        minTimeout: Math.min(250, t.backoffLimitMs),
+        maxTimeout: t.backoffLimitMs,
+        randomize: true,
+        onFailedAttempt: async (error) => {
+          // A server that says when to come back is waited for, up to the backoff cap.
+          if (error instanceof HttpStatusError && error.retryAfterMs !== undefined && error.retriesLeft > 0)
+            await sleep(Math.min(error.retryAfterMs, t.backoffLimitMs));
+        },
+      },
+    );
   } catch (error) {
     throw toSwanlogError(error, host, `${method} ${API_PREFIX}/${path}`);
   }
@@ -177,44 +226,78 @@ async function request<T>(
   }
 }
 
-/** Maps a got failure to our error: the server's own code for 4xx, SERVER_UNREACHABLE for the network. */
+/** One attempt: the whole answer, or a network error with its code (ETIMEDOUT past the timeout). */
+function send(
+  t: Transport,
+  method: Method,
+  url: URL,
+  headers: Record<string, string>,
+  body: Buffer | undefined,
+): Promise<{ status: number; body: string; retryAfterMs: number | undefined }> {
+  return new Promise((resolve, reject) => {
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      reject(error);
+    };
+    const req = t.request(url, { method, headers, agent: t.agent }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (part: Buffer) => parts.push(part));
+      res.on('error', fail);
+      res.on('end', () => {
+        if (!res.complete) {
+          fail(
+            Object.assign(new Error('the connection closed before the answer ended'), { code: 'ECONNRESET' }),
+          );
+          return;
+        }
+        clearTimeout(timer);
+        const retryAfter = Number(res.headers['retry-after']);
+        resolve({
+          status: res.statusCode ?? 0,
+          body: Buffer.concat(parts).toString('utf8'),
+          retryAfterMs: Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : undefined,
+        });
+      });
+    });
+    const timer = setTimeout(() => {
+      req.destroy(Object.assign(new Error(`no answer within ${t.timeoutMs} ms`), { code: 'ETIMEDOUT' }));
+    }, t.timeoutMs);
+    req.on('error', fail);
+    req.end(body);
+  });
+}
+
+/** Maps a failed request to our error: the server's own code for 4xx, SERVER_UNREACHABLE for the network. */
 export function toSwanlogError(error: unknown, host: string, what: string): Error {
-  if (error instanceof HTTPError) {
-    const status = error.response.statusCode;
-    const body = parseErrorBody(error.response.body);
+  if (error instanceof HttpStatusError) {
+    const status = error.status;
+    const body = parseErrorBody(error.body);
     if (body !== undefined && isErrorCode(body.code)) {
       return new SwanlogError(body.code, body.message ?? `${what} failed with ${status}`, {
         ...(body.hint === undefined ? {} : { hint: body.hint }),
-        cause: causeOf(error),
+        cause: error,
       });
     }
     return new SwanlogError('SERVER_ERROR', `${host} answered ${what} with HTTP ${status}`, {
       hint: status === 404 ? 'check that --host names a swanlog server' : undefined,
-      cause: causeOf(error),
+      cause: error,
     });
   }
-  if (error instanceof RequestError) {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (error instanceof Error && typeof code === 'string') {
     return new SwanlogError(
       'SERVER_UNREACHABLE',
-      `cannot reach the swanlog server at ${host} (${error.code}: ${error.message})`,
+      `cannot reach the swanlog server at ${host} (${code}: ${error.message})`,
       {
         hint: 'check --host (or SWANLOG_HOST) and that the server runs; `swanlog sync` picks up where it stopped',
-        cause: causeOf(error),
+        cause: error,
       },
     );
   }
   return error instanceof Error ? error : new Error(String(error));
 }
 
-/** got's error without its request options, which carry the API key in a header. */
-function causeOf(error: RequestError): Error {
-  const cause = new Error(`${error.name}: ${error.message}`) as Error & { code?: string };
-  cause.code = error.code;
-  return cause;
-}
-
-function parseErrorBody(body: unknown): { code?: unknown; message?: string; hint?: string } | undefined {
-  if (typeof body !== 'string') return undefined;
+function parseErrorBody(body: string): { code?: unknown; message?: string; hint?: string } | undefined {
   try {
     const parsed = JSON.parse(body) as unknown;
     return typeof parsed === 'object' && parsed !== null ? (parsed as { code?: unknown }) : undefined;
@@ -222,6 +305,10 @@ function parseErrorBody(body: unknown): { code?: unknown; message?: string; hint
     if (error instanceof SyntaxError) return undefined;
     throw error;
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }
 
 function normalizeHost(host: string): string {
