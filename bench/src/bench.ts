@@ -52,7 +52,7 @@ async function main(): Promise<Record<string, number>> {
   progress('training-loop overhead');
   const overhead = await trainOverheadRatio(work, args.quick ? 500 : 1500);
   progress('sync of 1,000,000 points');
-  const sync = await syncBench(work, 1_000_000);
+  const sync = await syncBench(work, 1_000_000, reps);
   progress('10,000,000-point series downsampled to 2,000 points');
   const series = await seriesQueryBench(work);
   return {

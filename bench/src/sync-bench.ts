@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { createApiKey, startServer } from '@swanlog/server';
+import { createApiKey } from '@swanlog/server';
 import { initSync } from 'swanlog';
 
 const cli = new URL('../../apps/cli/bin/swanlog.js', import.meta.url).pathname;
@@ -15,36 +16,67 @@ export interface SyncFigures {
   resync_noop_ms: number;
 }
 
-/** `swanlog sync` (whole CLI process) of a run of `points` points to a local server, then a no-op re-sync. */
-export async function syncBench(work: string, points: number): Promise<SyncFigures> {
-  const logdir = join(work, 'sync-logs');
+/**
+ * `swanlog sync` (whole CLI process) of a run of `points` points to a local `swanlog server` (its
+ * own process, as deployed), then a no-op re-sync of the same run; `reps` fresh runs, best kept.
+ */
+export async function syncBench(work: string, points: number, reps: number): Promise<SyncFigures> {
+  const dataDir = join(work, 'sync-server');
+  const server = await startServerProcess(dataDir);
+  const key = createApiKey({ dataDir, workspace: 'bench', scope: 'write' }).key;
+  try {
+    const env = { ...process.env, SWANLOG_HOST: server.url, SWANLOG_API_KEY: key };
+    let first = Number.POSITIVE_INFINITY;
+    let second = Number.POSITIVE_INFINITY;
+    let post = Number.POSITIVE_INFINITY;
+    for (let r = 0; r < reps; r++) {
+      const dir = await logRun(join(work, `sync-logs-${r}`), points);
+      first = Math.min(first, await timeCli(['sync', dir, '--json'], env));
+      second = Math.min(second, await timeCli(['sync', dir, '--json'], env));
+      const bytes = readdirSync(join(dir, 'writers')).reduce(
+        (n, f) => n + statSync(join(dir, 'writers', f)).size,
+        0,
+      );
+      post = Math.min(post, await loopbackPost(bytes));
+    }
+    return {
+      sync_points: points,
+      sync_points_per_s: Math.round(points / (first / 1000)),
+      loopback_post_points_per_s: Math.round(points / (post / 1000)),
+      resync_noop_ms: Number(second.toFixed(1)),
+    };
+  } finally {
+    server.child.kill('SIGTERM');
+    await once(server.child, 'exit');
+  }
+}
+
+/** A finished offline run of `points` points in 10-key dicts. */
+async function logRun(logdir: string, points: number): Promise<string> {
   const run = initSync({ project: 'bench', logdir }, { SWANLOG_MODE: 'offline' });
   const keys = 10;
   for (let i = 0; i < points / keys; i++) {
     run.log({ k0: i, k1: i, k2: i, k3: i, k4: i, k5: i * 0.5, k6: 1, k7: 2, k8: 3, k9: i / 7 });
   }
   await run.finish();
-  const dataDir = join(work, 'sync-server');
-  const server = await startServer({ dataDir, port: 0, host: '127.0.0.1', log: () => {} });
-  const key = createApiKey({ dataDir, workspace: 'bench', scope: 'write' }).key;
-  try {
-    const env = { ...process.env, SWANLOG_HOST: server.url, SWANLOG_API_KEY: key };
-    const first = await timeCli(['sync', run.dir!, '--json'], env);
-    const second = await timeCli(['sync', run.dir!, '--json'], env);
-    const bytes = readdirSync(join(run.dir!, 'writers')).reduce(
-      (n, f) => n + statSync(join(run.dir!, 'writers', f)).size,
-      0,
-    );
-    const postMs = await loopbackPost(bytes);
-    return {
-      sync_points: points,
-      sync_points_per_s: Math.round(points / (first / 1000)),
-      loopback_post_points_per_s: Math.round(points / (postMs / 1000)),
-      resync_noop_ms: Number(second.toFixed(1)),
-    };
-  } finally {
-    await server.close();
-  }
+  return run.dir!;
+}
+
+/** `swanlog server --data <dataDir> --port 0`, once it prints where it listens. */
+async function startServerProcess(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [cli, 'server', '--data', dataDir, '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  const url = await new Promise<string>((done, fail) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (\S+)/.exec(out);
+      if (m) done(m[1]!);
+    });
+    child.on('exit', (code) => fail(new Error(`swanlog server exited ${code} before listening: ${out}`)));
+  });
+  return { child, url };
 }
 
 function timeCli(args: string[], env: NodeJS.ProcessEnv): Promise<number> {

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { decodeBatch, type SessionInfo, sliceBlobs } from '@swanlog/protocol';
 import { batchHeaderSchema } from '@swanlog/protocol/schemas';
-import { decodeChunk } from '@swanlog/store';
-import type { KeyPoints } from './cut-batches.js';
+import { decodeChunk, encodeChunk } from '@swanlog/store';
+import type { KeyChunks } from './cut-batches.js';
 import { buildBatch } from './upload-run.js';
 
 const session: SessionInfo = {
@@ -23,12 +23,15 @@ describe('buildBatch', () => {
   test('carries exactly the points and rewinds with seq in (from, to], values bit-exact', () => {
     const seqs = Float64Array.from([0, 1, 2, 3, 4, 5]);
     const nanWithPayload = new Float64Array(new BigUint64Array([0x7ff8000000000abcn]).buffer)[0]!;
-    const k: KeyPoints = {
-      key: 'train/loss',
+    const points = {
       steps: Float64Array.from([0, 1, 2, 1, 2, 3]),
       values: Float64Array.from([1, -0, Number.NaN, nanWithPayload, Number.POSITIVE_INFINITY, 0.1]),
       ts: Float64Array.from([10, 10, 11, 12, 12, 13]),
       seqs,
+    };
+    const k: KeyChunks = {
+      key: 'train/loss',
+      chunks: [{ n: 6, seqMin: 0, seqMax: 5, data: encodeChunk(points) }],
     };
     const rewinds = [
       { seq: 0, ts: 9, step: 0 },
@@ -42,13 +45,37 @@ describe('buildBatch', () => {
     assert.equal(src.toSeq, 4);
     assert.deepEqual(src.rewinds, [{ seq: 3, ts: 12, step: 0 }]);
     const blobs = sliceBlobs(parsed, buf, blobsAt);
-    const points = decodeChunk(blobs[0]!);
-    assert.deepEqual([...points.seqs], [1, 2, 3, 4]);
-    assert.deepEqual([...points.steps], [1, 2, 1, 2]);
+    const sent = decodeChunk(blobs[0]!);
+    assert.deepEqual([...sent.seqs], [1, 2, 3, 4]);
+    assert.deepEqual([...sent.steps], [1, 2, 1, 2]);
     assert.deepEqual(
-      Buffer.from(points.values.buffer, points.values.byteOffset, 32),
-      Buffer.from(k.values.buffer, 8, 32),
+      Buffer.from(sent.values.buffer, sent.values.byteOffset, 32),
+      Buffer.from(points.values.buffer, 8, 32),
     );
+  });
+
+  test('a chunk whose points are all in goes up byte for byte as stored', () => {
+    const part = (first: number) => {
+      const seqs = Float64Array.from([first, first + 1, first + 2]);
+      return {
+        n: 3,
+        seqMin: first,
+        seqMax: first + 2,
+        data: encodeChunk({ steps: seqs, values: seqs, ts: seqs, seqs }),
+      };
+    };
+    const k: KeyChunks = { key: 'acc', chunks: [part(1), part(4), part(7)] };
+    const body = buildBatch('S', session, { keys: [k], rewinds: [] }, 0, 8);
+    const framed = decodeBatch(body);
+    const parsed = batchHeaderSchema.parse(framed.header);
+    const blobs = sliceBlobs(parsed, framed.body, framed.blobsAt);
+    assert.deepEqual(
+      parsed.sources[0]!.chunks.map((c) => c.n),
+      [3, 3, 2],
+    );
+    assert.ok(Buffer.from(blobs[0]!).equals(k.chunks[0]!.data));
+    assert.ok(Buffer.from(blobs[1]!).equals(k.chunks[1]!.data));
+    assert.deepEqual([...decodeChunk(blobs[2]!).seqs], [7, 8], 'the cut chunk carries only (0, 8]');
   });
 
   test('a session-only batch (nothing new) has no chunks and fromSeq = toSeq', () => {

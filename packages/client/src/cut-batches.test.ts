@@ -1,19 +1,33 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { countIn, cutBatches, type KeyPoints, nextBatchEnd } from './cut-batches.js';
+import { encodeChunk } from '@swanlog/store';
+import { type BatchBudget, countIn, cutBatches, type KeyChunks, nextBatchEnd } from './cut-batches.js';
 
-/** A key logged at the given seqs (step = seq, value = seq / 2). */
-function key(name: string, seqs: number[]): KeyPoints {
-  const s = Float64Array.from(seqs);
-  return { key: name, steps: s.slice(), values: s.map((x) => x / 2), ts: s.map((x) => 1000 + x), seqs: s };
+/** A key logged at the given seqs (step = seq, value = seq / 2), stored in chunks of `per` points. */
+function key(name: string, seqs: number[], per = 7): KeyChunks {
+  const chunks = [];
+  for (let at = 0; at < seqs.length; at += per) {
+    const s = Float64Array.from(seqs.slice(at, at + per));
+    const data = encodeChunk({
+      steps: s.slice(),
+      values: s.map((x) => x / 2),
+      ts: s.map((x) => 1000 + x),
+      seqs: s,
+    });
+    chunks.push({ n: s.length, seqMin: s[0]!, seqMax: s.at(-1)!, data });
+  }
+  return { key: name, chunks };
 }
+
+/** A budget of points only. */
+const pts = (points: number): BatchBudget => ({ points, bytes: Number.POSITIVE_INFINITY });
 
 describe('cutBatches', () => {
   test('everything that fits goes in one batch ending at maxSeq', () => {
     const keys = [key('a', [0, 1, 2]), key('b', [1, 2])];
-    assert.deepEqual(cutBatches(keys, -1, 2, 10), [[-1, 2]]);
+    assert.deepEqual(cutBatches(keys, -1, 2, pts(10)), [[-1, 2]]);
     // maxSeq may lie past the last point (a rewind with a higher seq): the last batch still ends there.
-    assert.deepEqual(cutBatches(keys, -1, 5, 10), [[-1, 5]]);
+    assert.deepEqual(cutBatches(keys, -1, 5, pts(10)), [[-1, 5]]);
   });
 
   test('batches cover (from, maxSeq] without gaps, stay within budget and never split a seq', () => {
@@ -28,7 +42,7 @@ describe('cutBatches', () => {
       ),
     ];
     for (const budget of [2, 3, 5, 7, 50, 1000]) {
-      const batches = cutBatches(keys, 9, 99, budget);
+      const batches = cutBatches(keys, 9, 99, pts(budget));
       assert.equal(batches[0]![0], 9);
       assert.equal(batches.at(-1)![1], 99);
       let total = 0;
@@ -48,15 +62,47 @@ describe('cutBatches', () => {
 
   test('a seq holding more points than the budget is sent alone and whole', () => {
     const keys = ['a', 'b', 'c', 'd'].map((k) => key(k, [4, 8]));
-    assert.equal(nextBatchEnd(keys, -1, 8, 2), 4);
-    assert.deepEqual(cutBatches(keys, -1, 8, 2), [
+    assert.equal(nextBatchEnd(keys, -1, 8, pts(2)), 4);
+    assert.deepEqual(cutBatches(keys, -1, 8, pts(2)), [
       [-1, 4],
       [4, 8],
     ]);
   });
 
   test('nothing left: no batch', () => {
-    assert.deepEqual(cutBatches([key('a', [1, 2])], 2, 2, 10), []);
-    assert.deepEqual(cutBatches([], -1, -1, 10), []);
+    assert.deepEqual(cutBatches([key('a', [1, 2])], 2, 2, pts(10)), []);
+    assert.deepEqual(cutBatches([], -1, -1, pts(10)), []);
+  });
+
+  test('batches end where stored chunks end when that fits, so chunks go up as stored', () => {
+    // Two keys logged together, flushed every 10 calls: their chunks end at seqs 9, 19, 29, ...
+    const seqs = Array.from({ length: 100 }, (_, i) => i);
+    const keys = [key('a', seqs, 10), key('b', seqs, 10)];
+    // 45 points would reach seq 21; the last chunk end that fits is seq 19 (40 points).
+    assert.deepEqual(
+      cutBatches(keys, -1, 99, pts(45)).map(([, to]) => to),
+      [19, 39, 59, 79, 99],
+    );
+    assert.ok(
+      keys.every((k) => k.chunks.every((c) => c.points === undefined)),
+      'no chunk was decoded',
+    );
+    // From a watermark inside a chunk (an earlier upload stopped there), only that chunk is cut.
+    assert.equal(nextBatchEnd(keys, 14, 99, pts(45)), 29);
+    assert.deepEqual(
+      keys.map((k) => k.chunks.filter((c) => c.points !== undefined).map((c) => c.seqMin)),
+      [[10], [10]],
+    );
+  });
+
+  test('the byte budget bounds a batch too', () => {
+    const seqs = Array.from({ length: 1000 }, (_, i) => i);
+    const keys = [key('a', seqs, 100)];
+    const chunkBytes = Math.max(...keys[0]!.chunks.map((c) => c.data.length));
+    const batches = cutBatches(keys, -1, 999, { points: 1_000_000, bytes: chunkBytes * 3 });
+    assert.deepEqual(
+      batches.map(([, to]) => to),
+      [299, 599, 899, 999],
+    );
   });
 });

@@ -1,26 +1,99 @@
-/** One key's pending points in seq order (strictly increasing seqs: one point per key per log call). */
-export interface KeyPoints {
-  key: string;
-  steps: Float64Array;
-  values: Float64Array;
-  ts: Float64Array;
-  seqs: Float64Array;
-}
+import { type ChunkPoints, decodeChunk } from '@swanlog/store';
 
 /**
- * The end (inclusive) of the next batch starting after `from`: the largest seq `t <= maxSeq` such
- * that the points with seq in (from, t] number at most `budget`. One seq is never split, so when the
- * very next seq alone holds more than `budget` points the batch is that seq. Returns `maxSeq` when
- * everything left fits.
+ * One chunk of a writer file, as stored. A batch that takes all of its points sends these bytes
+ * unchanged; only a chunk that a batch boundary cuts is decoded (once, then kept in `points`).
  */
-export function nextBatchEnd(keys: KeyPoints[], from: number, maxSeq: number, budget: number): number {
+export interface PendingChunk {
+  n: number;
+  seqMin: number;
+  seqMax: number;
+  data: Buffer;
+  points?: ChunkPoints;
+}
+
+/** One key's chunks in seq order (their seq ranges do not overlap: one point per key per log call). */
+export interface KeyChunks {
+  key: string;
+  chunks: PendingChunk[];
+}
+
+/** What one ingest request may carry. */
+export interface BatchBudget {
+  points: number;
+  /** Bytes of chunk data (cut chunks estimated in proportion to the points they keep). */
+  bytes: number;
+}
+
+/** Chunks per batch stay well inside the server's 100,000 per source. */
+export const MAX_BATCH_CHUNKS = 50_000;
+
+/** The decoded points of a chunk. */
+export function pointsOf(c: PendingChunk): ChunkPoints {
+  c.points ??= decodeChunk(c.data);
+  return c.points;
+}
+
+/** Index range [lo, hi) of the chunk's points with seq in (from, to]; decodes only a cut chunk. */
+export function sliceOf(c: PendingChunk, from: number, to: number): [number, number] {
+  if (c.seqMax <= from || c.seqMin > to) return [0, 0];
+  if (c.seqMin > from && c.seqMax <= to) return [0, c.n];
+  const seqs = pointsOf(c).seqs;
+  return [upperBound(seqs, from), upperBound(seqs, to)];
+}
+
+interface Load {
+  points: number;
+  bytes: number;
+  chunks: number;
+}
+
+/** Points, bytes and chunks of what (from, to] holds. */
+function loadOf(keys: KeyChunks[], from: number, to: number): Load {
+  const load: Load = { points: 0, bytes: 0, chunks: 0 };
+  for (const k of keys) {
+    for (let i = firstChunkAfter(k.chunks, from); i < k.chunks.length; i++) {
+      const c = k.chunks[i]!;
+      if (c.seqMin > to) break;
+      const [lo, hi] = sliceOf(c, from, to);
+      if (hi <= lo) continue;
+      load.points += hi - lo;
+      load.chunks++;
+      load.bytes += hi - lo === c.n ? c.data.length : Math.ceil((c.data.length * (hi - lo)) / c.n) + 32;
+    }
+  }
+  return load;
+}
+
+const fits = (l: Load, b: BatchBudget) =>
+  l.points <= b.points && l.bytes <= b.bytes && l.chunks <= MAX_BATCH_CHUNKS;
+
+/**
+ * The end (inclusive) of the next batch starting after `from`: `maxSeq` when everything left fits
+ * the budget, else the largest seq where chunks end and what lies in between fits (those chunks
+ * then go up as stored), else the largest seq that fits. One seq is never split: when the very
+ * next seq alone is over budget, the batch is that seq.
+ */
+export function nextBatchEnd(keys: KeyChunks[], from: number, maxSeq: number, budget: BatchBudget): number {
   if (maxSeq <= from) return maxSeq;
-  if (countIn(keys, from, maxSeq) <= budget) return maxSeq;
-  let lo = from; // count(from, lo] <= budget holds
-  let hi = maxSeq; // count(from, hi] > budget
+  if (fits(loadOf(keys, from, maxSeq), budget)) return maxSeq;
+  const ends = chunkEndsBetween(keys, from, maxSeq);
+  let best = -1;
+  let a = 0;
+  let b = ends.length - 1;
+  while (a <= b) {
+    const mid = (a + b) >>> 1;
+    if (fits(loadOf(keys, from, ends[mid]!), budget)) {
+      best = mid;
+      a = mid + 1;
+    } else b = mid - 1;
+  }
+  if (best >= 0) return ends[best]!;
+  let lo = from; // (from, lo] fits
+  let hi = ends[0] ?? maxSeq; // (from, hi] does not
   while (hi - lo > 1) {
     const mid = lo + Math.floor((hi - lo) / 2);
-    if (countIn(keys, from, mid) <= budget) lo = mid;
+    if (fits(loadOf(keys, from, mid), budget)) lo = mid;
     else hi = mid;
   }
   if (lo > from && countIn(keys, from, lo) > 0) return lo;
@@ -30,10 +103,10 @@ export function nextBatchEnd(keys: KeyPoints[], from: number, maxSeq: number, bu
 
 /** Every batch boundary from `from` to `maxSeq`: [[from, t1], [t1, t2], ..., [tk-1, maxSeq]]. */
 export function cutBatches(
-  keys: KeyPoints[],
+  keys: KeyChunks[],
   from: number,
   maxSeq: number,
-  budget: number,
+  budget: BatchBudget,
 ): [number, number][] {
   const out: [number, number][] = [];
   let at = from;
@@ -46,25 +119,44 @@ export function cutBatches(
 }
 
 /** Number of points with seq in (from, to]. */
-export function countIn(keys: KeyPoints[], from: number, to: number): number {
-  let n = 0;
-  for (const k of keys) n += upperBound(k.seqs, to) - upperBound(k.seqs, from);
-  return n;
+export function countIn(keys: KeyChunks[], from: number, to: number): number {
+  return loadOf(keys, from, to).points;
 }
 
-/** Index range [lo, hi) of the points of `k` with seq in (from, to]. */
-export function rangeOf(k: KeyPoints, from: number, to: number): [number, number] {
-  return [upperBound(k.seqs, from), upperBound(k.seqs, to)];
+/** Sorted distinct seqs in (from, maxSeq) where some chunk ends. */
+function chunkEndsBetween(keys: KeyChunks[], from: number, maxSeq: number): number[] {
+  const ends = new Set<number>();
+  for (const k of keys) {
+    for (let i = firstChunkAfter(k.chunks, from); i < k.chunks.length; i++) {
+      const end = k.chunks[i]!.seqMax;
+      if (end >= maxSeq) break;
+      ends.add(end);
+    }
+  }
+  return [...ends].sort((x, y) => x - y);
 }
 
-function firstSeqAfter(keys: KeyPoints[], from: number): number | undefined {
+function firstSeqAfter(keys: KeyChunks[], from: number): number | undefined {
   let best: number | undefined;
   for (const k of keys) {
-    const i = upperBound(k.seqs, from);
-    const s = k.seqs[i];
-    if (s !== undefined && (best === undefined || s < best)) best = s;
+    const c = k.chunks[firstChunkAfter(k.chunks, from)];
+    if (c === undefined) continue;
+    const s = c.seqMin > from ? c.seqMin : pointsOf(c).seqs[upperBound(pointsOf(c).seqs, from)]!;
+    if (best === undefined || s < best) best = s;
   }
   return best;
+}
+
+/** Index of the first chunk holding a seq above `from` (chunks in seq order). */
+function firstChunkAfter(chunks: PendingChunk[], from: number): number {
+  let lo = 0;
+  let hi = chunks.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (chunks[mid]!.seqMax <= from) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** First index whose value is > x (arr sorted ascending). */

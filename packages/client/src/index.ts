@@ -1,6 +1,6 @@
 export type { ClientOptions, MetricsQuery, SwanlogClient } from './create-client.js';
 export { createClient } from './create-client.js';
-export type { KeyPoints } from './cut-batches.js';
+export type { BatchBudget, KeyChunks, PendingChunk } from './cut-batches.js';
 export { cutBatches, nextBatchEnd } from './cut-batches.js';
 export type { RequestPurpose } from './request-key.js';
 export { syncRequestKey } from './request-key.js';

@@ -1,12 +1,12 @@
 import { SwanlogError } from '@swanlog/protocol';
-import { decodeChunk } from '@swanlog/store';
+import { checkChunk } from '@swanlog/store';
 import Database from 'better-sqlite3';
-import type { KeyPoints } from './cut-batches.js';
+import type { KeyChunks, PendingChunk } from './cut-batches.js';
 
 /** What a writer file holds beyond a watermark, read in one transaction. */
 export interface WriterSnapshot {
-  /** Points with seq > the watermark, per key, in seq order. */
-  keys: KeyPoints[];
+  /** The chunks holding points with seq > the watermark, per key, in seq order (checked, not decoded). */
+  keys: KeyChunks[];
   rewinds: { seq: number; ts: number; step: number }[];
   /** Highest seq of anything stored (points or rewinds); -1 when the writer holds nothing. */
   maxSeq: number;
@@ -15,6 +15,9 @@ export interface WriterSnapshot {
 
 interface ChunkRow {
   name: string;
+  n: number;
+  seq_min: number;
+  seq_max: number;
   data: Buffer;
 }
 
@@ -46,7 +49,7 @@ export function readWriterSnapshot(path: string, after: number): WriterSnapshot 
         .get() as { m: number };
       const rows = db
         .prepare(
-          'SELECT k.name AS name, c.data AS data FROM chunks c JOIN keys k ON k.id = c.key_id WHERE c.seq_max > ? ORDER BY c.key_id, c.seq_min',
+          'SELECT k.name AS name, c.n AS n, c.seq_min AS seq_min, c.seq_max AS seq_max, c.data AS data FROM chunks c JOIN keys k ON k.id = c.key_id WHERE c.seq_max > ? ORDER BY c.key_id, c.seq_min',
         )
         .all(after) as ChunkRow[];
       const rewinds = db
@@ -56,7 +59,7 @@ export function readWriterSnapshot(path: string, after: number): WriterSnapshot 
       return { maxSeq: max.m, rows, rewinds, heartbeat: hb?.ts ?? null };
     });
     const { maxSeq, rows, rewinds, heartbeat } = read();
-    return { keys: collectKeys(rows, after, path), rewinds, maxSeq, heartbeat };
+    return { keys: collectKeys(rows, path), rewinds, maxSeq, heartbeat };
   } catch (error) {
     if (error instanceof SwanlogError) throw error;
     throw new SwanlogError(
@@ -72,62 +75,34 @@ export function readWriterSnapshot(path: string, after: number): WriterSnapshot 
   }
 }
 
-/** Decodes the chunks (grouped by key, in seq order) and keeps the points with seq > after. */
-function collectKeys(rows: ChunkRow[], after: number, path: string): KeyPoints[] {
-  const byKey = new Map<string, ReturnType<typeof decodeChunk>[]>();
+/** Groups the chunks by key (in seq order), checking each one's header and checksum. */
+function collectKeys(rows: ChunkRow[], path: string): KeyChunks[] {
+  const byKey = new Map<string, PendingChunk[]>();
   for (const row of rows) {
-    let decoded: ReturnType<typeof decodeChunk>;
+    let n: number;
     try {
-      decoded = decodeChunk(row.data);
+      n = checkChunk(row.data);
     } catch (error) {
-      throw new SwanlogError(
-        'RUN_DIR_CORRUPT',
-        `a chunk of key ${JSON.stringify(row.name)} in ${path} is damaged: ${(error as Error).message}`,
-        { hint: 'run `swanlog verify` on the run directory', cause: error },
-      );
+      throw damaged(row.name, path, (error as Error).message, error);
     }
+    if (n !== row.n) throw damaged(row.name, path, `it holds ${n} points, its row says ${row.n}`);
+    const chunk: PendingChunk = { n, seqMin: row.seq_min, seqMax: row.seq_max, data: row.data };
     const list = byKey.get(row.name);
-    if (list === undefined) byKey.set(row.name, [decoded]);
-    else list.push(decoded);
+    if (list === undefined) byKey.set(row.name, [chunk]);
+    else list.push(chunk);
   }
-  const out: KeyPoints[] = [];
-  for (const [key, parts] of byKey) {
-    // Seqs grow within a chunk, so the points past the watermark are a suffix of each chunk.
-    const starts = parts.map((p) => firstAfter(p.seqs, after));
-    let n = 0;
-    parts.forEach((p, i) => {
-      n += p.seqs.length - starts[i]!;
-    });
-    if (n === 0) continue;
-    const k: KeyPoints = {
-      key,
-      steps: new Float64Array(n),
-      values: new Float64Array(n),
-      ts: new Float64Array(n),
-      seqs: new Float64Array(n),
-    };
-    let at = 0;
-    parts.forEach((p, i) => {
-      const from = starts[i]!;
-      // TypedArray.set copies bytes, so NaN payloads and -0 stay exact.
-      k.steps.set(p.steps.subarray(from), at);
-      k.values.set(p.values.subarray(from), at);
-      k.ts.set(p.ts.subarray(from), at);
-      k.seqs.set(p.seqs.subarray(from), at);
-      at += p.seqs.length - from;
-    });
-    out.push(k);
-  }
-  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return [...byKey]
+    .map(([key, chunks]) => ({ key, chunks }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
-function firstAfter(seqs: Float64Array, after: number): number {
-  let lo = 0;
-  let hi = seqs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (seqs[mid]! <= after) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+function damaged(key: string, path: string, why: string, cause?: unknown): SwanlogError {
+  return new SwanlogError(
+    'RUN_DIR_CORRUPT',
+    `a chunk of key ${JSON.stringify(key)} in ${path} is damaged: ${why}`,
+    {
+      hint: 'run `swanlog verify` on the run directory',
+      cause,
+    },
+  );
 }

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { isSwanlogError } from '@swanlog/protocol';
 import { RunReader, readSyncRecords, type SyncRecord, writeSyncRecord } from '@swanlog/store';
 import type { SwanlogClient } from './create-client.js';
+import type { BatchBudget } from './cut-batches.js';
 import { syncRequestKey } from './request-key.js';
 import { type LocalRun, readLocalRun, uploadRun } from './upload-run.js';
 
@@ -27,9 +28,9 @@ export interface SyncRunDirOptions {
   /** Project of an experiment created by this sync (default: the run's). */
   project?: string;
   onProgress?: (progress: SyncProgress) => void;
-  /** Points per ingest request (default 250,000; a batch never splits one log call). */
+  /** Points per ingest request (default and most 1,000,000; a batch never splits one log call). */
   batchPoints?: number;
-  /** Rough bytes per ingest request (default 4 MB). */
+  /** Bytes of chunk data per ingest request (default 16 MiB). */
   batchBytes?: number;
 }
 
@@ -122,11 +123,15 @@ function finalAction(planned: SyncAction, changed: boolean): SyncAction {
   return planned;
 }
 
-function batchBudget(options: SyncRunDirOptions): number {
-  const points = options.batchPoints ?? 250_000;
-  const bytes = options.batchBytes ?? 4 * 1024 * 1024;
-  // ~11 bytes per point in the chunk codec, plus the JSON header's share.
-  return Math.max(1, Math.min(points, Math.floor(bytes / 12), 1_000_000));
+/**
+ * Up to 1,000,000 points and 16 MiB of chunk data per request by default: half the server's
+ * 32 MiB body limit, so the header and the estimate for cut chunks have room.
+ */
+function batchBudget(options: SyncRunDirOptions): BatchBudget {
+  return {
+    points: Math.max(1, Math.min(options.batchPoints ?? 1_000_000, 1_000_000)),
+    bytes: Math.max(1, options.batchBytes ?? 16 * 1024 * 1024),
+  };
 }
 
 async function planTarget(options: SyncRunDirOptions, local: LocalRun, instanceId: string): Promise<Plan> {

@@ -9,7 +9,7 @@ import {
 } from '@swanlog/protocol';
 import { encodeChunk, type RunMeta, type RunReader, type RunState, WRITERS_DIR } from '@swanlog/store';
 import type { SwanlogClient } from './create-client.js';
-import { countIn, nextBatchEnd, rangeOf } from './cut-batches.js';
+import { type BatchBudget, countIn, nextBatchEnd, pointsOf, sliceOf } from './cut-batches.js';
 import { readWriterSnapshot, type WriterSnapshot } from './read-writer-snapshot.js';
 
 /** What sync needs of the local run, read once per call. */
@@ -61,8 +61,8 @@ export interface UploadOptions {
   experimentId: string;
   reader: RunReader;
   local: LocalRun;
-  /** Points per ingest request. */
-  budget: number;
+  /** What one ingest request may carry. */
+  budget: BatchBudget;
   onProgress?: (uploaded: number, total: number) => void;
   /** Called once, before the first write request. */
   beforeWrite?: () => void;
@@ -200,7 +200,11 @@ async function uploadSource(
   return { maxSeq: snap.maxSeq, session, changed };
 }
 
-/** The ingest body for (from, to] of one source: one chunk per key, the rewinds in range, the session. */
+/**
+ * The ingest body for (from, to] of one source: the chunks holding those points (a stored chunk
+ * as is when all its points are in; the cut part of one that a boundary cuts), the rewinds in
+ * range, the session.
+ */
 export function buildBatch(
   source: string,
   session: SessionInfo,
@@ -211,16 +215,22 @@ export function buildBatch(
   const chunks: BatchChunk[] = [];
   const blobs: Buffer[] = [];
   for (const k of snap.keys) {
-    const [lo, hi] = rangeOf(k, from, to);
-    if (hi <= lo) continue;
-    const blob = encodeChunk({
-      steps: k.steps.subarray(lo, hi),
-      values: k.values.subarray(lo, hi),
-      ts: k.ts.subarray(lo, hi),
-      seqs: k.seqs.subarray(lo, hi),
-    });
-    chunks.push({ key: k.key, n: hi - lo, bytes: blob.length });
-    blobs.push(blob);
+    for (const c of k.chunks) {
+      const [lo, hi] = sliceOf(c, from, to);
+      if (hi <= lo) continue;
+      let blob = c.data;
+      if (hi - lo !== c.n) {
+        const p = pointsOf(c);
+        blob = encodeChunk({
+          steps: p.steps.subarray(lo, hi),
+          values: p.values.subarray(lo, hi),
+          ts: p.ts.subarray(lo, hi),
+          seqs: p.seqs.subarray(lo, hi),
+        });
+      }
+      chunks.push({ key: k.key, n: hi - lo, bytes: blob.length });
+      blobs.push(blob);
+    }
   }
   const header: BatchHeader = {
     sources: [

@@ -85,20 +85,10 @@ export function encodeChunk(points: ChunkPoints, n: number = points.steps.length
 
 /** Decodes a chunk; throws ChunkDecodeError when the bytes are not a sound chunk. */
 export function decodeChunk(data: Uint8Array): ChunkPoints {
+  const n = checkChunk(data);
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (buf.length < HEADER)
-    throw new ChunkDecodeError(`chunk is ${buf.length} bytes, shorter than its header`);
-  const version = buf.readUInt8(0);
-  if (version !== CHUNK_CODEC_VERSION) throw new ChunkDecodeError(`unknown chunk codec version ${version}`);
-  if (buf.readUInt32LE(8) !== checksum(buf)) throw new ChunkDecodeError('chunk checksum mismatch');
   const flags = buf.readUInt8(1);
-  if ((flags & ~KNOWN_FLAGS) !== 0 || buf.readUInt16LE(2) !== 0 || buf.readUInt32LE(12) !== 0) {
-    throw new ChunkDecodeError('chunk header has unknown flags or reserved bits set');
-  }
   const absolute = (flags & FLAG_ABSOLUTE_STEPS) !== 0;
-  const n = buf.readUInt32LE(4);
-  if (buf.length < HEADER + n * 8 + (n > 0 ? 3 : 0))
-    throw new ChunkDecodeError(`chunk too short for ${n} points`);
   const values = new Float64Array(n);
   new Uint8Array(values.buffer).set(buf.subarray(HEADER, HEADER + n * 8));
   const steps = new Float64Array(n);
@@ -111,6 +101,28 @@ export function decodeChunk(data: Uint8Array): ChunkPoints {
   readStream(buf, cursor, seqs, n, (flags & FLAG_RLE_SEQS) !== 0, false);
   if (cursor.pos !== buf.length) throw new ChunkDecodeError('chunk has trailing bytes');
   return { steps, values, ts, seqs };
+}
+
+/**
+ * Checks a chunk's header and checksum without decoding its points (what a copy of the bytes
+ * needs: damage on disk shows as a checksum mismatch); answers its point count. Throws
+ * ChunkDecodeError as decodeChunk would for the same faults.
+ */
+export function checkChunk(data: Uint8Array): number {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (buf.length < HEADER)
+    throw new ChunkDecodeError(`chunk is ${buf.length} bytes, shorter than its header`);
+  const version = buf.readUInt8(0);
+  if (version !== CHUNK_CODEC_VERSION) throw new ChunkDecodeError(`unknown chunk codec version ${version}`);
+  if (buf.readUInt32LE(8) !== checksum(buf)) throw new ChunkDecodeError('chunk checksum mismatch');
+  const flags = buf.readUInt8(1);
+  if ((flags & ~KNOWN_FLAGS) !== 0 || buf.readUInt16LE(2) !== 0 || buf.readUInt32LE(12) !== 0) {
+    throw new ChunkDecodeError('chunk header has unknown flags or reserved bits set');
+  }
+  const n = buf.readUInt32LE(4);
+  if (buf.length < HEADER + n * 8 + (n > 0 ? 3 : 0))
+    throw new ChunkDecodeError(`chunk too short for ${n} points`);
+  return n;
 }
 
 function checksum(chunk: Buffer): number {
