@@ -214,6 +214,20 @@ describe('downsampled reads from block summaries', () => {
     assert.equal(got.total, n);
   });
 
+  test('sparse steps: a block wider than 1/8 of a bucket is read point by point', async () => {
+    // 1,920 points on steps 0..1919, then 128 points 100,000 steps apart: the tail's one block
+    // spans two thirds of the range and must not carry its extremes into the first bucket.
+    const steps = [...range(0, 1_920), ...range(1, 128).map((i) => 1_919 + i * 100_000)];
+    const tail = experiment([
+      { source: 'a', steps, value: (s) => (s < 1_920 ? 0 : s), ts0: 1_000, chunk: 1_920 },
+    ]);
+    const query = { maxPoints: 4 };
+    assert.deepEqual(await metricSeries(storage, tail, KEY, query), exact(tail, query));
+    const got = await fromBlocks(tail, query);
+    assert.ok(got !== undefined, 'the dense chunk is still read from blocks');
+    assert.deepEqual(got, exact(tail, query));
+  });
+
   test('a range: chunks cut by from/to are read point by point', async () => {
     const n = 400_000;
     const ref = experiment([{ source: 'a', steps: range(0, n), value: wave, ts0: 1_000 }]);

@@ -7,8 +7,9 @@ import { DEFAULT_MAX_POINTS, firstAtOrAbove, type MetricQuery } from './series-r
 import type { ChunkSummaryRecord, ExperimentRef, Storage } from './storage/storage.js';
 
 /**
- * A range is read from block summaries when it holds at least this many blocks per bucket, so a
- * bucket edge moves by less than 1/8 of a bucket (docs/api.md, "Downsampling").
+ * A range is read from block summaries when it holds at least this many blocks' worth of points per
+ * bucket, and only blocks spanning at most 1/8 of a bucket's steps stand for their points, so a
+ * bucket edge moves by at most 1/8 of a bucket (docs/api.md, "Downsampling").
  */
 export const MIN_BLOCKS_PER_BUCKET = 8;
 
@@ -46,6 +47,17 @@ export async function blockSeries(
   for (const c of live) if (c.stepMax >= from && c.stepMin <= to) estimate += c.n;
   if (estimate < buckets * BLOCK_POINTS * MIN_BLOCKS_PER_BUCKET) return undefined;
 
+  // The bucket width, at most what it will be (the visible points span no more than these chunks):
+  // a block wider than 1/MIN_BLOCKS_PER_BUCKET of it, where steps are sparse, is read point by point.
+  let lowest = Number.POSITIVE_INFINITY;
+  let highest = Number.NEGATIVE_INFINITY;
+  for (const c of live) {
+    if (c.stepMax < from || c.stepMin > to) continue;
+    lowest = Math.min(lowest, Math.max(from, c.stepMin));
+    highest = Math.max(highest, Math.min(to, c.stepMax));
+  }
+  const widest = (highest - lowest + 1) / buckets / MIN_BLOCKS_PER_BUCKET;
+
   const alone = chunksSharingNoStep(live);
   const whole: ChunkSummaryRecord[] = []; // wholly visible and wholly in range: blocks may stand for them
   const decode: ChunkSummaryRecord[] = [];
@@ -63,7 +75,7 @@ export async function blockSeries(
   );
   const usable = whole.filter((c) => {
     const b = blocks.get(c.id);
-    return b !== undefined && describes(b, c);
+    return b !== undefined && describes(b, c) && narrowerThan(b, widest);
   });
   const usableIds = new Set(usable.map((c) => c.id));
   for (const c of whole) if (!usableIds.has(c.id)) decode.push(c);
@@ -214,6 +226,13 @@ function chunksSharingNoStep(chunks: ChunkSummaryRecord[]): Set<number> {
     reach = Math.max(reach, c.stepMax);
   }
   return alone;
+}
+
+/** Every block spans fewer than `width` steps. */
+function narrowerThan(blocks: Float64Array, width: number): boolean {
+  for (let o = 0; o < blocks.length; o += BLOCK_FIELDS)
+    if (blocks[o + BlockField.StepLast]! - blocks[o + BlockField.StepFirst]! + 1 > width) return false;
+  return true;
 }
 
 /** The blocks are a chunk's own: as many points, the same step range, steps increasing. */

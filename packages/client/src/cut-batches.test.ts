@@ -95,14 +95,21 @@ describe('cutBatches', () => {
     );
   });
 
-  test('the byte budget bounds a batch too', () => {
+  test('the byte budget bounds a batch too, header entries included', () => {
     const seqs = Array.from({ length: 1000 }, (_, i) => i);
     const keys = [key('a', seqs, 100)];
-    const chunkBytes = Math.max(...keys[0]!.chunks.map((c) => c.data.length));
+    const chunkBytes = Math.max(...keys[0]!.chunks.map((c) => c.data.length)) + 46;
     const batches = cutBatches(keys, -1, 999, { points: 1_000_000, bytes: chunkBytes * 3 });
     assert.deepEqual(
       batches.map(([, to]) => to),
       [299, 599, 899, 999],
+    );
+    // Long non-ASCII key names weigh in the header: 2 one-point chunks of a 1,000-character key
+    // fill a 13 KB budget.
+    const long = [key('λ'.repeat(1000), seqs.slice(0, 10), 1)];
+    assert.deepEqual(
+      cutBatches(long, -1, 9, { points: 1_000_000, bytes: 13_000 }).map(([, to]) => to),
+      [1, 3, 5, 7, 9],
     );
   });
 });

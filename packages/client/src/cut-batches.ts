@@ -21,9 +21,15 @@ export interface KeyChunks {
 /** What one ingest request may carry. */
 export interface BatchBudget {
   points: number;
-  /** Bytes of chunk data (cut chunks estimated in proportion to the points they keep). */
+  /**
+   * Bytes of chunk data plus each chunk's header entry (cut chunks estimated in proportion to the
+   * points they keep).
+   */
   bytes: number;
 }
+
+/** JSON of one chunk's header entry beyond its key: `{"key":"","n":1000000,"bytes":16777216},`. */
+const HEADER_ENTRY_BYTES = 40;
 
 /** Chunks per batch stay well inside the server's 100,000 per source. */
 export const MAX_BATCH_CHUNKS = 50_000;
@@ -52,6 +58,8 @@ interface Load {
 function loadOf(keys: KeyChunks[], from: number, to: number): Load {
   const load: Load = { points: 0, bytes: 0, chunks: 0 };
   for (const k of keys) {
+    // A key's name is escaped in the JSON header: at most 6 bytes per UTF-16 unit (\uXXXX).
+    const entry = HEADER_ENTRY_BYTES + 6 * k.key.length;
     for (let i = firstChunkAfter(k.chunks, from); i < k.chunks.length; i++) {
       const c = k.chunks[i]!;
       if (c.seqMin > to) break;
@@ -59,6 +67,7 @@ function loadOf(keys: KeyChunks[], from: number, to: number): Load {
       if (hi <= lo) continue;
       load.points += hi - lo;
       load.chunks++;
+      load.bytes += entry;
       load.bytes += hi - lo === c.n ? c.data.length : Math.ceil((c.data.length * (hi - lo)) / c.n) + 32;
     }
   }
