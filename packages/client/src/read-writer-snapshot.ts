@@ -1,5 +1,5 @@
 import { SwanlogError } from '@swanlog/protocol';
-import { checkChunk } from '@swanlog/store';
+import { chunkSeqRange } from '@swanlog/store';
 import Database from 'better-sqlite3';
 import type { KeyChunks, PendingChunk } from './cut-batches.js';
 
@@ -75,17 +75,24 @@ export function readWriterSnapshot(path: string, after: number): WriterSnapshot 
   }
 }
 
-/** Groups the chunks by key (in seq order), checking each one's header and checksum. */
+/** Groups the chunks by key (in seq order), checking each one's checksum, streams and seq range against its row. */
 function collectKeys(rows: ChunkRow[], path: string): KeyChunks[] {
   const byKey = new Map<string, PendingChunk[]>();
   for (const row of rows) {
-    let n: number;
+    let seqs: { first: number; last: number };
     try {
-      n = checkChunk(row.data);
+      seqs = chunkSeqRange(row.data);
     } catch (error) {
       throw damaged(row.name, path, (error as Error).message, error);
     }
-    if (n !== row.n) throw damaged(row.name, path, `it holds ${n} points, its row says ${row.n}`);
+    const n = row.data.readUInt32LE(4);
+    // Batches are cut by the row's seq range: it must be the chunk's own.
+    if (n !== row.n || seqs.first !== row.seq_min || seqs.last !== row.seq_max)
+      throw damaged(
+        row.name,
+        path,
+        `it holds ${n} points with seqs ${seqs.first}..${seqs.last}, its row says ${row.n} with ${row.seq_min}..${row.seq_max}`,
+      );
     const chunk: PendingChunk = { n, seqMin: row.seq_min, seqMax: row.seq_max, data: row.data };
     const list = byKey.get(row.name);
     if (list === undefined) byKey.set(row.name, [chunk]);

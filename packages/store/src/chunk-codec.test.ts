@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type ChunkPoints, decodeChunk, encodeChunk } from './chunk-codec.js';
+import { type ChunkPoints, chunkSeqRange, decodeChunk, encodeChunk } from './chunk-codec.js';
 import { bytesOf, prng } from './test-support/run-fixtures.js';
 
 const MAX = Number.MAX_SAFE_INTEGER;
@@ -108,6 +108,25 @@ describe('chunk codec', () => {
         assertSamePoints(decoded, points, n, `${name}, n=${n}`);
       }
     }
+  });
+
+  test('chunkSeqRange answers the first and last seq that decoding gives, for every stream encoding', () => {
+    const regular = (n: number, seq0: number): ChunkPoints => {
+      const seqs = Float64Array.from({ length: n }, (_, i) => seq0 + i);
+      return { steps: seqs.slice(), values: seqs.map((x) => x / 3), ts: seqs.map(() => 5_000), seqs };
+    };
+    const irregular = (n: number): ChunkPoints => {
+      const seqs = Float64Array.from({ length: n }, (_, i) => 7 + i * 3 + (i % 2));
+      const steps = Float64Array.from({ length: n }, (_, i) => (i * 7919) % 1000);
+      return { steps, values: seqs.map((x) => Math.sin(x)), ts: seqs.map((x) => 1_000 + x * 2), seqs };
+    };
+    for (const points of [regular(1, 0), regular(5000, 123), irregular(1), irregular(999)]) {
+      const data = encodeChunk(points);
+      const decoded = decodeChunk(data);
+      assert.deepEqual(chunkSeqRange(data), { first: decoded.seqs[0], last: decoded.seqs.at(-1) });
+    }
+    const data = encodeChunk(regular(100, 0));
+    assert.throws(() => chunkSeqRange(data.subarray(0, data.length - 1)));
   });
 
   test('round-trips NaN payloads, -0, subnormals and infinities bit for bit', () => {

@@ -1,5 +1,5 @@
 export type { ChunkPoints } from './chunk-codec.js';
-export { checkChunk, decodeChunk, encodeChunk } from './chunk-codec.js';
+export { checkChunk, chunkSeqRange, decodeChunk, encodeChunk } from './chunk-codec.js';
 export type { CopyRunOptions, CopyRunResult } from './copy-run.js';
 export { copyRun } from './copy-run.js';
 export type { CreateRunOptions, CreateRunResult } from './create-run.js';
