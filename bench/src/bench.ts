@@ -1,6 +1,6 @@
 // `pnpm bench [--quick] [--json]`: every figure beside baselines measured in the same run.
 // --quick runs fewer repetitions (the sizes stay); --json prints one flat JSON object on stdout
-// and writes it to bench/results.json.
+// and writes it to bench/results.json (or to --out <file>).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +21,12 @@ import { seriesQueryBench } from './series-bench.js';
 import { syncBench } from './sync-bench.js';
 
 const { values: args } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    // Where --json writes the figures too.
+    out: { type: 'string', default: new URL('../results.json', import.meta.url).pathname },
+  },
 });
 const reps = args.quick ? 1 : 3;
 const CALLS = 1_000_000; // 10,000,000 points of 10-key dicts: also the resume_open_points run
@@ -156,7 +161,7 @@ try {
   if (args.json) {
     const json = `${JSON.stringify(results)}\n`;
     process.stdout.write(json);
-    writeFileSync(new URL('../results.json', import.meta.url), json);
+    writeFileSync(args.out, json);
   } else {
     process.stdout.write(table(results));
   }

@@ -3,19 +3,8 @@ import { closeSync, openSync, readdirSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { initSync } from 'swanlog';
+import { benchRow, KEYS } from './bench-row.js';
 
-const KEYS = [
-  'loss',
-  'acc',
-  'lr',
-  'grad_norm',
-  'val_loss',
-  'val_acc',
-  'epoch',
-  'tokens',
-  'throughput',
-  'mem',
-];
 const child = new URL('./log-child.js', import.meta.url).pathname;
 
 export interface LogRun {
@@ -70,62 +59,54 @@ export function sqliteRowsPerSecond(work: string, calls: number): number {
  * loop builds them), each appended as a 24-byte record (step, value, ts) with buffered writes.
  */
 export function rawAppendPointsPerSecond(work: string, calls: number): number {
-  const fd = openSync(join(work, `raw-${Date.now()}.bin`), 'w');
-  const buf = Buffer.allocUnsafe(24 * 65_536);
-  let at = 0;
+  const out = new RecordFile(join(work, `raw-${Date.now()}.bin`));
   const t0 = performance.now();
   for (let i = 0; i < calls; i++) {
-    const row: Record<string, number> = {
-      loss: i,
-      acc: 0.5,
-      lr: 0.001,
-      grad_norm: 1.5,
-      val_loss: i * 0.5,
-      val_acc: 0.25,
-      epoch: 3,
-      tokens: i * 4096,
-      throughput: 812.5,
-      mem: 0.75,
-    };
+    const row = benchRow(i);
     const ts = Date.now();
-    for (const key in row) {
-      buf.writeDoubleLE(i, at);
-      buf.writeDoubleLE(row[key]!, at + 8);
-      buf.writeDoubleLE(ts, at + 16);
-      at += 24;
-      if (at === buf.length) {
-        writeSync(fd, buf, 0, at);
-        at = 0;
-      }
-    }
+    for (const key in row) out.add(i, row[key]!, ts);
   }
-  writeSync(fd, buf, 0, at);
-  closeSync(fd);
+  out.close();
   return (calls * KEYS.length) / ((performance.now() - t0) / 1000);
 }
 
 /** Reference: the same records without building any dict (constants written in a tight loop). */
 export function rawAppendBarePointsPerSecond(work: string, calls: number): number {
-  const fd = openSync(join(work, `raw-bare-${Date.now()}.bin`), 'w');
-  const buf = Buffer.allocUnsafe(24 * 65_536);
-  let at = 0;
+  const out = new RecordFile(join(work, `raw-bare-${Date.now()}.bin`));
   const t0 = performance.now();
   for (let i = 0; i < calls; i++) {
     const ts = Date.now();
-    for (let k = 0; k < KEYS.length; k++) {
-      buf.writeDoubleLE(i, at);
-      buf.writeDoubleLE(i * 0.5, at + 8);
-      buf.writeDoubleLE(ts, at + 16);
-      at += 24;
-      if (at === buf.length) {
-        writeSync(fd, buf, 0, at);
-        at = 0;
-      }
+    for (let k = 0; k < KEYS.length; k++) out.add(i, i * 0.5, ts);
+  }
+  out.close();
+  return (calls * KEYS.length) / ((performance.now() - t0) / 1000);
+}
+
+/** 24-byte records (step, value, ts) appended to a file through a 1.5 MB buffer. */
+class RecordFile {
+  private readonly fd: number;
+  private readonly buf = Buffer.allocUnsafe(24 * 65_536);
+  private at = 0;
+
+  constructor(path: string) {
+    this.fd = openSync(path, 'w');
+  }
+
+  add(step: number, value: number, ts: number): void {
+    this.buf.writeDoubleLE(step, this.at);
+    this.buf.writeDoubleLE(value, this.at + 8);
+    this.buf.writeDoubleLE(ts, this.at + 16);
+    this.at += 24;
+    if (this.at === this.buf.length) {
+      writeSync(this.fd, this.buf, 0, this.at);
+      this.at = 0;
     }
   }
-  writeSync(fd, buf, 0, at);
-  closeSync(fd);
-  return (calls * KEYS.length) / ((performance.now() - t0) / 1000);
+
+  close(): void {
+    writeSync(this.fd, this.buf, 0, this.at);
+    closeSync(this.fd);
+  }
 }
 
 /** Baseline: one JSON line per point, the lines of each call appended with one write (file stores of SwanLab/MLflow). */

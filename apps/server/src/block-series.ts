@@ -1,6 +1,6 @@
 import { encodeValue, type MetricPoint, type MetricSeries } from '@swanlog/protocol';
 import { buildSeries, decodeChunk, type RankedPoints, type Rewind, RewindIndex } from '@swanlog/store';
-import { BLOCK_FIELDS, BLOCK_POINTS, BlockField, below, blocksIncrease } from './block-summary.js';
+import { BLOCK_FIELDS, BLOCK_POINTS, BlockField, below } from './block-summary.js';
 import { bucketOf } from './downsample.js';
 import { rankOf } from './experiment-view.js';
 import { DEFAULT_MAX_POINTS, firstAtOrAbove, type MetricQuery } from './series-response.js';
@@ -75,7 +75,7 @@ export async function blockSeries(
   );
   const usable = whole.filter((c) => {
     const b = blocks.get(c.id);
-    return b !== undefined && describes(b, c) && narrowerThan(b, widest);
+    return b !== undefined && standsFor(b, c, widest);
   });
   const usableIds = new Set(usable.map((c) => c.id));
   for (const c of whole) if (!usableIds.has(c.id)) decode.push(c);
@@ -228,21 +228,19 @@ function chunksSharingNoStep(chunks: ChunkSummaryRecord[]): Set<number> {
   return alone;
 }
 
-/** Every block spans fewer than `width` steps. */
-function narrowerThan(blocks: Float64Array, width: number): boolean {
-  for (let o = 0; o < blocks.length; o += BLOCK_FIELDS)
-    if (blocks[o + BlockField.StepLast]! - blocks[o + BlockField.StepFirst]! + 1 > width) return false;
-  return true;
-}
-
-/** The blocks are a chunk's own: as many points, the same step range, steps increasing. */
-function describes(blocks: Float64Array, c: ChunkSummaryRecord): boolean {
+/**
+ * The blocks may stand for the chunk's points: they are its own (as many points, the same step
+ * range, steps strictly increasing throughout) and none spans more than `width` steps.
+ */
+function standsFor(blocks: Float64Array, c: ChunkSummaryRecord, width: number): boolean {
   let n = 0;
-  for (let o = 0; o < blocks.length; o += BLOCK_FIELDS) n += blocks[o + BlockField.N]!;
-  return (
-    n === c.n &&
-    blocks[BlockField.StepFirst] === c.stepMin &&
-    blocks[blocks.length - BLOCK_FIELDS + BlockField.StepLast] === c.stepMax &&
-    blocksIncrease(blocks)
-  );
+  let last = Number.NEGATIVE_INFINITY;
+  for (let o = 0; o < blocks.length; o += BLOCK_FIELDS) {
+    const first = blocks[o + BlockField.StepFirst]!;
+    if (blocks[o + BlockField.Increasing] !== 1 || !(first > last)) return false;
+    last = blocks[o + BlockField.StepLast]!;
+    if (last - first + 1 > width) return false;
+    n += blocks[o + BlockField.N]!;
+  }
+  return n === c.n && blocks[BlockField.StepFirst] === c.stepMin && last === c.stepMax;
 }

@@ -66,16 +66,6 @@ export function summarizeBlocks(p: {
   return out;
 }
 
-/** True when the blocks' steps strictly increase from the first point to the last. */
-export function blocksIncrease(blocks: Float64Array): boolean {
-  let last = Number.NEGATIVE_INFINITY;
-  for (let o = 0; o < blocks.length; o += BLOCK_FIELDS) {
-    if (blocks[o + BlockField.Increasing] !== 1 || !(blocks[o + BlockField.StepFirst]! > last)) return false;
-    last = blocks[o + BlockField.StepLast]!;
-  }
-  return true;
-}
-
 /** Bytes of a summary as stored (little-endian float64s). */
 export function blocksToBytes(blocks: Float64Array): Buffer {
   return Buffer.from(blocks.buffer, blocks.byteOffset, blocks.byteLength);

@@ -79,13 +79,13 @@ export function readWriterSnapshot(path: string, after: number): WriterSnapshot 
 function collectKeys(rows: ChunkRow[], path: string): KeyChunks[] {
   const byKey = new Map<string, PendingChunk[]>();
   for (const row of rows) {
-    let seqs: { first: number; last: number };
+    let seqs: { n: number; first: number; last: number };
     try {
       seqs = chunkSeqRange(row.data);
     } catch (error) {
       throw damaged(row.name, path, (error as Error).message, error);
     }
-    const n = row.data.readUInt32LE(4);
+    const { n } = seqs;
     // Batches are cut by the row's seq range: it must be the chunk's own.
     if (n !== row.n || seqs.first !== row.seq_min || seqs.last !== row.seq_max)
       throw damaged(

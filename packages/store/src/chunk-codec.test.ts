@@ -123,7 +123,11 @@ describe('chunk codec', () => {
     for (const points of [regular(1, 0), regular(5000, 123), irregular(1), irregular(999)]) {
       const data = encodeChunk(points);
       const decoded = decodeChunk(data);
-      assert.deepEqual(chunkSeqRange(data), { first: decoded.seqs[0], last: decoded.seqs.at(-1) });
+      assert.deepEqual(chunkSeqRange(data), {
+        n: decoded.seqs.length,
+        first: decoded.seqs[0],
+        last: decoded.seqs.at(-1),
+      });
     }
     const data = encodeChunk(regular(100, 0));
     assert.throws(() => chunkSeqRange(data.subarray(0, data.length - 1)));

@@ -126,51 +126,21 @@ export function checkChunk(data: Uint8Array): number {
 }
 
 /**
- * The first and last sequence numbers of a chunk, checked as decodeChunk checks it but without
+ * The point count and first and last sequence numbers of a chunk, checked as decodeChunk checks it but without
  * keeping any points: the streams are only walked (a few pairs when run-length encoded). Sync uses
  * it to hold a chunk's row to what the chunk itself says.
  */
-export function chunkSeqRange(data: Uint8Array): { first: number; last: number } {
+export function chunkSeqRange(data: Uint8Array): { n: number; first: number; last: number } {
   const n = checkChunk(data);
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const flags = buf.readUInt8(1);
   const cursor = { pos: HEADER + n * 8 };
   if ((flags & FLAG_ABSOLUTE_STEPS) !== 0) for (let i = 0; i < n; i++) readVarint(buf, cursor);
-  else walkStream(buf, cursor, n, (flags & FLAG_RLE_STEPS) !== 0, true);
-  walkStream(buf, cursor, n, (flags & FLAG_RLE_TS) !== 0, false);
-  const seqs = walkStream(buf, cursor, n, (flags & FLAG_RLE_SEQS) !== 0, false);
+  else readStream(buf, cursor, undefined, n, (flags & FLAG_RLE_STEPS) !== 0, true);
+  readStream(buf, cursor, undefined, n, (flags & FLAG_RLE_TS) !== 0, false);
+  const seqs = readStream(buf, cursor, undefined, n, (flags & FLAG_RLE_SEQS) !== 0, false);
   if (cursor.pos !== buf.length) throw new ChunkDecodeError('chunk has trailing bytes');
-  return seqs;
-}
-
-/** The first and last values of a stream that readStream would decode, without storing them. */
-function walkStream(
-  buf: Buffer,
-  cursor: { pos: number },
-  n: number,
-  rle: boolean,
-  zigzag: boolean,
-): { first: number; last: number } {
-  const undo = (v: number) => (zigzag ? (v % 2 === 0 ? v / 2 : -(v + 1) / 2) : v);
-  let prev = 0;
-  let first = Number.NaN;
-  if (!rle) {
-    for (let i = 0; i < n; i++) {
-      prev += undo(readVarint(buf, cursor));
-      if (i === 0) first = prev;
-    }
-    return { first, last: prev };
-  }
-  let i = 0;
-  while (i < n) {
-    const d = undo(readVarint(buf, cursor));
-    const run = readVarint(buf, cursor);
-    if (run < 1 || i + run > n) throw new ChunkDecodeError('chunk has a run past its point count');
-    if (i === 0) first = prev + d;
-    prev += d * run;
-    i += run;
-  }
-  return { first, last: prev };
+  return { n, ...seqs };
 }
 
 function checksum(chunk: Buffer): number {
@@ -217,33 +187,46 @@ function writeStream(buf: Buffer, pos: number, deltas: Float64Array, n: number, 
 }
 
 /** Reads n values of a delta stream (plain or run-length encoded) and integrates them into `out`. */
+/**
+ * Reads a delta stream of n values into `out`, or only walks it when `out` is undefined (a
+ * run-length encoded run is then one addition); answers its first and last values.
+ */
 function readStream(
   buf: Buffer,
   cursor: { pos: number },
-  out: Float64Array,
+  out: Float64Array | undefined,
   n: number,
   rle: boolean,
   zigzag: boolean,
-): void {
+): { first: number; last: number } {
   let prev = 0;
+  let first = Number.NaN;
   const undo = (v: number) => (zigzag ? (v % 2 === 0 ? v / 2 : -(v + 1) / 2) : v);
   if (!rle) {
     for (let i = 0; i < n; i++) {
       prev += undo(readVarint(buf, cursor));
-      out[i] = prev;
+      if (i === 0) first = prev;
+      if (out !== undefined) out[i] = prev;
     }
-    return;
+    return { first, last: prev };
   }
   let i = 0;
   while (i < n) {
     const d = undo(readVarint(buf, cursor));
     const run = readVarint(buf, cursor);
     if (run < 1 || i + run > n) throw new ChunkDecodeError('chunk has a run past its point count');
-    for (const end = i + run; i < end; i++) {
-      prev += d;
-      out[i] = prev;
+    if (i === 0) first = prev + d;
+    if (out === undefined) {
+      prev += d * run;
+      i += run;
+    } else {
+      for (const end = i + run; i < end; i++) {
+        prev += d;
+        out[i] = prev;
+      }
     }
   }
+  return { first, last: prev };
 }
 
 /** Unsigned LEB128 for integers up to 2^54 (beyond 32 bits it falls back to float arithmetic). */
