@@ -18,7 +18,8 @@ export interface SyncFigures {
 
 /**
  * `swanlog sync` (whole CLI process) of a run of `points` points to a local `swanlog server` (its
- * own process, as deployed), then a no-op re-sync of the same run; `reps` fresh runs, best kept.
+ * own process, as deployed, that has already served one small sync as a running server has),
+ * then a no-op re-sync of the same run; `reps` fresh runs, best kept.
  */
 export async function syncBench(work: string, points: number, reps: number): Promise<SyncFigures> {
   const dataDir = join(work, 'sync-server');
@@ -26,6 +27,8 @@ export async function syncBench(work: string, points: number, reps: number): Pro
   const key = createApiKey({ dataDir, workspace: 'bench', scope: 'write' }).key;
   try {
     const env = { ...process.env, SWANLOG_HOST: server.url, SWANLOG_API_KEY: key };
+    const warmUp = await logRun(join(work, 'sync-logs-warm-up'), 20_000);
+    await timeCli(['sync', warmUp, '--json'], env);
     let first = Number.POSITIVE_INFINITY;
     let second = Number.POSITIVE_INFINITY;
     let post = Number.POSITIVE_INFINITY;

@@ -125,22 +125,26 @@ export function checkChunk(data: Uint8Array): number {
   return n;
 }
 
+/** chunkSeqRange's stream buffer, reused for every stream and call. */
+let scratch = new Float64Array(0);
+
 /**
- * The point count and first and last sequence numbers of a chunk, checked as decodeChunk checks it but without
- * keeping any points: the streams are only walked (a few pairs when run-length encoded). Sync uses
- * it to hold a chunk's row to what the chunk itself says.
+ * The point count and first and last sequence numbers of a chunk, checked as decodeChunk checks
+ * it but keeping none of its points: the streams are read into one reused buffer. Sync uses it to
+ * hold a chunk's row to what the chunk itself says.
  */
 export function chunkSeqRange(data: Uint8Array): { n: number; first: number; last: number } {
   const n = checkChunk(data);
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const flags = buf.readUInt8(1);
   const cursor = { pos: HEADER + n * 8 };
+  if (scratch.length < n) scratch = new Float64Array(Math.max(n, scratch.length * 2));
   if ((flags & FLAG_ABSOLUTE_STEPS) !== 0) for (let i = 0; i < n; i++) readVarint(buf, cursor);
-  else readStream(buf, cursor, undefined, n, (flags & FLAG_RLE_STEPS) !== 0, true);
-  readStream(buf, cursor, undefined, n, (flags & FLAG_RLE_TS) !== 0, false);
-  const seqs = readStream(buf, cursor, undefined, n, (flags & FLAG_RLE_SEQS) !== 0, false);
+  else readStream(buf, cursor, scratch, n, (flags & FLAG_RLE_STEPS) !== 0, true);
+  readStream(buf, cursor, scratch, n, (flags & FLAG_RLE_TS) !== 0, false);
+  readStream(buf, cursor, scratch, n, (flags & FLAG_RLE_SEQS) !== 0, false);
   if (cursor.pos !== buf.length) throw new ChunkDecodeError('chunk has trailing bytes');
-  return { n, ...seqs };
+  return { n, first: n > 0 ? scratch[0]! : Number.NaN, last: n > 0 ? scratch[n - 1]! : Number.NaN };
 }
 
 function checksum(chunk: Buffer): number {
@@ -187,46 +191,34 @@ function writeStream(buf: Buffer, pos: number, deltas: Float64Array, n: number, 
 }
 
 /** Reads n values of a delta stream (plain or run-length encoded) and integrates them into `out`. */
-/**
- * Reads a delta stream of n values into `out`, or only walks it when `out` is undefined (a
- * run-length encoded run is then one addition); answers its first and last values.
- */
+/** Reads a delta stream of n values into `out`. */
 function readStream(
   buf: Buffer,
   cursor: { pos: number },
-  out: Float64Array | undefined,
+  out: Float64Array,
   n: number,
   rle: boolean,
   zigzag: boolean,
-): { first: number; last: number } {
+): void {
   let prev = 0;
-  let first = Number.NaN;
   const undo = (v: number) => (zigzag ? (v % 2 === 0 ? v / 2 : -(v + 1) / 2) : v);
   if (!rle) {
     for (let i = 0; i < n; i++) {
       prev += undo(readVarint(buf, cursor));
-      if (i === 0) first = prev;
-      if (out !== undefined) out[i] = prev;
+      out[i] = prev;
     }
-    return { first, last: prev };
+    return;
   }
   let i = 0;
   while (i < n) {
     const d = undo(readVarint(buf, cursor));
     const run = readVarint(buf, cursor);
     if (run < 1 || i + run > n) throw new ChunkDecodeError('chunk has a run past its point count');
-    if (i === 0) first = prev + d;
-    if (out === undefined) {
-      prev += d * run;
-      i += run;
-    } else {
-      for (const end = i + run; i < end; i++) {
-        prev += d;
-        out[i] = prev;
-      }
+    for (const end = i + run; i < end; i++) {
+      prev += d;
+      out[i] = prev;
     }
   }
-  return { first, last: prev };
 }
 
 /** Unsigned LEB128 for integers up to 2^54 (beyond 32 bits it falls back to float arithmetic). */

@@ -597,22 +597,28 @@ function concatPoints(a: ChunkPoints, b: ChunkPoints): ChunkPoints {
   };
 }
 
+/**
+ * A chunk's summary columns. Timestamps and sequence numbers never decrease within a chunk (the
+ * codec stores them as non-negative deltas), so their ranges are the first and last points'.
+ */
 function summarize(p: ChunkPoints) {
+  const n = p.steps.length;
   let stepMin = Number.POSITIVE_INFINITY;
   let stepMax = Number.NEGATIVE_INFINITY;
-  let tsMin = Number.POSITIVE_INFINITY;
-  let tsMax = Number.NEGATIVE_INFINITY;
-  let seqMin = Number.POSITIVE_INFINITY;
-  let seqMax = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < p.steps.length; i++) {
-    stepMin = Math.min(stepMin, p.steps[i]!);
-    stepMax = Math.max(stepMax, p.steps[i]!);
-    tsMin = Math.min(tsMin, p.ts[i]!);
-    tsMax = Math.max(tsMax, p.ts[i]!);
-    seqMin = Math.min(seqMin, p.seqs[i]!);
-    seqMax = Math.max(seqMax, p.seqs[i]!);
+  for (let i = 0; i < n; i++) {
+    const s = p.steps[i]!;
+    if (s < stepMin) stepMin = s;
+    if (s > stepMax) stepMax = s;
   }
-  return { n: p.steps.length, stepMin, stepMax, tsMin, tsMax, seqMin, seqMax };
+  return {
+    n,
+    stepMin,
+    stepMax,
+    tsMin: p.ts[0]!,
+    tsMax: p.ts[n - 1]!,
+    seqMin: p.seqs[0]!,
+    seqMax: p.seqs[n - 1]!,
+  };
 }
 
 function toExperiment(row: ExperimentRow): ExperimentRecord {
