@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createClient, syncRunDir } from '@swanlog/client';
-import { createRun, RunReader, RUN_FILE } from '@swanlog/store';
+import { createRun, RUN_FILE, RunReader } from '@swanlog/store';
 import Database from 'better-sqlite3';
 import { init } from 'swanlog';
 import { getJson, startTestServer, type TestServer, tempDir } from './harness.js';
@@ -86,7 +86,11 @@ describe('run state: local store and server agree on every row of the rule', { t
       const { logdir, id } = story();
       const w = await spawnWriter({ init: { logdir, id, resume: 'allow' }, steps: 5, end: 'hold', reaped });
       await w.signal('SIGKILL');
-      const again = await spawnWriter({ init: { logdir, id, resume: 'must', fromStep: 2 }, steps: 3, end: 'finish' });
+      const again = await spawnWriter({
+        init: { logdir, id, resume: 'must', fromStep: 2 },
+        steps: 3,
+        end: 'finish',
+      });
       await again.done();
       await assertState(w.dir, 'finished');
     });
@@ -112,7 +116,12 @@ describe('run state: local store and server agree on every row of the rule', { t
 
   it('train killed while eval (started before the kill) finishes → crashed: nothing resumed train', async () => {
     const { logdir, id } = story();
-    const train = await spawnWriter({ init: { logdir, id, resume: 'allow' }, steps: 5, end: 'hold', trickle: true });
+    const train = await spawnWriter({
+      init: { logdir, id, resume: 'allow' },
+      steps: 5,
+      end: 'hold',
+      trickle: true,
+    });
     const evalRun = await init({ logdir, id, resume: 'must', flushInterval: 60_000 });
     evalRun.log({ 'val/acc': 0.5 }, 0);
     evalRun.flush();

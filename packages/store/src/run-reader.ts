@@ -160,7 +160,10 @@ export class RunReader {
     return this.sessionRows().map((row) => {
       const base = { endState: row.end_state, clockStart: row.clock_start };
       if (row.end_state !== null)
-        return { source: row.source, input: { ...base, alive: false, endedAt: row.ended_at ?? row.clock_start } };
+        return {
+          source: row.source,
+          input: { ...base, alive: false, endedAt: row.ended_at ?? row.clock_start },
+        };
       const heartbeat = this.heartbeat(row.source);
       const alive = sessionState(row, heartbeat) === 'running';
       const endedAt = alive ? null : Math.max(row.clock_start, heartbeat ?? 0, this.lastWriteTs(row.source));

@@ -7,7 +7,12 @@ import { runState, type SessionStateInput } from './run-state.js';
 // they give it the same inputs for real runs).
 
 const NOW = 1_000_000;
-const alive = (clockStart: number): SessionStateInput => ({ alive: true, endState: null, clockStart, endedAt: null });
+const alive = (clockStart: number): SessionStateInput => ({
+  alive: true,
+  endState: null,
+  clockStart,
+  endedAt: null,
+});
 const dead = (clockStart: number, diedAt: number): SessionStateInput => ({
   alive: false,
   endState: null,

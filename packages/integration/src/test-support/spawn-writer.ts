@@ -44,9 +44,13 @@ export async function spawnWriter(options: SpawnWriterOptions): Promise<WriterPr
   const reaped = options.reaped ?? true;
   const proc = reaped
     ? spawn(process.execPath, [script, arg], { stdio: ['ignore', 'pipe', 'inherit'] })
-    : spawn('sh', ['-c', '"$0" "$1" "$2" & echo "{\\"pid\\":$!}"; exec sleep 600', process.execPath, script, arg], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+    : spawn(
+        'sh',
+        ['-c', '"$0" "$1" "$2" & echo "{\\"pid\\":$!}"; exec sleep 600', process.execPath, script, arg],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
   if (!reaped) keepers.add(proc);
   const lines = readLines(proc);
   const first = await lines.next();

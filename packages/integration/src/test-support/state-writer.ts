@@ -2,8 +2,9 @@
 // a run, logs `steps` calls, flushes, prints one JSON line `{"event":"flushed",id,dir}` and then
 // either finishes (`end: 'finish'`) or stays alive until it is killed or signalled (`end: 'hold'`),
 // with `trickle` logging on meanwhile.
-import { init } from 'swanlog';
+
 import type { InitOptions } from 'swanlog';
+import { init } from 'swanlog';
 
 interface StateWriterOptions {
   init: InitOptions;
