@@ -13,7 +13,11 @@ const name = z
 const seq = z.number().int().min(-1).max(Number.MAX_SAFE_INTEGER);
 const ms = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const step = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const jsonObject = z.record(z.string(), z.unknown());
+// Not z.record: it rebuilds the object and drops a key named `__proto__` (a valid config key).
+const jsonObject = z.custom<Record<string, unknown>>(
+  (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+  'expected an object',
+);
 
 export const runIdSchema = id;
 export const keyNameSchema = name;
