@@ -29,6 +29,7 @@ describe('keys named __proto__', () => {
     const run = await init({ logdir, config: JSON.parse('{"__proto__": {"lr": 0.1}, "seed": 1}') });
     run.log(JSON.parse('{"__proto__": 1, "loss": 2}') as Record<string, number>);
     const bare = Object.create(null) as Record<string, number>;
+    // biome-ignore lint/suspicious/noProto: an Object.create(null) has no __proto__ accessor; this sets the key under test
     bare.__proto__ = 3;
     run.log(bare);
     await run.finish();
@@ -38,9 +39,14 @@ describe('keys named __proto__', () => {
       keys: Record<string, { count: number; lastStep: number; lastValue: number }>;
       config: Record<string, unknown>;
     };
-    assert.deepEqual(Object.keys(details.keys), ['__proto__', 'loss']);
-    assert.deepEqual(details.keys.__proto__, { count: 2, lastStep: 1, lastValue: 3 });
-    assert.deepEqual(Object.keys(details.config), ['__proto__', 'seed']);
+    assert.deepEqual(Object.entries(details.keys), [
+      ['__proto__', { count: 2, lastStep: 1, lastValue: 3 }],
+      ['loss', { count: 1, lastStep: 0, lastValue: 2 }],
+    ]);
+    assert.deepEqual(Object.entries(details.config), [
+      ['__proto__', { lr: 0.1 }],
+      ['seed', 1],
+    ]);
 
     const text = await cli(['show', dir]);
     assert.match(text, /^ {2}__proto__ +2 +1 +3$/m);

@@ -258,7 +258,11 @@ test('names that are not well-formed UTF-16 (a lone surrogate) are 400 and store
   const chunk = (key: string) => ({ key, points: points([[0, 1, 1]]) });
   for (const key of ['\ud800', '\udc00', 'loss\ud83d']) {
     const body = batch([{ source: 'src', fromSeq: -1, toSeq: 1, chunks: [chunk('good'), chunk(key)] }]);
-    const res = await t.request(`/api/v1/experiments/${exp}/ingest`, { method: 'POST', body, headers: batchHeaders });
+    const res = await t.request(`/api/v1/experiments/${exp}/ingest`, {
+      method: 'POST',
+      body,
+      headers: batchHeaders,
+    });
     await assertRefused(res, 400, 'BAD_REQUEST', `key ${JSON.stringify(key)}`);
     assert.match(res.body.message, /chunks\.1\.key: not well-formed UTF-16/);
   }
@@ -275,7 +279,11 @@ test('names that are not well-formed UTF-16 (a lone surrogate) are 400 and store
     assert.match(res.body.message, new RegExp(`at ${field}: not well-formed UTF-16`));
   }
   const emoji = batch([{ source: 'src', fromSeq: -1, toSeq: 1, chunks: [chunk('😀/loss')] }]);
-  const ok = await t.request(`/api/v1/experiments/${exp}/ingest`, { method: 'POST', body: emoji, headers: batchHeaders });
+  const ok = await t.request(`/api/v1/experiments/${exp}/ingest`, {
+    method: 'POST',
+    body: emoji,
+    headers: batchHeaders,
+  });
   assert.equal(ok.status, 200, JSON.stringify(ok.body));
   assert.deepEqual((await t.request(`/api/v1/experiments/${exp}`)).body.keys, ['😀/loss']);
 });

@@ -115,6 +115,7 @@ describe('log() takes plain objects, own keys only', () => {
     const run = start();
     run.log(JSON.parse('{"__proto__": 1, "loss": 2}') as Record<string, number>);
     const bare = Object.create(null) as Record<string, number>;
+    // biome-ignore lint/suspicious/noProto: an Object.create(null) has no __proto__ accessor; this sets the key under test
     bare.__proto__ = 3;
     run.log(bare);
     await run.finish();
@@ -152,7 +153,10 @@ describe('what a refused value is called', () => {
     [{ fn: () => 1 }, 'config.fn is a function, which JSON cannot hold'],
     [{ tag: Symbol('t') }, 'config.tag is a symbol (Symbol(t)), which JSON cannot hold'],
     [{ lr: Number.NaN }, 'config.lr is NaN, which JSON cannot hold'],
-    [{ opt: { name: 'adam\ud800' } }, 'config.name is a string ("adam\\ud800"), which is not well-formed text'],
+    [
+      { opt: { name: 'adam\ud800' } },
+      'config.name is a string ("adam\\ud800"), which is not well-formed text',
+    ],
     [{ 'lr\udc00': 1 }, 'config key "lr\\udc00" is not well-formed text'],
   ];
   for (const [config, message] of configCases) {
@@ -165,7 +169,10 @@ describe('what a refused value is called', () => {
   }
 
   it('a config that is not an object names what it is', () => {
-    const error = throwsCode(() => start({ config: 'lr=1' as unknown as Record<string, unknown> }), 'INVALID_VALUE');
+    const error = throwsCode(
+      () => start({ config: 'lr=1' as unknown as Record<string, unknown> }),
+      'INVALID_VALUE',
+    );
     assert.equal(error.message, 'config must be an object, got a string ("lr=1")');
   });
 });

@@ -213,6 +213,7 @@ describe('RunWriter.append: keys that would not read back as written', () => {
     try {
       writer.append(JSON.parse('{"__proto__": 1, "loss": 2}') as Record<string, number>, 0);
       const bare = Object.create(null) as Record<string, number>;
+      // biome-ignore lint/suspicious/noProto: an Object.create(null) has no __proto__ accessor; this sets the key under test
       bare.__proto__ = 3;
       writer.append(bare, 1);
     } finally {
