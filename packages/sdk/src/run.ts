@@ -1,4 +1,4 @@
-import { SwanlogError } from '@swanlog/protocol';
+import { describeValue, isPlainObject, SwanlogError } from '@swanlog/protocol';
 import type { JsonObject, RunWriter } from '@swanlog/store';
 import { Checkpointer, type CheckpointsOptions } from './checkpoints.js';
 import type { CloudUploader } from './cloud-uploader.js';
@@ -83,15 +83,19 @@ export class Run {
 
   /**
    * Logs numbers at `step` (default: the handle's counter, which then advances by one; an explicit
-   * step `s` moves the counter to s + 1). A non-number or a bad key throws INVALID_VALUE and
-   * stores nothing of that call.
+   * step `s` moves the counter to s + 1). `data` is a plain object (an object literal, a
+   * `JSON.parse` result or an `Object.create(null)`); its own enumerable string keys are logged.
+   * Anything else (a Map, a class instance), a non-number or a bad key throws INVALID_VALUE,
+   * stores nothing of that call and leaves the counter as it was.
    */
   log(data: Record<string, number>, step?: number): void {
     if (this.writer === null) return;
     const s = step ?? this.nextStep;
-    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-      throw new SwanlogError('INVALID_VALUE', `run ${this.id}: log() takes an object of key → number`, {
-        hint: 'e.g. run.log({ loss: 0.25, acc: 0.91 })',
+    if (!isPlainObject(data)) throw notPlainObject(this.id, data);
+    // Symbol keys are own keys too; logging them silently as nothing would lose them.
+    if (Object.getOwnPropertySymbols(data).length > 0) {
+      throw new SwanlogError('INVALID_VALUE', `run ${this.id}: log() got a symbol key; keys are strings`, {
+        hint: 'name the metric with a string, e.g. run.log({ loss: 0.25 })',
       });
     }
     this.writer.append(data, s);
@@ -159,4 +163,17 @@ export class Run {
       { code: 'SWANLOG_STEP_REWRITE' },
     );
   }
+}
+
+function notPlainObject(runId: string, data: unknown): SwanlogError {
+  const isMap = data instanceof Map;
+  return new SwanlogError(
+    'INVALID_VALUE',
+    `run ${runId}: log() takes a plain object of key → number, got ${describeValue(data)}`,
+    {
+      hint: isMap
+        ? 'pass Object.fromEntries(map) instead of the Map'
+        : 'pass an object literal, e.g. run.log({ loss: 0.25, acc: 0.91 }); copy other objects with { ...obj }',
+    },
+  );
 }

@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { hasControlCharacters, SwanlogError } from '@swanlog/protocol';
+import { describeValue, isValidName, SwanlogError } from '@swanlog/protocol';
 import Database from 'better-sqlite3';
 import { ulid } from 'ulid';
 import { decodeChunk, encodeChunk } from './chunk-codec.js';
@@ -226,9 +226,11 @@ export class RunWriter {
         },
       );
     }
-    let k = 0;
+    // Own keys only: `for...in` would also log enumerable properties inherited from a prototype.
+    const keys = Object.keys(data);
     let fresh = 0;
-    for (const key in data) {
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k]!;
       const value = data[key];
       if (typeof value !== 'number') throw invalidValue(this.runId, key, value);
       let buffer = this.buffers.get(key);
@@ -236,9 +238,9 @@ export class RunWriter {
         assertKey(this.runId, key);
         buffer = new KeyBuffer(key, this.buffers.size + 1 + fresh++);
       }
-      this.scratch[k++] = buffer;
+      this.scratch[k] = buffer;
     }
-    if (fresh > 0) this.registerKeys(k);
+    if (fresh > 0) this.registerKeys(keys.length);
     const now = Date.now();
     const ts = Math.max(now, this.lastTs);
     this.lastTs = ts;
@@ -248,15 +250,14 @@ export class RunWriter {
     this.callTs[call] = ts;
     this.windowCalls = call + 1;
     this.calls++;
-    k = 0;
-    for (const key in data) {
-      const b = this.scratch[k++]!;
+    for (let k = 0; k < keys.length; k++) {
+      const b = this.scratch[k]!;
       if (b.n === b.values.length) b.grow();
       if (b.n === 0) this.dirty.push(b);
       b.calls[b.n] = call;
-      b.values[b.n++] = data[key]!;
+      b.values[b.n++] = data[keys[k]!]!;
     }
-    this.buffered += k;
+    this.buffered += keys.length;
     if (now - this.lastFlushAt >= this.intervalMs || this.buffered >= MAX_BUFFERED_POINTS) this.flush();
   }
 
@@ -608,25 +609,23 @@ function isBusy(error: unknown): boolean {
   return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
 }
 
-/** Throws INVALID_VALUE unless `key` is 1-255 characters without control characters. */
+/** Throws INVALID_VALUE unless `key` is 1-255 characters, well-formed, without control characters. */
 export function assertKey(runId: string, key: string): void {
-  const bad = key.length === 0 || key.length > 255 || hasControlCharacters(key);
-  if (bad) {
+  if (!isValidName(key)) {
     throw new SwanlogError(
       'INVALID_VALUE',
       `run ${runId}: metric key ${JSON.stringify(key)} is not a valid key`,
       {
-        hint: 'a key is 1-255 characters without control characters, e.g. "train/loss"',
+        hint: 'a key is 1-255 characters of well-formed text (no lone surrogate) without control characters, e.g. "train/loss"',
       },
     );
   }
 }
 
 function invalidValue(runId: string, key: string, value: unknown): SwanlogError {
-  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
   return new SwanlogError(
     'INVALID_VALUE',
-    `run ${runId}: value of key ${JSON.stringify(key)} is ${typeof value === 'object' ? (value === null ? 'null' : 'an object') : `a ${typeof value}`} (${shown.slice(0, 40)}); log() takes numbers`,
+    `run ${runId}: value of key ${JSON.stringify(key)} is ${describeValue(value)}; log() takes numbers`,
     { hint: 'convert the value to a number (NaN and Infinity are fine), or log it as config instead' },
   );
 }
