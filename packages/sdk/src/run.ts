@@ -105,9 +105,16 @@ export class Run {
     this.writer?.flush();
   }
 
-  /** Flushes everything and marks the run finished. Safe to call twice. */
+  /**
+   * Flushes everything and marks the run finished. Safe to call twice. A storage failure
+   * (STORAGE_FULL) leaves the run running with every unwritten point in memory: `log()` still
+   * takes values, and `finish()` may be called again once there is space.
+   */
   finish(): Promise<void> {
-    this.finishing ??= this.end('finished');
+    this.finishing ??= this.end('finished').catch((error: unknown) => {
+      this.finishing = undefined;
+      throw error;
+    });
     return this.finishing;
   }
 
@@ -136,7 +143,13 @@ export class Run {
   private async end(state: 'finished' | 'aborted'): Promise<void> {
     if (this.writer === null) return;
     untrackRun(this);
-    await this.writer.finish(state);
+    try {
+      await this.writer.finish(state);
+    } catch (error) {
+      // Still open: the exit and signal handlers end it if the process stops before a retry.
+      if (!this.writer.isClosed) trackRun(this);
+      throw error;
+    }
     if (this.uploader === undefined) return;
     const result = await this.uploader.drain(this.finishTimeout);
     if (!result.complete) {
