@@ -154,6 +154,7 @@ describe('finish() on a full disk', { timeout: 120_000 }, () => {
     }
     assertStorageFull(failure, run);
     assert.equal(run.logged, step, 'the call that threw STORAGE_FULL was taken');
+    assert.equal(run.step, step, "the run's counter moved past the taken call");
     process.env[CAP] = '100000';
     for (let tries = 0; run.flushedThrough < run.logged && tries < 2_000; tries++) {
       await new Promise((resolve) => setTimeout(resolve, 5));

@@ -84,7 +84,8 @@ export class Run {
   /**
    * Logs numbers at `step` (default: the handle's counter, which then advances by one; an explicit
    * step `s` moves the counter to s + 1). A non-number or a bad key throws INVALID_VALUE and
-   * stores nothing of that call.
+   * stores nothing of that call. STORAGE_FULL (a flush met a full disk) is thrown after the call
+   * was taken: its values wait in memory with every unwritten point, for the next flush.
    */
   log(data: Record<string, number>, step?: number): void {
     if (this.writer === null) return;
@@ -94,10 +95,13 @@ export class Run {
         hint: 'e.g. run.log({ loss: 0.25, acc: 0.91 })',
       });
     }
-    this.writer.append(data, s);
-    if (s <= this.highestStep && this.warnOnRewrite) this.warnRewrite(s);
-    if (s > this.highestStep) this.highestStep = s;
-    this.nextStep = s + 1;
+    const taken = this.writer.appended;
+    try {
+      this.writer.append(data, s);
+    } finally {
+      // A STORAGE_FULL from append() comes after it took the call: the counter moves past it too.
+      if (this.writer.appended > taken) this.advance(s);
+    }
   }
 
   /** Commits every buffered point now. */
@@ -162,6 +166,12 @@ export class Run {
           `swanlog: finish the upload with: swanlog sync ${this.dir}\n`,
       );
     }
+  }
+
+  private advance(s: number): void {
+    if (s <= this.highestStep && this.warnOnRewrite) this.warnRewrite(s);
+    if (s > this.highestStep) this.highestStep = s;
+    this.nextStep = s + 1;
   }
 
   private warnRewrite(step: number): void {
