@@ -86,7 +86,9 @@ export class Run {
    * step `s` moves the counter to s + 1). `data` is a plain object (an object literal, a
    * `JSON.parse` result or an `Object.create(null)`); its own enumerable string keys are logged.
    * Anything else (a Map, a class instance), a non-number or a bad key throws INVALID_VALUE,
-   * stores nothing of that call and leaves the counter as it was.
+   * stores nothing of that call and leaves the counter as it was. STORAGE_FULL (a flush met a
+   * full disk) is thrown after the call was taken: its values wait in memory with every unwritten
+   * point, for the next flush.
    */
   log(data: Record<string, number>, step?: number): void {
     if (this.writer === null) return;
@@ -98,10 +100,13 @@ export class Run {
         hint: 'name the metric with a string, e.g. run.log({ loss: 0.25 })',
       });
     }
-    this.writer.append(data, s);
-    if (s <= this.highestStep && this.warnOnRewrite) this.warnRewrite(s);
-    if (s > this.highestStep) this.highestStep = s;
-    this.nextStep = s + 1;
+    const taken = this.writer.appended;
+    try {
+      this.writer.append(data, s);
+    } finally {
+      // A STORAGE_FULL from append() comes after it took the call: the counter moves past it too.
+      if (this.writer.appended > taken) this.advance(s);
+    }
   }
 
   /** Commits every buffered point now. */
@@ -109,9 +114,16 @@ export class Run {
     this.writer?.flush();
   }
 
-  /** Flushes everything and marks the run finished. Safe to call twice. */
+  /**
+   * Flushes everything and marks the run finished. Safe to call twice. A storage failure
+   * (STORAGE_FULL) leaves the run running with every unwritten point in memory: `log()` still
+   * takes values, and `finish()` may be called again once there is space.
+   */
   finish(): Promise<void> {
-    this.finishing ??= this.end('finished');
+    this.finishing ??= this.end('finished').catch((error: unknown) => {
+      this.finishing = undefined;
+      throw error;
+    });
     return this.finishing;
   }
 
@@ -140,7 +152,13 @@ export class Run {
   private async end(state: 'finished' | 'aborted'): Promise<void> {
     if (this.writer === null) return;
     untrackRun(this);
-    await this.writer.finish(state);
+    try {
+      await this.writer.finish(state);
+    } catch (error) {
+      // Still open: the exit and signal handlers end it if the process stops before a retry.
+      if (!this.writer.isClosed) trackRun(this);
+      throw error;
+    }
     if (this.uploader === undefined) return;
     const result = await this.uploader.drain(this.finishTimeout);
     if (!result.complete) {
@@ -153,6 +171,12 @@ export class Run {
           `swanlog: finish the upload with: swanlog sync ${this.dir}\n`,
       );
     }
+  }
+
+  private advance(s: number): void {
+    if (s <= this.highestStep && this.warnOnRewrite) this.warnRewrite(s);
+    if (s > this.highestStep) this.highestStep = s;
+    this.nextStep = s + 1;
   }
 
   private warnRewrite(step: number): void {
