@@ -1,4 +1,4 @@
-export type { ClientOptions, MetricsQuery, SwanlogClient } from './create-client.js';
+export type { ClientOptions, MetricsQuery, RetryEvent, SwanlogClient } from './create-client.js';
 export { createClient } from './create-client.js';
 export type { BatchBudget, KeyChunks, PendingChunk } from './cut-batches.js';
 export { cutBatches, nextBatchEnd } from './cut-batches.js';
