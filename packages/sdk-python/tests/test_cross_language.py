@@ -1,0 +1,150 @@
+"""Python and TypeScript on one run directory, both ways (the TS CLI and SDK of this checkout)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import urllib.request
+
+import pytest
+from conftest import NODE, CLI_JS, cli, export, needs_ts, raw_points, run_node, run_state, spawn_python
+
+import swanlog
+
+pytestmark = needs_ts
+
+
+def by_key(points):
+    out = {}
+    for p in points:
+        out.setdefault(p["key"], []).append((p["step"], p["value"]))
+    return out
+
+
+def test_python_writes_and_the_ts_cli_reads_it_exactly(logdir):
+    run = swanlog.init(project="cross", name="py", config={"lr": 0.1, "nested": {"a": [1, 2]}}, logdir=logdir)
+    for i in range(300):
+        run.log({"loss": 1 / (i + 1), "acc": i / 300, "flag": i % 2 == 0})
+    run.log({"nan": math.nan, "inf": math.inf, "ninf": -math.inf, "val": {"acc": 0.75}})
+    run.finish()
+    assert "ok: run" in cli("verify", run.dir).stdout
+    assert run_state(run.dir) == "finished"
+    points = by_key(export(run.dir))
+    assert points["loss"] == [(i, 1 / (i + 1)) for i in range(300)]
+    assert points["acc"] == [(i, i / 300) for i in range(300)]
+    assert points["flag"] == [(i, 1 if i % 2 == 0 else 0) for i in range(300)]
+    assert points["nan"] == [(300, "NaN")] and points["inf"] == [(300, "Infinity")] and points["ninf"] == [(300, "-Infinity")]
+    assert points["val/acc"] == [(300, 0.75)]
+    shown = json.loads(cli("show", run.dir, "--json").stdout)
+    assert shown["config"] == {"lr": 0.1, "nested": {"a": [1, 2]}} and shown["name"] == "py"
+
+
+def test_ts_writes_and_python_resumes_with_a_rewind(logdir):
+    result = run_node(
+        f"""
+const {{ initSync }} = await import(SDK);
+const run = initSync({{ logdir: {json.dumps(logdir)}, id: 'from-ts', resume: 'allow', project: 'cross', config: {{ lr: 0.1, opt: {{ name: 'sgd', m: 0.9 }} }} }});
+for (let i = 0; i < 100; i++) run.log({{ loss: 100 - i }});
+await run.finish();
+"""
+    )
+    assert result.returncode == 0, result.stderr
+    run = swanlog.init(id="from-ts", resume="must", from_step=49, config={"opt": {"name": "adam", "m": None}}, logdir=logdir)
+    assert run.step == 50 and run.config == {"lr": 0.1, "opt": {"name": "adam"}}
+    for i in range(50, 60):
+        run.log({"loss": -i})
+    run.finish()
+    assert "ok: run" in cli("verify", run.dir).stdout
+    loss = by_key(export(run.dir))["loss"]
+    assert loss == [(i, 100 - i) for i in range(50)] + [(i, -i) for i in range(50, 60)]
+    superseded = [p for p in export(run.dir, "--all") if p.get("superseded")]
+    assert len(superseded) == 50  # steps 50..99 of the TS session, kept but hidden
+    assert json.loads(cli("show", run.dir, "--json").stdout)["config"] == {"lr": 0.1, "opt": {"name": "adam"}}
+
+
+def test_python_and_ts_writers_in_one_run_at_the_same_time(logdir):
+    first = swanlog.init(id="both", resume="allow", logdir=logdir)
+    ts_child = subprocess.Popen(
+        [
+            NODE,
+            "--input-type=module",
+            "-e",
+            f"""
+const {{ initSync }} = await import({json.dumps('file://' + os.path.join(os.path.dirname(CLI_JS), '..', '..', '..', 'packages', 'sdk', 'dist', 'index.js'))});
+const run = initSync({{ logdir: {json.dumps(logdir)}, id: 'both', resume: 'must', flushInterval: 10 }});
+for (let i = 0; i < 3000; i++) {{ run.log({{ ts_loss: i }}, i); if (i % 100 === 0) await new Promise((r) => setTimeout(r, 5)); }}
+await run.finish();
+""",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    for i in range(3000):
+        first.log({"py_loss": -i}, step=i)
+        if i % 100 == 0:
+            first.flush()
+    assert ts_child.wait(timeout=60) == 0, ts_child.stderr.read()
+    first.finish()
+    assert "ok: run" in cli("verify", first.dir).stdout
+    points = by_key(export(first.dir))
+    assert points["py_loss"] == [(i, -i) for i in range(3000)]
+    assert points["ts_loss"] == [(i, i) for i in range(3000)]
+    assert run_state(first.dir) == "finished"
+    assert len(os.listdir(os.path.join(first.dir, "writers"))) == 2
+
+
+@pytest.fixture
+def server(tmp_path):
+    data = str(tmp_path / "server")
+    key = cli("server", "key", "create", "--data", data, "--workspace", "team").stdout.strip().split()[-1]
+    proc = subprocess.Popen([NODE, CLI_JS, "server", "--data", data, "--port", "0"], stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    assert line.startswith("listening on "), line
+    url = line.split()[-1]
+    yield url, key
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+
+
+def test_python_run_syncs_to_the_server_exactly(logdir, server):
+    url, key = server
+    run = swanlog.init(project="cross", logdir=logdir, id="to-sync", resume="allow")
+    for i in range(500):
+        run.log({"loss": 1 / (i + 1), "z": math.nan if i == 7 else i})
+    run.finish()
+    cli("sync", run.dir, "--host", url, "--api-key", key)
+
+    def get(path):
+        req = urllib.request.Request(url + path, headers={"Authorization": f"Bearer {key}"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.loads(r.read())
+
+    exp = get("/api/v1/experiments/to-sync")
+    assert exp["state"] == "finished" and exp["lastStep"] == 499 and exp["keys"] == ["loss", "z"]
+    local = by_key(export(run.dir))
+    for k in ("loss", "z"):
+        served = get(f"/api/v1/experiments/to-sync/metrics/{k}?maxPoints=100000")["points"]
+        assert [(p["step"], p["value"]) for p in served] == local[k]
+
+
+def test_sigkilled_python_writer_reads_crashed_in_the_ts_cli(logdir):
+    child = spawn_python(
+        f"""
+import time, swanlog
+run = swanlog.init(logdir={logdir!r}, flush_interval=0)
+run.log({{"a": 1}})
+print("ready", flush=True)
+time.sleep(60)
+""",
+        stdout=subprocess.PIPE,
+    )
+    assert child.stdout.readline().strip() == "ready"
+    child.kill()
+    child.wait()
+    (name,) = [n for n in os.listdir(logdir) if n.startswith("run-")]
+    run_dir = os.path.join(logdir, name)
+    assert run_state(run_dir) == "crashed"
+    assert [p[0] for p in raw_points(run_dir, "a")] == [0]
