@@ -8,10 +8,12 @@ every key logged in the same calls, so `encode_streams` runs once per group of k
 
 from __future__ import annotations
 
+import operator
 import struct
 import sys
 import zlib
 from array import array
+from itertools import compress, repeat
 
 CODEC_VERSION = 1
 HEADER = 16
@@ -44,66 +46,62 @@ def _varint(v: int, out: bytearray) -> None:
     out.append(v)
 
 
-def _deltas(values: list[int], zigzag: bool) -> list[int]:
-    out = []
-    prev = 0
-    for v in values:
-        d = v - prev
-        prev = v
-        if zigzag:
-            d = d * 2 if d >= 0 else -d * 2 - 1
-        out.append(d)
+def _deltas(values: list[int]) -> list[int]:
+    """values[i] - values[i-1], with values[-1] = 0 (C-level loops: a flush encodes millions)."""
+    if not values:
+        return []
+    out = list(map(operator.sub, values[1:], values[:-1]))
+    out.insert(0, values[0])
     return out
+
+
+def _zigzag(deltas: list[int]) -> list[int]:
+    if min(deltas) >= 0:
+        return list(map(operator.lshift, deltas, repeat(1, len(deltas))))
+    return [d * 2 if d >= 0 else -d * 2 - 1 for d in deltas]
+
+
+def _plain(values: list[int], out: bytearray) -> None:
+    if max(values) < 128:
+        out += bytes(values)  # every varint is one byte
+        return
+    for v in values:
+        _varint(v, out)
 
 
 def _stream(deltas: list[int], out: bytearray) -> bool:
     """Writes a delta stream, run-length encoded when it has fewer than n/2 runs; answers whether it was."""
     n = len(deltas)
-    runs: list[tuple[int, int]] = []
-    if n:
-        current = deltas[0]
-        length = 0
-        for d in deltas:
-            if d == current:
-                length += 1
-            else:
-                runs.append((current, length))
-                if len(runs) * 2 >= n:
-                    break
-                current = d
-                length = 1
-        else:
-            runs.append((current, length))
-    if n and len(runs) * 2 < n:
-        for d, length in runs:
-            _varint(d, out)
-            _varint(length, out)
-        return True
-    for d in deltas:
-        _varint(d, out)
-    return False
+    if n == 0:
+        return False
+    changes = list(compress(range(1, n), map(operator.ne, deltas[1:], deltas[:-1])))
+    if (len(changes) + 1) * 2 >= n:
+        _plain(deltas, out)
+        return False
+    start = 0
+    for end in changes:
+        _varint(deltas[start], out)
+        _varint(end - start, out)
+        start = end
+    _varint(deltas[start], out)
+    _varint(n - start, out)
+    return True
 
 
 def encode_streams(steps: list[int], ts: list[int], seqs: list[int]) -> tuple[int, bytes]:
     """The flags and the varint bytes of the three streams of a chunk (everything after the values)."""
-    absolute = False
-    prev = 0
-    for i, s in enumerate(steps):
-        if i and (s - prev >= MAX_ZIGZAG_DELTA or prev - s >= MAX_ZIGZAG_DELTA):
-            absolute = True
-            break
-        prev = s
     out = bytearray()
     flags = 0
-    if absolute:
+    step_deltas = _deltas(steps)
+    rest = step_deltas[1:]
+    if rest and (max(rest) >= MAX_ZIGZAG_DELTA or min(rest) <= -MAX_ZIGZAG_DELTA):
         flags |= FLAG_ABSOLUTE_STEPS
-        for s in steps:
-            _varint(s, out)
-    elif _stream(_deltas(steps, True), out):
+        _plain(steps, out)
+    elif _stream(_zigzag(step_deltas), out):
         flags |= FLAG_RLE_STEPS
-    if _stream(_deltas(ts, False), out):
+    if _stream(_deltas(ts), out):
         flags |= FLAG_RLE_TS
-    if _stream(_deltas(seqs, False), out):
+    if _stream(_deltas(seqs), out):
         flags |= FLAG_RLE_SEQS
     return flags, bytes(out)
 

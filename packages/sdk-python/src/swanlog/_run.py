@@ -12,6 +12,9 @@ from ._values import describe_value, flatten, invalid_key, invalid_value, is_val
 from ._writer import BadKeys, RunWriter, check_step
 
 
+_PLAIN = frozenset((float, int, bool))
+
+
 class SwanlogWarning(UserWarning):
     """A value skipped with on_invalid='warn', or a step rewritten without from_step."""
 
@@ -123,17 +126,28 @@ class Run:
                 f"run {self.id}: log() takes a dict of key -> number, got {describe_value(data)}",
                 'pass a dict, e.g. run.log({"loss": 0.25, "acc": 0.91})',
             )
-        taken = w.appended
+        taken = w._calls
+        values = tuple(data.values())
         try:
-            try:
-                w.append(tuple(data), data.values(), s)
-            except (TypeError, OverflowError, BadKeys):
-                keys, values = self._checked(data)
-                w.append(keys, values, s)
-        finally:
+            # The fast path takes plain numbers only; anything else (numpy, torch, nested dicts,
+            # bad values, bad keys) is converted and checked key by key.
+            if _PLAIN.issuperset(map(type, values)):
+                try:
+                    w.append(tuple(data), values, s)
+                except (OverflowError, BadKeys):
+                    w.append(*self._checked(data), s)
+            else:
+                w.append(*self._checked(data), s)
+        except BaseException:
             # A STORAGE_FULL raised after the call was taken moves the counter past it too.
-            if w.appended > taken:
+            if w._calls > taken:
                 self._advance(s)
+            raise
+        if s > self._highest:
+            self._highest = s
+        elif self._warn_rewrite:
+            self._warn(s)
+        self._next = s + 1
 
     def _checked(self, data: Mapping) -> tuple[tuple, list]:
         """The slow path: flatten nested dicts, convert every value, refuse (or skip) bad ones."""
@@ -215,7 +229,14 @@ class Run:
         return f"<swanlog.Run {self.id} {self.dir or '(disabled)'}>"
 
     def _advance(self, s: int) -> None:
-        if s <= self._highest and self._warn_rewrite:
+        if s > self._highest:
+            self._highest = s
+        elif self._warn_rewrite:
+            self._warn(s)
+        self._next = s + 1
+
+    def _warn(self, s: int) -> None:
+        if self._warn_rewrite:
             self._warn_rewrite = False
             warnings.warn(
                 f"run {self.id}: step {s} is at or below the run's last step {self._highest}; the new value supersedes the old one. "
@@ -223,6 +244,3 @@ class Run:
                 SwanlogWarning,
                 stacklevel=3,
             )
-        if s > self._highest:
-            self._highest = s
-        self._next = s + 1

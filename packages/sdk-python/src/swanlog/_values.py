@@ -81,8 +81,19 @@ def to_float(value: object) -> float | None:
     t = type(value)
     if t is float:
         return value  # type: ignore[return-value]
-    if isinstance(value, _TEXT) or value is None or isinstance(value, complex):
+    if isinstance(value, _TEXT) or value is None or isinstance(value, (complex, Mapping)):
         return None
+    if not isinstance(value, (int, float)):
+        item = getattr(value, "item", None)
+        if callable(item):
+            # numpy scalars and arrays, torch tensors: .item() of one element (float() of a
+            # tensor that needs grad would warn about autograd).
+            try:
+                value = item()
+            except (TypeError, ValueError, RuntimeError):
+                return None
+            if isinstance(value, (complex, _TEXT)) or value is None:
+                return None
     try:
         return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError, OverflowError):

@@ -16,6 +16,7 @@ import threading
 import time
 import warnings
 from array import array
+from time import time_ns as _time_ns
 
 from ._codec import MAX_SAFE_INTEGER, assemble_chunk, decode_chunk, encode_chunk, encode_streams, values_bytes
 from ._errors import SwanlogError, storage_error
@@ -57,13 +58,12 @@ class _Block:
 
 
 class _Window:
-    __slots__ = ("blocks", "new_keys", "calls", "points")
+    __slots__ = ("blocks", "new_keys", "calls")
 
-    def __init__(self, blocks: list, new_keys: list, calls: int, points: int) -> None:
+    def __init__(self, blocks: list, new_keys: list, calls: int) -> None:
         self.blocks = blocks
         self.new_keys = new_keys
         self.calls = calls
-        self.points = points
 
 
 _NO_BLOCK = _Block((None,), ())
@@ -141,12 +141,11 @@ class RunWriter:
         self._last = _NO_BLOCK
         self._pending: list[_Window] = []
         self._stacks: dict[int, list[tuple]] = {}
-        self._seq = 1
         self._calls = 0
-        self._buffered = 0
         self._flushed = 0
         self._bg_error: BaseException | None = None
         self._closed: str | None = None  # why append refuses: 'ended' | 'forked'
+        self._attention = flush_interval == 0
         self._owner_pid = os.getpid()
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -171,13 +170,13 @@ class RunWriter:
     # ---- appending ----
 
     def append(self, keys: tuple, values, step: int) -> None:
-        """Buffers one call (keys already validated unless new; values any iterable of numbers).
+        """Buffers one call (keys already validated unless new; values plain numbers).
 
-        Raises TypeError/OverflowError/BadKeys (nothing taken) when a value is not a number or a
+        Raises OverflowError/BadKeys (nothing taken) when an int does not fit a float64 or a new
         key is not valid: the caller then checks the call key by key.
         """
-        if self._closed is not None:
-            raise self._refusal()
+        if self._attention:
+            self._check_usable()
         with self._lock:
             b = self._last
             if b.keys != keys:
@@ -195,26 +194,40 @@ class RunWriter:
             except BaseException:
                 del vals[start:]
                 raise
-            ts = now_ms()
+            ts = _time_ns() // 1_000_000
             if ts < self._last_ts:
                 ts = self._last_ts
             else:
                 self._last_ts = ts
             b.steps.append(step)
             b.ts.append(ts)
+            calls = self._calls + 1
             # Appended last: a flush that steals the buffers from a signal handler counts calls by it.
-            b.seqs.append(self._seq)
-            self._seq += 1
-            self._calls += 1
-            self._buffered += len(keys)
-            buffered = self._buffered
+            b.seqs.append(calls)  # sequence numbers: 1, 2, ... (0 is the session's rewind)
+            self._calls = calls
+        if self._attention:
+            self._after_append()
+        elif not calls & 1023 and self._buffered_points() >= MAX_BUFFERED_POINTS:
+            self._wake.set()
+
+    def _buffered_points(self) -> int:
+        return sum(len(b.values) for b in list(self._blocks.values()))
+
+    def _check_usable(self) -> None:
+        if self._closed is not None:
+            raise self._refusal()
+
+    def _after_append(self) -> None:
         if self._bg_error is not None:
             error, self._bg_error = self._bg_error, None
+            self._update_attention()
             raise error
         if self._interval == 0:
             self.flush()
-        elif buffered >= MAX_BUFFERED_POINTS:
-            self._wake.set()
+
+    def _update_attention(self) -> None:
+        """One flag for the hot path: something other than buffering needs doing."""
+        self._attention = self._closed is not None or self._bg_error is not None or self._interval == 0
 
     def _new_block(self, keys: tuple) -> _Block:
         ids = []
@@ -254,11 +267,10 @@ class RunWriter:
         with self._lock:
             if not self._blocks:
                 return
-            window = _Window(list(self._blocks.values()), self._new_keys, self._calls, self._buffered)
+            window = _Window(list(self._blocks.values()), self._new_keys, self._calls)
             self._blocks = {}
             self._last = _NO_BLOCK
             self._new_keys = []
-            self._buffered = 0
             self._pending.append(window)
 
     def flush(self) -> None:
@@ -305,6 +317,9 @@ class RunWriter:
         del self._pending[: len(windows)]
         self._stacks.update(stacks)
         self._flushed = windows[-1].calls
+        if self._bg_error is not None:
+            self._bg_error = None
+            self._update_attention()
 
     def _write_window(self, w: _Window, stacks: dict) -> int:
         # A key in several blocks (its call alternates key sets) is written from its merged points;
@@ -353,8 +368,9 @@ class RunWriter:
                     entry = self._insert(kid, len(part), min(steps), max(steps), ts[0], ts[-1], seqs[0], seqs[-1], data)
                     self._push(kid, entry, stacks)
                 points += len(rows)
-            # Short slices: the flush thread lets the training thread have the GIL between keys.
-            time.sleep(0)
+            if threading.current_thread() is not threading.main_thread():
+                # Short slices: the flush thread lets the training thread have the GIL between keys.
+                time.sleep(0)
         return points
 
     def _block_streams(self, b: _Block, n: int) -> list:
@@ -439,6 +455,7 @@ class RunWriter:
                 self.flush()
             except Exception as error:  # reported by the next log()/finish(); buffers are kept
                 self._bg_error = error
+                self._attention = True
 
     def _heartbeat_loop(self) -> None:
         # Its own connection: a beat never waits behind a flush's Python work.
@@ -518,6 +535,7 @@ class RunWriter:
     def abandon_after_fork(self) -> None:
         """In a forked child: never write, never close the parent's connections (kept alive on purpose)."""
         self._closed = "forked"
+        self._attention = True
         _FORKED_LEFTOVERS.append((self._db, self._run_db))
 
     def _record_end(self, state: str) -> None:
@@ -528,6 +546,7 @@ class RunWriter:
 
     def _shut_down(self) -> None:
         self._closed = "ended"
+        self._attention = True
         release_and_close(self._db)
         release_and_close(self._run_db)
 
