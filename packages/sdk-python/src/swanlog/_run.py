@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from . import _lifecycle
 from ._errors import SwanlogError
-from ._values import describe_value, flatten, invalid_key, invalid_value, is_valid_name, to_float
+from ._values import collision, describe_value, flatten, invalid_key, invalid_value, is_valid_name, to_float
 from ._writer import BadKeys, RunWriter, check_step
 
 
@@ -16,7 +16,11 @@ _PLAIN = frozenset((float, int, bool))
 
 
 class SwanlogWarning(UserWarning):
-    """A value skipped with on_invalid='warn', or a step rewritten without from_step."""
+    """A value skipped with on_invalid='warn' (`.key` names it), or a step rewritten without from_step."""
+
+    def __init__(self, message: str, key: object = None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 class Config(dict):
@@ -151,10 +155,10 @@ class Run:
 
     def _checked(self, data: Mapping) -> tuple[tuple, list]:
         """The slow path: flatten nested dicts, convert every value, refuse (or skip) bad ones."""
-        pairs, errors = flatten(self.id, data)
+        pairs, dupes = flatten(data)
         keys: list = []
         values: list = []
-        problems: list[tuple[object, SwanlogError]] = [(None, e) for e in errors]
+        problems: list[tuple[object, SwanlogError]] = []
         for key, value in pairs:
             if not is_valid_name(key):
                 problems.append((key, invalid_key(self.id, key)))
@@ -165,15 +169,15 @@ class Run:
                 continue
             keys.append(key)
             values.append(number)
+        problems.extend((key, collision(self.id, key, count)) for key, count in dupes.items())
         if problems:
             if self._on_invalid == "raise":
                 raise problems[0][1]
             for key, error in problems:
-                marker = key if key is not None else error.message
-                if marker in self._warned:
+                if key in self._warned:
                     continue
-                self._warned.add(marker)
-                warnings.warn(f"swanlog: {error.message}; skipped (on_invalid='warn')", SwanlogWarning, stacklevel=4)
+                self._warned.add(key)
+                warnings.warn(SwanlogWarning(f"swanlog: {error.message}; skipped (on_invalid='warn')", key), stacklevel=4)
         return tuple(keys), values
 
     def flush(self) -> None:

@@ -100,8 +100,9 @@ def to_float(value: object) -> float | None:
         return None
 
 
-def flatten(run_id: str, data: Mapping) -> tuple[list[tuple[object, object]], list[SwanlogError]]:
-    """(key, value) pairs with nested mappings joined by '/', and the collisions found.
+def flatten(data: Mapping) -> tuple[list[tuple[object, object]], dict[object, int]]:
+    """(key, value) pairs with nested mappings joined by '/', depth first in key order, and the
+    keys given more than once (with their counts).
 
     A flattened key that equals a literal one (or another flattened one) of the same call is a
     collision: neither is logged, since which one was meant cannot be told.
@@ -111,40 +112,29 @@ def flatten(run_id: str, data: Mapping) -> tuple[list[tuple[object, object]], li
     seen: dict[object, int] = {}
     for key, _ in pairs:
         seen[key] = seen.get(key, 0) + 1
-    if all(c == 1 for c in seen.values()):
-        return pairs, []
-    errors = []
-    for key, count in seen.items():
-        if count > 1:
-            errors.append(
-                SwanlogError(
-                    "INVALID_VALUE",
-                    f"run {run_id}: metric key {show(key)} is given {count} times in one log() call (nested dicts flatten with '/')",
-                    'give each metric one name: {"a/b": 1} and {"a": {"b": 2}} are the same key',
-                )
-            )
-    dupes = {k for k, c in seen.items() if c > 1}
-    return [(k, v) for k, v in pairs if k not in dupes], errors
+    if len(seen) == len(pairs):
+        return pairs, {}
+    dupes = {k: c for k, c in seen.items() if c > 1}
+    return [(k, v) for k, v in pairs if k not in dupes], dupes
+
+
+def collision(run_id: str, key: object, count: int) -> SwanlogError:
+    return SwanlogError(
+        "INVALID_VALUE",
+        f"run {run_id}: metric key {show(key)} is given {count} times in one log() call (nested dicts flatten with '/')",
+        'give each metric one name: {"a/b": 1} and {"a": {"b": 2}} are the same key',
+    )
 
 
 def _walk(data: Mapping, prefix: str | None, out: list) -> None:
     for key, value in data.items():
-        if prefix is not None:
-            if not isinstance(key, str):
-                out.append((f"{prefix}/{key!r}", _BadKey(key)))
-                continue
+        if prefix is not None and isinstance(key, str):
             key = f"{prefix}/{key}"
+        # A key that is not a string stays as it is (refused as a key), nested or not.
         if isinstance(value, Mapping) and isinstance(key, str):
             _walk(value, key, out)
         else:
             out.append((key, value))
-
-
-class _BadKey:
-    """Stands for the value of a nested key that is not a string (refused as a key)."""
-
-    def __init__(self, key: object) -> None:
-        self.key = key
 
 
 def check_finite_json(value: object, at: str) -> object:
