@@ -1,7 +1,7 @@
 // Runs every compiled test file (dist/**/*.test.js) of the workspace with node's test runner.
 // `tsc -b` compiles the tests next to the code they test; pass file filters as arguments.
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -21,16 +21,42 @@ const files = ['packages', 'apps', 'swanlog-fixtures', 'bench']
   .flatMap((d) => collect(join(root, d), []))
   .filter((f) => filters.length === 0 || filters.some((p) => f.includes(p)))
   .sort();
-if (files.length === 0) {
+// The Python SDK's pytest suite runs too, with the venv scripts/setup-python.sh makes (.venv-py),
+// when no filter is given or a filter names it (`node scripts/run-tests.mjs sdk-python`).
+const pythonDir = 'packages/sdk-python';
+const venvPython = join(root, '.venv-py', 'bin', 'python');
+const runPython =
+  filters.length === 0 || filters.some((p) => pythonDir.includes(p) || p.startsWith(pythonDir));
+if (files.length === 0 && !runPython) {
   console.error(
     `no test files found${filters.length ? ` matching ${filters.join(', ')}` : ''}; did \`tsc -b\` run?`,
   );
   process.exit(1);
 }
-console.log(`running ${files.length} test file(s): ${files.map((f) => relative(root, f)).join(', ')}`);
-const result = spawnSync(
-  process.execPath,
-  ['--enable-source-maps', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
-  { stdio: 'inherit', cwd: root },
-);
-process.exit(result.status ?? 1);
+let status = 0;
+if (files.length > 0) {
+  console.log(`running ${files.length} test file(s): ${files.map((f) => relative(root, f)).join(', ')}`);
+  const result = spawnSync(
+    process.execPath,
+    ['--enable-source-maps', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
+    { stdio: 'inherit', cwd: root },
+  );
+  status = result.status ?? 1;
+}
+if (runPython) {
+  if (existsSync(venvPython)) {
+    console.log(`running the Python SDK's tests (${pythonDir}/tests) with .venv-py`);
+    const py = spawnSync(
+      venvPython,
+      ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', join(pythonDir, 'tests')],
+      {
+        stdio: 'inherit',
+        cwd: root,
+      },
+    );
+    if (status === 0) status = py.status ?? 1;
+  } else {
+    console.log(`skipping the Python SDK's tests: no .venv-py (bash scripts/setup-python.sh makes it)`);
+  }
+}
+process.exit(status);

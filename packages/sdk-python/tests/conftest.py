@@ -12,6 +12,7 @@ import textwrap
 
 import pytest
 
+import swanlog
 from swanlog._codec import decode_chunk
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
@@ -69,10 +70,7 @@ def raw_points(run_dir: str, key: str) -> list[tuple[int, float, int, int, str]]
 
 def run_python(code: str, *, env: dict | None = None, cwd: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
     """Runs `code` in a fresh interpreter with this package importable."""
-    full_env = dict(os.environ)
-    src = os.path.join(REPO, "packages", "sdk-python", "src")
-    full_env["PYTHONPATH"] = src + os.pathsep + full_env.get("PYTHONPATH", "")
-    full_env.update(env or {})
+    full_env = _child_env(env)
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
         capture_output=True,
@@ -85,11 +83,17 @@ def run_python(code: str, *, env: dict | None = None, cwd: str | None = None, ti
 
 
 def spawn_python(code: str, *, env: dict | None = None, cwd: str | None = None, **kw) -> subprocess.Popen:
-    full_env = dict(os.environ)
-    src = os.path.join(REPO, "packages", "sdk-python", "src")
-    full_env["PYTHONPATH"] = src + os.pathsep + full_env.get("PYTHONPATH", "")
-    full_env.update(env or {})
+    full_env = _child_env(env)
     return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], env=full_env, cwd=cwd, text=True, **kw)
+
+
+def _child_env(env: dict | None) -> dict:
+    """The environment of a child interpreter: it imports the same swanlog as the tests do."""
+    full_env = dict(os.environ)
+    here = os.path.dirname(os.path.dirname(os.path.abspath(swanlog.__file__)))
+    full_env["PYTHONPATH"] = here + os.pathsep + full_env.get("PYTHONPATH", "")
+    full_env.update(env or {})
+    return full_env
 
 
 def run_node(code: str, *, env: dict | None = None, cwd: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
