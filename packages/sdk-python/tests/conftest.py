@@ -12,10 +12,12 @@ import textwrap
 
 import pytest
 
-import swanlog
-from swanlog._codec import decode_chunk
-
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+# The tests test this checkout's code, also when a copy of the package is installed in the venv.
+sys.path.insert(0, os.path.join(REPO, "packages", "sdk-python", "src"))
+
+import swanlog  # noqa: E402
+from swanlog._codec import decode_chunk  # noqa: E402
 CLI_JS = os.path.join(REPO, "apps", "cli", "bin", "swanlog.js")
 SDK_DIST = os.path.join(REPO, "packages", "sdk", "dist", "index.js")
 NODE = shutil.which("node")

@@ -5,11 +5,15 @@ once the run reads crashed, and exits."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import urllib.error
+import urllib.parse
+import urllib.request
 
 from ._errors import ERROR_CODES, SwanlogError
 from ._format import find_run_dir
@@ -72,9 +76,8 @@ class CloudUploader:
         self.proc = None
 
 
-def pull_run(cli: str, o) -> str | None:
-    """Seeds a partial directory for a server's experiment with `swanlog pull`; None when the
-    server has no such experiment and resume='allow' (a new run is created then)."""
+def pull_run(cli: str, o) -> str:
+    """Seeds a partial directory for a server's experiment with `swanlog pull <id> --logdir`."""
     logdir = os.path.abspath(o.logdir)
     env = dict(os.environ)
     env["SWANLOG_HOST"] = o.host
@@ -105,6 +108,32 @@ def pull_run(cli: str, o) -> str | None:
         )
     codes = [c for c in re.findall(r"\b[A-Z][A-Z_]+\b", text) if c in ERROR_CODES]
     code = codes[0] if codes else "SERVER_ERROR"
-    if code == "RUN_NOT_FOUND" and o.resume == "allow":
-        return None
     raise SwanlogError(code, f"`swanlog pull {o.id}` failed: {text}", "see the message above")
+
+
+def fetch_status(host: str, api_key: str, run_id: str) -> dict | None:
+    """The server's SyncStatus of experiment `run_id` (GET /api/v1/experiments/:id/sync); None when it has none."""
+    url = f"{host}/api/v1/experiments/{urllib.parse.quote(run_id, safe='')}/sync"
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {api_key}"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read())
+    except urllib.error.HTTPError as error:
+        try:
+            body = json.loads(error.read())
+        except ValueError:
+            body = {}
+        code = body.get("code")
+        if error.code == 404 and code in (None, "RUN_NOT_FOUND"):
+            return None
+        raise SwanlogError(
+            code if code in ERROR_CODES else "SERVER_ERROR",
+            f"{host} answered {error.code} for experiment {run_id}: {body.get('message', error.reason)}",
+            body.get("hint") or "check host and api_key (SWANLOG_HOST, SWANLOG_API_KEY)",
+        ) from error
+    except (urllib.error.URLError, OSError) as error:
+        raise SwanlogError(
+            "SERVER_UNREACHABLE",
+            f"cannot reach {host} ({getattr(error, 'reason', error)})",
+            "check host (SWANLOG_HOST) and the network; offline mode needs no server",
+        ) from error

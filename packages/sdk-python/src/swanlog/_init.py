@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Mapping
 
-from ._cloud import CloudUploader, pull_run
+from ._cloud import CloudUploader, fetch_status, pull_run
 from ._create import create_run
 from ._errors import SwanlogError
-from ._format import find_run_dir, generate_run_id, open_swanlog_file, RUN_FILE
+from ._format import RUN_FILE, find_run_dir, generate_run_id, open_swanlog_file
 from ._options import Resolved, resolve_options
 from ._reader import RunReader, deep_merge
 from ._run import Run
@@ -112,13 +113,14 @@ def _write_extra_meta(directory: str, o: Resolved) -> None:
         db.close()
 
 
-def _open_run(o: Resolved, directory: str, created: bool, seed_floor: int | None = None) -> Run:
+def _open_run(o: Resolved, directory: str, created: bool, seed_floor: int | None = None, min_clock: int = 0) -> Run:
     writer = RunWriter(
         directory,
         resumed=not created,
         from_step=o.from_step if not created else None,
         config_patch=o.config if not created else None,
         flush_interval=o.flush_interval,
+        min_clock=min_clock,
     )
     reader = RunReader(directory)
     try:
@@ -147,17 +149,56 @@ def _open_run(o: Resolved, directory: str, created: bool, seed_floor: int | None
 
 
 def _cloud_run(o: Resolved) -> Run:
+    """The TS SDK's cloud resume (packages/sdk/src/cloud-init.ts), with the upload done by the CLI."""
     uploader = CloudUploader.locate(o)
     logdir = os.path.abspath(o.logdir)
-    created = False
-    directory = find_run_dir(logdir, o.id) if o.id is not None else None
-    if directory is None and o.id is not None:
-        # No local history: `swanlog pull` seeds a partial directory from the server (or says
-        # RUN_NOT_FOUND / RUN_DIVERGED as the TS SDK's cloud resume does).
-        directory = pull_run(uploader.cli, o)
-    if directory is None:
+    if o.id is None:
         directory, created = _locate(o, logdir)
-    run = _open_run(o, directory, created)
+        return _start_cloud(o, uploader, directory, created, 0, None)
+    local = find_run_dir(logdir, o.id)
+    try:
+        status = fetch_status(o.host, o.api_key, o.id)
+    except SwanlogError as error:
+        if error.code != "SERVER_UNREACHABLE" or local is None:
+            raise
+        warnings.warn(f"{error.message}; logging run {o.id} offline, it uploads when the server is back", RuntimeWarning, stacklevel=3)
+        status = None
+    if local is not None:
+        if status is None:
+            return _start_cloud(o, uploader, local, False, 0, None)
+        _check_diverged(o, local, status)
+        return _start_cloud(o, uploader, local, False, status["maxTs"], status["lastStep"])
+    if status is not None:
+        # No local history: `swanlog pull` seeds a partial directory from the server.
+        directory = pull_run(uploader.cli, o)
+        return _start_cloud(o, uploader, directory, False, status["maxTs"], status["lastStep"])
+    if o.resume == "must":
+        raise SwanlogError(
+            "RUN_NOT_FOUND",
+            f"no experiment {o.id} on {o.host} and no local run with that id under {logdir}",
+            "check the id and the workspace of your API key, or use resume='allow' to create it",
+        )
+    directory, created = _locate(o, logdir)
+    return _start_cloud(o, uploader, directory, created, 0, None)
+
+
+def _check_diverged(o: Resolved, directory: str, status: dict) -> None:
+    reader = RunReader(directory)
+    try:
+        local = reader.source_max_seqs()
+    finally:
+        reader.close()
+    missing = [s for s, w in status.get("watermarks", {}).items() if w > local.get(s, -1)]
+    if missing and o.from_step is None:
+        raise SwanlogError(
+            "RUN_DIVERGED",
+            f"run {o.id}: the server holds writes that {directory} lacks ({len(missing)} writer session(s) from elsewhere)",
+            "resume with from_step=<the step of the checkpoint you restored>, or move this directory away to resume from the server",
+        )
+
+
+def _start_cloud(o: Resolved, uploader: CloudUploader, directory: str, created: bool, min_clock: int, floor: int | None) -> Run:
+    run = _open_run(o, directory, created, seed_floor=floor, min_clock=min_clock)
     run._uploader = uploader
     run._finish_timeout = o.finish_timeout
     uploader.start(run)

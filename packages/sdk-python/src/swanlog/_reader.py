@@ -128,6 +128,16 @@ class RunReader:
                 out.append(s)
         return out
 
+    def source_max_seqs(self) -> dict[str, int]:
+        """Per writer session, the highest sequence number it stored (-1: nothing yet)."""
+        return {
+            s.source: self._wq(
+                s.source,
+                "SELECT max(coalesce((SELECT max(seq_max) FROM chunks), -1), coalesce((SELECT max(seq) FROM rewinds), -1))",
+            )[0][0]
+            for s in self.sessions()
+        }
+
     def max_ts(self) -> int:
         m = int(self.meta.get("seed_max_ts", "0"))
         row = self._q(
