@@ -35,6 +35,10 @@ test('bench --quick --json prints one flat object of numbers and writes the same
       'run_dir_bytes_per_point',
       'train_overhead_ratio',
       'log_peak_rss_mb',
+      'py_log_points_per_s',
+      'py_jsonl_points_per_s',
+      'py_log_1000keys_call_ms',
+      'py_train_overhead_ratio',
     ])
       assert.ok(name in figures, `${name} is reported`);
     for (const [name, value] of Object.entries(figures))

@@ -17,6 +17,7 @@ import {
   sqliteRowsPerSecond,
   trainOverheadRatio,
 } from './log-bench.js';
+import { pythonBench } from './py-bench.js';
 import { seriesQueryBench } from './series-bench.js';
 import { syncBench } from './sync-bench.js';
 
@@ -62,6 +63,8 @@ async function main(): Promise<Record<string, number>> {
   const sync = await syncBench(work, 1_000_000, reps);
   progress('10,000,000-point series downsampled to 2,000 points');
   const series = await seriesQueryBench(work);
+  progress('the Python SDK (10-key dicts, 1,000 keys, training-loop overhead)');
+  const py = pythonBench(work, args.quick);
   return {
     log_points_per_s: Math.round(log.pointsPerSecond),
     raw_append_points_per_s: Math.round(raw),
@@ -83,6 +86,7 @@ async function main(): Promise<Record<string, number>> {
     train_finish_ms: round(overhead.finishMs, 1),
     log_peak_rss_mb: round(log.maxRssMb, 1),
     log_rss_at_3m_points_mb: round(log.rssAt3mMb, 1),
+    ...(py ?? {}),
   };
 }
 
@@ -152,6 +156,19 @@ function table(r: Record<string, number>): string {
       'flat',
     ],
   ];
+  if (r.py_log_points_per_s !== undefined) {
+    rows.push(
+      [
+        'py_log_points_per_s (Python SDK)',
+        f(r.py_log_points_per_s),
+        `py_jsonl_points_per_s ${f(r.py_jsonl_points_per_s!)}`,
+        x(r.py_log_points_per_s, r.py_jsonl_points_per_s!),
+        '>= 1,000,000; >= 1.2x jsonl',
+      ],
+      ['py_log_1000keys_call_ms', f(r.py_log_1000keys_call_ms!), '', '', '< 1'],
+      ['py_train_overhead_ratio', f(r.py_train_overhead_ratio!), "mode='disabled'", '', '>= 0.97'],
+    );
+  }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   return `${rows.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n')}\n\n${reps} repetition(s) of the throughput figures, best kept.\n`;
 }
