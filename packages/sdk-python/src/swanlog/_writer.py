@@ -101,7 +101,7 @@ class RunWriter:
             if from_step is not None:
                 db.execute("INSERT INTO rewinds (seq, ts, step) VALUES (0, ?, ?)", (clock_start, from_step))
             dead = reader.dead_open_sessions()
-            _register_session(run_db, self.dir, self.source, self.segment, clock_start, resumed, from_step, config_patch, dead)
+            _register_session(run_db, self.source, self.segment, clock_start, resumed, from_step, config_patch, dead)
             self.last_visible_step_at_open = reader.last_visible_step()
             # Holding other sessions' files open would keep their -wal files alive after they finish.
             reader.close()
@@ -595,7 +595,6 @@ def _apply_fault_limit(db: sqlite3.Connection) -> None:
 
 def _register_session(
     run_db: sqlite3.Connection,
-    directory: str,
     source: str,
     segment: str,
     clock_start: int,
