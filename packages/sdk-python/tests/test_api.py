@@ -335,3 +335,17 @@ def test_large_flush_splits_into_chunks(logdir):
     run.finish()
     pts = values_of(run, "a")
     assert len(pts) == 70_001 and pts[-1] == (2**52, 1.0) and pts[69_999] == (69_999, 69_999.0)
+
+
+def test_a_full_disk_keeps_the_buffers_until_finish_succeeds(logdir, monkeypatch):
+    monkeypatch.setenv("SWANLOG_FAULT_MAX_PAGES", "16")  # the writer file cannot grow past 16 pages
+    run = swanlog.init(logdir=logdir, flush_interval=3600)
+    for i in range(20_000):
+        run.log({"a": i, "b": float(i) / 3})
+    with pytest.raises(SwanlogError) as e:
+        run.finish()
+    assert e.value.code == "STORAGE_FULL" and run.dir in e.value.hint and not run.finished
+    run.log({"a": 20_000, "b": 0.0})  # still taking values
+    monkeypatch.delenv("SWANLOG_FAULT_MAX_PAGES")  # "free space"
+    run.finish()
+    assert [s for s, _ in values_of(run, "a")] == list(range(20_001))

@@ -144,6 +144,7 @@ class RunWriter:
         self._calls = 0
         self._flushed = 0
         self._bg_error: BaseException | None = None
+        self._flush_failed = False
         self._closed: str | None = None  # why append refuses: 'ended' | 'forked'
         self._attention = flush_interval == 0
         self._owner_pid = os.getpid()
@@ -288,6 +289,8 @@ class RunWriter:
         stacks: dict[int, list[tuple]] = {}
         db = self._db
         try:
+            if self._flush_failed:
+                _apply_fault_limit(db, retry=True)  # the fault suite "frees space" by unsetting it
             db.execute("BEGIN IMMEDIATE")
             try:
                 points = 0
@@ -306,6 +309,7 @@ class RunWriter:
                     db.execute("ROLLBACK")
                 raise
         except sqlite3.Error as error:
+            self._flush_failed = True
             raise storage_error(
                 error,
                 self.path,
@@ -314,6 +318,7 @@ class RunWriter:
                     "STORAGE_FULL": f"free space on the volume of the run directory {self.dir} (or point SWANLOG_LOGDIR to a larger one), then call flush() or finish() again: the points not yet written are kept in memory until then, and every point written before is intact"
                 },
             ) from error
+        self._flush_failed = False
         del self._pending[: len(windows)]
         self._stacks.update(stacks)
         self._flushed = windows[-1].calls
@@ -579,10 +584,13 @@ def _create_writer_file(path: str, run_id: str, source: str, mode: str, clock_st
         raise
 
 
-def _apply_fault_limit(db: sqlite3.Connection) -> None:
-    """SWANLOG_FAULT_MAX_PAGES caps a new writer file (the fault suite's "full disk")."""
+def _apply_fault_limit(db: sqlite3.Connection, retry: bool = False) -> None:
+    """SWANLOG_FAULT_MAX_PAGES caps a new writer file (the fault suite's "full disk"); after a failed
+    flush it is read again, so raising or unsetting it frees space."""
     raw = os.environ.get("SWANLOG_FAULT_MAX_PAGES", "")
     if raw == "":
+        if retry:
+            db.execute("PRAGMA max_page_count = 4294967294")
         return
     if not raw.isdigit() or int(raw) < 1:
         raise SwanlogError(
