@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import sys
 import warnings
 from collections.abc import Mapping
 
@@ -13,6 +14,16 @@ from ._writer import BadKeys, RunWriter, check_step
 
 
 _PLAIN = frozenset((float, int, bool))
+
+
+def _plain_types() -> frozenset:
+    """Types the fast path converts with `array.extend`: Python's numbers, and numpy's scalars when
+    numpy is loaded (never imported here). Torch tensors stay on the checked path (`.item()`)."""
+    np = sys.modules.get("numpy")
+    if np is None:
+        return _PLAIN
+    names = ("float64", "float32", "float16", "int64", "int32", "int16", "int8", "uint8", "uint16", "uint32", "bool_")
+    return _PLAIN | frozenset(getattr(np, n) for n in names if hasattr(np, n))
 
 
 class SwanlogWarning(UserWarning):
@@ -69,6 +80,7 @@ class Run:
         self.description = description
         self.tags = list(tags) if tags else []
         self._writer = writer
+        self._plain = _plain_types()
         self._config = config
         self._on_invalid = on_invalid
         self._warned: set = set()
@@ -135,7 +147,7 @@ class Run:
         try:
             # The fast path takes plain numbers only; anything else (numpy, torch, nested dicts,
             # bad values, bad keys) is converted and checked key by key.
-            if _PLAIN.issuperset(map(type, values)):
+            if self._plain.issuperset(map(type, values)):
                 try:
                     w.append(tuple(data), values, s)
                 except (OverflowError, BadKeys):
