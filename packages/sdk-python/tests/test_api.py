@@ -349,3 +349,23 @@ def test_a_full_disk_keeps_the_buffers_until_finish_succeeds(logdir, monkeypatch
     monkeypatch.delenv("SWANLOG_FAULT_MAX_PAGES")  # "free space"
     run.finish()
     assert [s for s, _ in values_of(run, "a")] == list(range(20_001))
+
+
+def test_threads_may_log_into_one_run(logdir):
+    import threading
+
+    run = swanlog.init(logdir=logdir, flush_interval=0.01)
+
+    def worker(t):
+        for i in range(2000):
+            run.log({f"t{t}": i}, step=i)
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    run.finish()
+    assert run.logged == 8000
+    for t in range(4):
+        assert values_of(run, f"t{t}") == [(i, float(i)) for i in range(2000)]
