@@ -83,7 +83,7 @@ def pull_run(cli: str, o) -> str:
     env["SWANLOG_HOST"] = o.host
     env["SWANLOG_API_KEY"] = o.api_key
     result = subprocess.run(
-        [cli, "pull", o.id, "--logdir", logdir],
+        [cli, "pull", o.id, "--logdir", logdir, "--json"],
         env=env,
         stdin=subprocess.DEVNULL,
         capture_output=True,
@@ -91,7 +91,10 @@ def pull_run(cli: str, o) -> str:
         check=False,
     )
     if result.returncode == 0:
-        found = find_run_dir(logdir, o.id)
+        try:
+            found = json.loads(result.stdout)["dir"]
+        except (ValueError, KeyError, TypeError):
+            found = find_run_dir(logdir, o.id)
         if found is None:
             raise SwanlogError(
                 "RUN_NOT_FOUND",
