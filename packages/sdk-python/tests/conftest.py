@@ -18,10 +18,12 @@ sys.path.insert(0, os.path.join(REPO, "packages", "sdk-python", "src"))
 
 import swanlog  # noqa: E402
 from swanlog._codec import decode_chunk  # noqa: E402
-CLI_JS = os.path.join(REPO, "apps", "cli", "bin", "swanlog.js")
-SDK_DIST = os.path.join(REPO, "packages", "sdk", "dist", "index.js")
+# The TS workspace the cross-language tests drive: this checkout, or another build of it.
+TS_ROOT = os.environ.get("SWANLOG_TS_ROOT", REPO)
+CLI_JS = os.path.join(TS_ROOT, "apps", "cli", "bin", "swanlog.js")
+SDK_DIST = os.path.join(TS_ROOT, "packages", "sdk", "dist", "index.js")
 NODE = shutil.which("node")
-HAVE_TS = NODE is not None and os.path.exists(os.path.join(REPO, "apps", "cli", "dist", "cli.js")) and os.path.exists(SDK_DIST)
+HAVE_TS = NODE is not None and os.path.exists(os.path.join(TS_ROOT, "apps", "cli", "dist", "cli.js")) and os.path.exists(SDK_DIST)
 
 needs_ts = pytest.mark.skipif(not HAVE_TS, reason="the TS workspace is not built (pnpm install builds it)")
 
