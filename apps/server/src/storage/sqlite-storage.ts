@@ -303,9 +303,15 @@ class SqliteStorage implements Storage {
           session: string;
         }[]) {
           const session = JSON.parse(s.session) as SessionInfo;
+          // An open session ends in the copy at its last sign of life the server saw, as the
+          // run-state rule dates a death, so the copy reads as the original did.
           const copied =
             session.endState === null
-              ? { ...session, endState: 'crashed' as const, endedAt: input.now }
+              ? {
+                  ...session,
+                  endState: 'crashed' as const,
+                  endedAt: Math.max(session.clockStart, session.heartbeatAt ?? 0),
+                }
               : session;
           this.s.upsertSource.run(pk, s.source, s.watermark, JSON.stringify(copied));
         }
