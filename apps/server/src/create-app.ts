@@ -31,7 +31,7 @@ import type { DashboardExperimentList, DashboardServerInfo } from './dashboard-t
 import { handleErrors } from './error-handling.js';
 import { experimentDetails, experimentInfo, experimentListEntry, syncStatus } from './experiment-view.js';
 import { metricSeries } from './metric-series.js';
-import { parseIngestBatch } from './parse-batch.js';
+import { batchPrefixCheck, parseIngestBatch } from './parse-batch.js';
 import { readBody, readJson, requireContentType } from './read-body.js';
 import { metricKeyOf, metricQueryOf, validateId } from './route-params.js';
 import { requireSameOrigin } from './same-origin.js';
@@ -140,7 +140,7 @@ export function createApp(options: CreateAppOptions): Hono {
     const who = await authenticate(storage, c.req.raw, 'write', publicUrl);
     const record = await experimentOf(c, who);
     requireContentType(c.req.raw, BATCH_CONTENT_TYPE);
-    const sources = parseIngestBatch(await readBody(c.req.raw, MAX_BODY_BYTES));
+    const sources = parseIngestBatch(await readBody(c.req.raw, MAX_BODY_BYTES, batchPrefixCheck));
     const ref = { workspace: record.workspace, id: record.id };
     const before = new Map((await storage.sources(ref)).map((s) => [s.source, s.session.endState]));
     const result = await storage.ingest(ref, sources);

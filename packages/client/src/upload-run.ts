@@ -4,7 +4,9 @@ import {
   type BatchHeader,
   encodeBatch,
   isSwanlogError,
+  MAX_BATCH_HEADER_BYTES,
   type SessionInfo,
+  SwanlogError,
   type SyncStatus,
 } from '@swanlog/protocol';
 import { encodeChunk, type RunMeta, type RunReader, type RunState, WRITERS_DIR } from '@swanlog/store';
@@ -244,7 +246,15 @@ export function buildBatch(
       },
     ],
   };
-  return encodeBatch(header, blobs);
+  const body = encodeBatch(header, blobs);
+  // The cutter keeps batches within the header limit unless one log call alone is over it.
+  if (body.readUInt32LE(4) > MAX_BATCH_HEADER_BYTES)
+    throw new SwanlogError(
+      'PAYLOAD_TOO_LARGE',
+      `source ${source}: the points of seq ${to} (${chunks.length} keys) need a batch header of ${body.readUInt32LE(4)} bytes, more than the server's ${MAX_BATCH_HEADER_BYTES}`,
+      { hint: 'log fewer keys per call, or shorter key names' },
+    );
+  return body;
 }
 
 function sameSession(server: SessionInfo | undefined, local: SessionInfo): boolean {
