@@ -24,6 +24,7 @@ import {
   SESSION_COOKIE,
   SESSION_TTL_MS,
   sha256Hex,
+  stillAuthenticated,
   verifyApiKey,
 } from './auth.js';
 import { createDashboardEvents, type DashboardEvents, eventStreamResponse } from './dashboard-events.js';
@@ -133,7 +134,13 @@ export function createApp(options: CreateAppOptions): Hono {
 
   api.get('/events', async (c) => {
     const who = await authenticate(storage, c.req.raw, 'read', publicUrl);
-    return eventStreamResponse((listener) => events.subscribe(who.workspace, listener), c.req.raw.signal);
+    return eventStreamResponse({
+      subscribe: (listener) => events.subscribe(who.workspace, listener),
+      signal: c.req.raw.signal,
+      // A key revoked elsewhere (the CLI on the same database) or a session signed out ends the stream.
+      authorized: () => stillAuthenticated(storage, c.req.raw, who, publicUrl),
+      onError: (error) => log(`swanlog server: checking an event stream's key failed: ${String(error)}`),
+    });
   });
 
   api.post('/experiments/:id/ingest', async (c) => {
