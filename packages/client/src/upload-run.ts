@@ -247,12 +247,16 @@ export function buildBatch(
     ],
   };
   const body = encodeBatch(header, blobs);
-  // The cutter keeps batches within the header limit unless one log call alone is over it.
-  if (body.readUInt32LE(4) > MAX_BATCH_HEADER_BYTES)
+  // The cutter keeps chunk entries within the header limit; only one log call of too many keys
+  // (one seq is never split) or a great many rewinds can still be over it.
+  const headerBytes = body.readUInt32LE(4);
+  if (headerBytes > MAX_BATCH_HEADER_BYTES)
     throw new SwanlogError(
       'PAYLOAD_TOO_LARGE',
-      `source ${source}: the points of seq ${to} (${chunks.length} keys) need a batch header of ${body.readUInt32LE(4)} bytes, more than the server's ${MAX_BATCH_HEADER_BYTES}`,
-      { hint: 'log fewer keys per call, or shorter key names' },
+      `source ${source}: the batch of seqs (${from}, ${to}] needs a header of ${headerBytes} bytes (${chunks.length} chunks, ${header.sources[0]!.rewinds.length} rewinds), more than the server's ${MAX_BATCH_HEADER_BYTES}`,
+      {
+        hint: 'a log call of this many keys cannot be uploaded: log fewer keys per call, or shorter key names',
+      },
     );
   return body;
 }
