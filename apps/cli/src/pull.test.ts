@@ -154,6 +154,20 @@ describe('swanlog pull', () => {
     await run.finish();
   });
 
+  test('pulled twice into one logdir (the trainer restarted): the second pull reuses the seeded directory', async () => {
+    // Regression: a seeded directory lacks the writes its seed stands for, and reusing it was
+    // RUN_DIVERGED every time, so a job resumed from the server could not restart on that node.
+    const id = await runOnServer(5);
+    const into = logdir();
+    const first = await pullJson(id, into);
+    const run = await init({ logdir: into, id, resume: 'must' });
+    run.log({ loss: 0.1, acc: 0.9 });
+    await run.finish();
+    await syncOk([first.dir]);
+    const second = await pullJson(id, into);
+    assert.deepEqual(second, { id, dir: first.dir, created: false, lastStep: 5 });
+  });
+
   test('a local directory that lacks writes the server holds → error[RUN_DIVERGED], exit 1, the directory untouched', async () => {
     const id = await runOnServer(5);
     const stale = logdir();

@@ -78,12 +78,16 @@ function reuseLocal(id: string, dir: string, remote: Remote, fromStep: number | 
     return { dir, created: false, onServer: false, minClock: 0, serverLastStep: null };
   const reader = RunReader.open(dir);
   let localSeqs: Record<string, number>;
+  let seededAt: number | null;
   try {
     localSeqs = reader.sourceMaxSeqs();
+    seededAt = reader.meta.partial ? reader.meta.seedMaxTs : null;
   } finally {
     reader.close();
   }
-  const missing = Object.entries(status.watermarks).filter(([source, w]) => w > (localSeqs[source] ?? -1));
+  const missing = Object.entries(status.watermarks).filter(
+    ([source, w]) => w > (localSeqs[source] ?? -1) && !standsInSeed(status, source, seededAt),
+  );
   if (missing.length > 0 && fromStep === undefined) {
     throw new SwanlogError(
       'RUN_DIVERGED',
@@ -95,6 +99,16 @@ function reuseLocal(id: string, dir: string, remote: Remote, fromStep: number | 
   }
   ensureLiveRecord(dir, remote.info, remote.experimentId);
   return { dir, created: false, onServer: true, minClock: status.maxTs, serverLastStep: status.lastStep };
+}
+
+/**
+ * A seeded (partial) directory lacks by design the writes its seed stands for: those of sessions
+ * whose clock started at or below the seed's highest timestamp. A session that started above it
+ * began after the seeding, elsewhere (a resume starts its clock above the run's highest timestamp).
+ */
+function standsInSeed(status: SyncStatus, source: string, seededAt: number | null): boolean {
+  const session = status.sessions[source];
+  return seededAt !== null && session !== undefined && session.clockStart <= seededAt;
 }
 
 async function seedFromServer(
