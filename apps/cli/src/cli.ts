@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { copy } from './commands/copy.js';
 import { exportRun } from './commands/export.js';
+import { registerImportCommand } from './commands/import.js';
 import { ls } from './commands/ls.js';
 import { registerServerCommands } from './commands/server.js';
 import { show } from './commands/show.js';
@@ -113,6 +114,7 @@ export function buildProgram(): Command {
       }
     });
 
+  registerImportCommand(program, defaultLogdir);
   registerSyncCommands(program);
   registerWatchCommand(program);
   registerServerCommands(program);

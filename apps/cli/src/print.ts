@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createWriteStream, openSync } from 'node:fs';
 import type { Writable } from 'node:stream';
+import type { ImportResult } from '@swanlog/import';
 import { SwanlogError } from '@swanlog/protocol';
 import type { CopyRunResult, VerifyReport } from '@swanlog/store';
 import type { CleanResult } from './commands/clean.js';
@@ -124,6 +125,8 @@ export function formatShow(d: RunDetails): string {
     `  last step  ${d.lastStep ?? '-'}`,
   ];
   if (d.copiedFrom !== null) lines.push(`  copied     from run ${d.copiedFrom}`);
+  if (d.source !== null)
+    lines.push(`  imported   from ${d.source.kind} run ${d.source.id} (${d.source.path})`);
   lines.push(`  config     ${JSON.stringify(d.config)} (${d.configRevisions.length} revision(s))`);
   lines.push('', 'keys');
   const keyRows = [['KEY', 'POINTS', 'LAST STEP', 'LAST VALUE']];
@@ -168,4 +171,23 @@ function indent(text: string): string {
     .split('\n')
     .map((l) => (l === '' ? l : `  ${l}`))
     .join('\n');
+}
+
+/** `created    run tb-exp1 (tensorboard runs/exp1)  120 points, 2 sessions, skipped 3 histogram  <dir>`. */
+export function formatImportResult(r: ImportResult): string {
+  const where = r.kind === null ? r.source : `${r.kind} ${r.sourceId}`;
+  const skipped = Object.entries(r.skipped)
+    .map(([what, n]) => `${n} ${what}`)
+    .join(', ');
+  const counts =
+    `${r.points.toLocaleString('en-US')} point${r.points === 1 ? '' : 's'}` +
+    (r.superseded === 0 ? '' : ` (${r.superseded.toLocaleString('en-US')} superseded)`) +
+    (r.sessions === 0 ? '' : `, ${r.sessions} session${r.sessions === 1 ? '' : 's'}`) +
+    (skipped === '' ? '' : `, skipped ${skipped}`);
+  const run = r.id === null ? '' : ` → run ${r.id}${r.derivedId ? ' (derived id)' : ''}`;
+  if (r.error !== undefined) {
+    const done = r.action === null ? '' : `  (${counts} imported before it)`;
+    return `failed     ${where}${run}: error[${r.error.code}]: ${r.error.message}${done}\n`;
+  }
+  return `${(r.action ?? '').padEnd(10)} ${where}${run}  ${counts}  ${r.dir}\n`;
 }
