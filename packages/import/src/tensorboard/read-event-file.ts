@@ -32,7 +32,7 @@ export interface EventFileChunk {
   state: EventReaderState;
   /** Events and values not imported, by kind (damaged records, histograms, images, ...). */
   skipped: Record<string, number>;
-  /** Wall time of the first event read, ms (null when none was read). */
+  /** Wall time of the first record, ms (null when there is none): a session's clock starts there. */
   firstTime: number | null;
   /** Why reading stopped before the end, when a record's framing is damaged (what came before is returned). */
   error?: unknown;
@@ -57,7 +57,6 @@ export function readEventFile(
     skipped[what] = (skipped[what] ?? 0) + 1;
   };
   let end = offset;
-  let firstTime: number | null = null;
   try {
     for (const record of readTfRecords(bytes, offset, file)) {
       end = record.end;
@@ -74,15 +73,13 @@ export function readEventFile(
         skip('damaged');
         continue;
       }
-      const time = event.wallTime * 1000;
-      firstTime ??= time;
-      readEvent(event, time, state, records, skip);
+      readEvent(event, event.wallTime * 1000, state, records, skip);
     }
   } catch (error) {
     if (!isSwanlogError(error, 'SOURCE_CORRUPT')) throw error;
-    return { records, end, state, skipped, firstTime, error };
+    return { records, end, state, skipped, firstTime: records[0]?.time ?? null, error };
   }
-  return { records, end, state, skipped, firstTime };
+  return { records, end, state, skipped, firstTime: records[0]?.time ?? null };
 }
 
 function readEvent(

@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { describeResult, hasStack, REPO_ROOT, runCli, tempDir } from './test-support/cli.js';
+
+const TB_RUNS = join(REPO_ROOT, 'swanlog-fixtures', 'tensorboard', 'runs');
+const tmp = tempDir();
+after(() => tmp.remove());
+
+interface ImportJson {
+  source: string;
+  kind: string | null;
+  id: string | null;
+  sourceId: string | null;
+  derivedId: boolean;
+  dir: string | null;
+  action: 'created' | 'appended' | 'up-to-date' | null;
+  points: number;
+  superseded: number;
+  sessions: number;
+  skipped: Record<string, number>;
+  error?: { code: string; message: string; hint?: string };
+}
+
+function copyRuns(name: string): string {
+  const to = join(tmp.path, name);
+  cpSync(TB_RUNS, to, { recursive: true });
+  return to;
+}
+
+describe('swanlog import', () => {
+  test('--json: one element per source with action, points, superseded, skipped; again: up-to-date', async () => {
+    const runs = copyRuns('json');
+    const logdir = join(tmp.path, 'json-logs');
+    const r = await runCli(['import', runs, '--logdir', logdir, '--json']);
+    assert.equal(r.code, 0, describeResult(r));
+    const first = JSON.parse(r.stdout) as ImportJson[];
+    assert.equal(first.length, 7);
+    const purge = first.find((e) => e.sourceId === 'torch-purge')!;
+    assert.deepEqual(
+      { ...purge, dir: undefined },
+      {
+        source: join(runs, 'torch-purge'),
+        kind: 'tensorboard',
+        id: 'torch-purge',
+        sourceId: 'torch-purge',
+        derivedId: false,
+        dir: undefined,
+        action: 'created',
+        points: 29,
+        superseded: 11,
+        sessions: 2,
+        skipped: { histogram: 1, image: 1, text: 1 },
+      },
+    );
+    const again = await runCli(['import', runs, '--logdir', logdir, '--json']);
+    assert.equal(again.code, 0, describeResult(again));
+    const second = JSON.parse(again.stdout) as ImportJson[];
+    assert.deepEqual(
+      second.map((e) => [e.id, e.action, e.points]),
+      first.map((e) => [e.id, 'up-to-date', 0]),
+    );
+  });
+
+  test('show names the origin of an imported run', async () => {
+    const runs = copyRuns('show');
+    const logdir = join(tmp.path, 'show-logs');
+    await runCli(['import', join(runs, 'tbx'), '--logdir', logdir]);
+    const shown = await runCli(['show', 'tbx', '--logdir', logdir, '--json']);
+    assert.equal(shown.code, 0, describeResult(shown));
+    assert.deepEqual(JSON.parse(shown.stdout).source, {
+      kind: 'tensorboard',
+      path: join(runs, 'tbx'),
+      id: 'tbx',
+    });
+    const text = await runCli(['show', 'tbx', '--logdir', logdir]);
+    assert.match(text.stdout, new RegExp(`imported   from tensorboard run tbx \\(${join(runs, 'tbx')}\\)`));
+  });
+
+  test('a file that cannot be read: error[SOURCE_CORRUPT] naming it, the other runs imported, exit 1', async () => {
+    const runs = copyRuns('bad');
+    const dir = join(runs, 'tf1-restart');
+    const file = join(dir, readdirSync(dir)[0]!);
+    const bytes = readFileSync(file);
+    bytes[0] = bytes[0]! ^ 0x40; // the first record's length
+    writeFileSync(file, bytes);
+    const logdir = join(tmp.path, 'bad-logs');
+    const r = await runCli(['import', runs, '--logdir', logdir]);
+    assert.equal(r.code, 1, describeResult(r));
+    assert.ok(!hasStack(r.stderr), describeResult(r));
+    assert.match(
+      r.stderr,
+      new RegExp(`^failed +tensorboard tf1-restart .*error\\[SOURCE_CORRUPT\\]: ${file}: `, 'm'),
+    );
+    assert.equal(r.stdout.match(/^created /gm)?.length, 6, describeResult(r));
+
+    const json = await runCli(['import', runs, join(tmp.path, 'missing'), '--logdir', logdir, '--json']);
+    assert.equal(json.code, 1);
+    const entries = JSON.parse(json.stdout) as ImportJson[];
+    assert.equal(entries.find((e) => e.sourceId === 'tf1-restart')?.error?.code, 'SOURCE_CORRUPT');
+    assert.deepEqual(entries.at(-1), {
+      source: join(tmp.path, 'missing'),
+      kind: null,
+      id: null,
+      sourceId: null,
+      derivedId: false,
+      dir: null,
+      action: null,
+      points: 0,
+      superseded: 0,
+      sessions: 0,
+      skipped: {},
+      error: {
+        code: 'NOT_FOUND',
+        message: `${join(tmp.path, 'missing')} does not exist`,
+        hint: 'pass a TensorBoard log directory or event file',
+      },
+    });
+  });
+});
