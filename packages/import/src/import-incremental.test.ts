@@ -223,3 +223,36 @@ describe('incremental import', () => {
     db.close();
   });
 });
+
+describe('TensorBoard purge rules', () => {
+  test('purge_step=0 (SessionLog START at step 0) hides every earlier step: a rewind to -1', () => {
+    const dir = fresh();
+    const run = join(dir, 'src', 'purge0');
+    mkdirSync(run, { recursive: true });
+    const t = 1_700_000_000;
+    writeFileSync(
+      join(run, 'events.out.tfevents.1.host'),
+      Buffer.concat([fileVersion(t), scalarEvent(0, t + 1, 'x', 1), scalarEvent(1, t + 2, 'x', 2)]),
+    );
+    const start = create(EventSchema, {
+      wallTime: t + 3,
+      step: 0n,
+      what: { case: 'sessionLog', value: { status: 1 } },
+    });
+    writeFileSync(
+      join(run, 'events.out.tfevents.2.host'),
+      Buffer.concat([
+        fileVersion(t + 3),
+        frameTfRecord(toBinary(EventSchema, start)),
+        scalarEvent(0, t + 4, 'x', 9),
+      ]),
+    );
+    const r = importSources({ cwd: dir, paths: [run], logdir: join(dir, 'logs') })[0]!;
+    assert.equal(r.error, undefined);
+    assert.deepEqual(
+      visibleSeries(r.dir!).x!.map((p) => [p.step, p.value]),
+      [[0, 9]],
+    );
+    assert.equal(r.superseded, 2);
+  });
+});

@@ -46,7 +46,8 @@ function findImportedRun(
     }
     const meta = reader.meta;
     reader.close();
-    if (meta.source?.kind === source.kind && meta.source.id === source.id) {
+    // A copy keeps its original's origin in meta, but imports go on into the original.
+    if (meta.copiedFrom === null && meta.source?.kind === source.kind && meta.source.id === source.id) {
       return { dir, id: meta.id, derivedId: meta.id !== source.id };
     }
   }
