@@ -4,6 +4,17 @@ TensorBoard's own reader (EventAccumulator) shows of them, as reference.json.
     python3 -m venv /tmp/tbvenv && /tmp/tbvenv/bin/pip install torch tensorboard tensorboardX numpy
     /tmp/tbvenv/bin/python swanlog-fixtures/tensorboard/generate.py
 
+Then swanlog's own export of three of them, and what EventAccumulator shows of it
+(exported-reference.json), so a test checks that TensorBoard reads `swanlog export --format tfevents`:
+
+    S="node apps/cli/bin/swanlog.js"; L=$(mktemp -d)
+    $S import swanlog-fixtures/tensorboard/runs --logdir $L
+    for r in tbx tensor-dtypes torch-purge; do
+      rm -rf swanlog-fixtures/tensorboard/exported/$r
+      $S export $r --logdir $L --format tfevents --out swanlog-fixtures/tensorboard/exported/$r
+    done
+    /tmp/tbvenv/bin/python swanlog-fixtures/tensorboard/generate.py --exported
+
 Runs (each directory under runs/ is one TensorBoard run):
   torch-purge/       PyTorch SummaryWriter, a step written twice, a histogram, an image and text;
                      then a second writer with purge_step=5 (a restart: SessionLog START)
@@ -24,6 +35,7 @@ import math
 import os
 import shutil
 import struct
+import sys
 import time
 
 import numpy as np
@@ -197,7 +209,25 @@ def num(x):
     return x
 
 
+def write_reference(runs_dir, out_name, note):
+    ref = {}
+    for root, _dirs, files in sorted(os.walk(runs_dir)):
+        if any("tfevents" in f for f in files):
+            ref[os.path.relpath(root, runs_dir)] = reference(root)
+    with open(os.path.join(HERE, out_name), "w") as f:
+        json.dump({"note": note, "tensorboard": __import__("tensorboard").__version__, "runs": ref}, f, indent=1)
+        f.write("\n")
+
+
 def main():
+    if sys.argv[1:] == ["--exported"]:
+        write_reference(
+            os.path.join(HERE, "exported"),
+            "exported-reference.json",
+            "EventAccumulator(dir, size_guidance={'scalars': 0, 'tensors': 0}) of swanlog's export "
+            "(--format tfevents) of each run under exported/: per tag [step, value, wall_time]",
+        )
+        return
     shutil.rmtree(RUNS, ignore_errors=True)
     os.makedirs(RUNS)
     torch_purge()
@@ -205,22 +235,12 @@ def main():
     tensor_style()
     tensor_dtypes()
     tf1_restart()
-    ref = {}
-    for root, _dirs, files in sorted(os.walk(RUNS)):
-        if any("tfevents" in f for f in files):
-            ref[os.path.relpath(root, RUNS)] = reference(root)
-    with open(os.path.join(HERE, "reference.json"), "w") as f:
-        json.dump(
-            {
-                "note": "EventAccumulator(dir, size_guidance={'scalars': 0, 'tensors': 0}) of each run under runs/, "
-                "written by generate.py: per tag [step, value, wall_time] in the order TensorBoard keeps them",
-                "tensorboard": __import__("tensorboard").__version__,
-                "runs": ref,
-            },
-            f,
-            indent=1,
-        )
-        f.write("\n")
+    write_reference(
+        RUNS,
+        "reference.json",
+        "EventAccumulator(dir, size_guidance={'scalars': 0, 'tensors': 0}) of each run under runs/, "
+        "written by generate.py: per tag [step, value, wall_time] in the order TensorBoard keeps them",
+    )
 
 
 if __name__ == "__main__":

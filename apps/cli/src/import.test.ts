@@ -118,4 +118,29 @@ describe('swanlog import', () => {
       },
     });
   });
+
+  test('export --format tfevents writes an event file that imports back to the same series; no --out is a usage error', async () => {
+    const runs = copyRuns('export');
+    const logdir = join(tmp.path, 'export-logs');
+    await runCli(['import', join(runs, 'tbx'), '--logdir', logdir]);
+    const out = join(tmp.path, 'tb-out', 'tbx');
+    const r = await runCli(['export', 'tbx', '--logdir', logdir, '--format', 'tfevents', '--out', out]);
+    assert.equal(r.code, 0, describeResult(r));
+    assert.match(
+      r.stdout,
+      new RegExp(`^wrote 12 points to ${out}/events\\.out\\.tfevents\\.\\d+\\.swanlog$`, 'm'),
+    );
+    const back = await runCli(['import', out, '--logdir', join(tmp.path, 'back'), '--json']);
+    const [entry] = JSON.parse(back.stdout) as ImportJson[];
+    const a = await runCli(['export', 'tbx', '--logdir', logdir]);
+    const b = await runCli(['export', entry!.id!, '--logdir', join(tmp.path, 'back')]);
+    assert.equal(b.stdout, a.stdout);
+
+    const noOut = await runCli(['export', 'tbx', '--logdir', logdir, '--format', 'tfevents']);
+    assert.equal(noOut.code, 1);
+    assert.match(
+      noOut.stderr,
+      /^error\[INVALID_OPTION\]: --format tfevents writes a directory: --out <dir> is missing$/m,
+    );
+  });
 });
