@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { appendFileSync, cpSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { describeResult, hasStack, REPO_ROOT, runCli, tempDir } from './test-support/cli.js';
+import { CLI_BIN, cliEnv, describeResult, hasStack, REPO_ROOT, runCli, tempDir } from './test-support/cli.js';
 
 const TB_RUNS = join(REPO_ROOT, 'swanlog-fixtures', 'tensorboard', 'runs');
 const tmp = tempDir();
@@ -142,5 +143,38 @@ describe('swanlog import', () => {
       noOut.stderr,
       /^error\[INVALID_OPTION\]: --format tfevents writes a directory: --out <dir> is missing$/m,
     );
+  });
+
+  test('--watch follows a growing event file until SIGTERM, then exits 0', async () => {
+    const runs = copyRuns('watch');
+    const dir = join(runs, 'tf1-restart');
+    const file = join(dir, readdirSync(dir)[0]!);
+    const full = readFileSync(file);
+    truncateSync(file, 200); // a job that has written its first records (the last one torn)
+    const logdir = join(tmp.path, 'watch-logs');
+    const proc = spawn(process.execPath, [CLI_BIN, 'import', dir, '--logdir', logdir, '--watch'], {
+      env: cliEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    proc.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    const closed = new Promise<number | null>((done) => proc.on('close', (code) => done(code)));
+    const until = async (re: RegExp) => {
+      // Bounded generously: the behaviour asked for is "follows", not a speed.
+      for (let i = 0; i < 600 && !re.test(stdout); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.match(stdout, re);
+    };
+    try {
+      await until(/^created +tensorboard tf1-restart/m);
+      appendFileSync(file, full.subarray(200));
+      await until(/^appended +tensorboard tf1-restart .* 2\d points/m);
+    } finally {
+      proc.kill('SIGTERM');
+    }
+    assert.equal(await closed, 0);
+    const shown = await runCli(['show', 'tf1-restart', '--logdir', logdir, '--json']);
+    assert.equal(JSON.parse(shown.stdout).keys.loss.count, 12); // steps 0-11, as TensorBoard shows them
   });
 });

@@ -25,27 +25,34 @@ export async function importCommand(options: ImportCommandOptions): Promise<Impo
   const { importSources } = await import('@swanlog/import');
   const run = (onSource?: ImportCommandOptions['onSource']) =>
     importSources({ cwd: options.cwd, paths: options.paths, logdir: options.logdir, onSource });
-  let results = run(options.onSource);
-  if (options.watch !== true) return results;
+  if (options.watch !== true) return run(options.onSource);
   const { watch } = await import('chokidar');
   const { resolve } = await import('node:path');
   let pending: NodeJS.Timeout | undefined;
+  let changed = false;
   let wake: () => void = () => {};
   const watcher = watch(
     options.paths.map((p) => resolve(options.cwd, p)),
     { ignoreInitial: true },
   ).on('all', () => {
+    changed = true;
     clearTimeout(pending);
     pending = setTimeout(() => wake(), WATCH_SETTLE_MS);
   });
+  // Watching before the first pass: what a job writes meanwhile is seen by the next one.
+  await new Promise<void>((ready) => watcher.once('ready', () => ready()));
+  let results = run(options.onSource);
   const stopped = () => options.signal?.aborted === true;
   try {
     while (!stopped()) {
-      await new Promise<void>((done) => {
-        wake = done;
-        options.signal?.addEventListener('abort', () => done(), { once: true });
-      });
+      if (!changed) {
+        await new Promise<void>((done) => {
+          wake = done;
+          options.signal?.addEventListener('abort', () => done(), { once: true });
+        });
+      }
       if (stopped()) break;
+      changed = false;
       const next = run();
       for (const r of next) if (r.action !== 'up-to-date' || r.error !== undefined) options.onUpdate?.(r);
       results = mergeResults(results, next);
