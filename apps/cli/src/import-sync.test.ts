@@ -59,4 +59,25 @@ describe('swanlog sync <TensorBoard dir>', () => {
       entries.map((e) => [e.runId, 'up-to-date', 0]),
     );
   });
+
+  test('swanlog sync ./wandb: the W&B runs are imported and synced, the step offset in the origin', async () => {
+    const wandb = join(tmp.path, 'wandb');
+    cpSync(join(REPO_ROOT, 'swanlog-fixtures', 'wandb', 'wandb'), wandb, {
+      recursive: true,
+      verbatimSymlinks: true,
+    });
+    const logdir = join(tmp.path, 'wandb-logs');
+    const r = await runCli(['sync', wandb, '--logdir', logdir, '--json'], { env: syncEnv(server) });
+    assert.equal(r.code, 0, describeResult(r));
+    const entries = JSON.parse(r.stdout) as Entry[];
+    assert.deepEqual(entries.map((e) => e.runId).sort(), ['cont0001', 'cont0002', 'nested01']);
+    for (const e of entries)
+      assert.deepEqual(await serverSeries(server.client, e.experimentId!), localSeries(e.dir));
+    const cont = await server.client.getExperiment(
+      entries.find((e) => e.runId === 'cont0001')!.experimentId!,
+    );
+    assert.equal(cont.source?.kind, 'wandb');
+    assert.deepEqual(Object.values(cont.source?.stepOffsets ?? {}), [5]);
+    assert.equal(cont.project, 'fixtures');
+  });
 });

@@ -115,7 +115,7 @@ describe('swanlog import', () => {
       error: {
         code: 'NOT_FOUND',
         message: `${join(tmp.path, 'missing')} does not exist`,
-        hint: 'pass a TensorBoard log directory or event file',
+        hint: 'pass a TensorBoard log directory or event file, or a W&B directory (./wandb)',
       },
     });
   });

@@ -3,7 +3,8 @@ import { SwanlogError } from '@swanlog/protocol';
 import { RunReader } from '@swanlog/store';
 import { findSources, type Source } from './find-sources.js';
 import { locateRun } from './locate-run.js';
-import { importTensorboard } from './tensorboard/import-tensorboard.js';
+import { type ImportCounts, importTensorboard } from './tensorboard/import-tensorboard.js';
+import { importWandb, readWandbRunInfo } from './wandb/import-wandb.js';
 
 export interface ImportOptions {
   cwd: string;
@@ -38,6 +39,8 @@ export interface ImportResult {
   sessions: number;
   /** What was not imported, by kind: damaged records, histograms, images, ... */
   skipped: Record<string, number>;
+  /** W&B: offsets added to the steps of directories whose steps restarted, by directory. */
+  stepOffsets?: Record<string, number>;
   error?: { code: string; message: string; hint?: string };
 }
 
@@ -64,13 +67,36 @@ export function importSources(options: ImportOptions): ImportResult[] {
   return results;
 }
 
-function importSource(source: Source, logdir: string): ImportResult {
+function importSource(found: Source, logdir: string): ImportResult {
+  let source = found;
   const result: ImportResult = { ...emptyResult(source.dir), kind: source.kind, sourceId: source.id };
   try {
-    const run = locateRun(logdir, { kind: source.kind, path: source.dir, id: source.id }, source.id);
+    const info = source.kind === 'wandb' ? readWandbRunInfo(source.files[0]!) : null;
+    // A W&B file given by a name of its own: the run's id is the one its run record holds.
+    if (info !== null && info.id !== '' && info.id !== source.id) {
+      source = { ...source, id: info.id };
+      result.sourceId = info.id;
+    }
+    const run = locateRun(
+      logdir,
+      { kind: source.kind, path: source.kind === 'wandb' ? source.root : source.dir, id: source.id },
+      {
+        project: info?.project ?? '',
+        name: info?.name ?? source.id,
+        config: info?.config ?? {},
+        ...(info?.startTime == null ? {} : { configTs: Math.round(info.startTime) }),
+      },
+    );
     Object.assign(result, { id: run.id, dir: run.dir, derivedId: run.derivedId });
     const before = supersededIn(run.dir);
-    const counts = importTensorboard(run.dir, source.dir, source.files);
+    let counts: ImportCounts;
+    if (source.kind === 'wandb') {
+      const w = importWandb(run.dir, source.files);
+      if (Object.keys(w.stepOffsets).length > 0) result.stepOffsets = w.stepOffsets;
+      counts = w;
+    } else {
+      counts = importTensorboard(run.dir, source.dir, source.files);
+    }
     result.points = counts.points;
     result.sessions = counts.sessions;
     result.skipped = counts.skipped;

@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { SwanlogError } from '@swanlog/protocol';
-import { createRun, findRunDir, listRunDirs, RunReader, type RunSource } from '@swanlog/store';
+import {
+  createRun,
+  findRunDir,
+  type JsonObject,
+  listRunDirs,
+  RunReader,
+  type RunSource,
+} from '@swanlog/store';
 
 export interface LocatedRun {
   dir: string;
@@ -15,14 +22,18 @@ export interface LocatedRun {
  * are, so a moved folder imports into the same run), created when there is none. Its id is the
  * source's id where that is a valid run id and free, else a stable id derived from it.
  */
-export function locateRun(logdir: string, source: RunSource, name: string): LocatedRun {
+export function locateRun(
+  logdir: string,
+  source: RunSource,
+  init: { project: string; name: string | null; config: JsonObject; configTs?: number },
+): LocatedRun {
   const existing = findImportedRun(logdir, source);
   if (existing !== undefined) return { ...existing, created: false };
   const plain = source.id.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
   const candidates = [plain, derivedId(source)];
   for (const id of candidates) {
     if (id === '' || findRunDir(logdir, id) !== undefined) continue;
-    const made = createRun({ logdir, id, project: '', workspace: null, name, source });
+    const made = createRun({ logdir, id, workspace: null, source, ...init });
     if (!made.created && !sameSource(made.dir, source)) continue;
     return { dir: made.dir, id, created: made.created, derivedId: id !== source.id };
   }

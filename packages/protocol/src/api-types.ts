@@ -59,6 +59,8 @@ export interface ExperimentSource {
   kind: string;
   path: string;
   id: string;
+  /** Offsets added to the steps of source sessions whose steps restarted (W&B offline resumes). */
+  stepOffsets?: Record<string, number>;
 }
 
 /** POST /api/v1/experiments */

@@ -37,6 +37,8 @@ export const createExperimentSchema = z
         kind: z.string().min(1).max(64),
         path: z.string().max(4096),
         id: z.string().min(1).max(1024),
+        // Keys are W&B directory names (a key `__proto__` would be dropped: none is).
+        stepOffsets: z.record(z.string().max(1024), step).optional(),
       })
       .strict()
       .nullable()

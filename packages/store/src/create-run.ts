@@ -34,6 +34,11 @@ export interface CreateRunOptions {
   seed?: { lastStep: number | null; maxTs: number };
   /** The origin of an imported run (meta `source_kind`, `source_path`, `source_id`). */
   source?: RunSource;
+  /**
+   * Clock of the initial config revision (default now). An import gives the source's start time,
+   * so the config does not order after the points it brings, which keep their own times.
+   */
+  configTs?: number;
 }
 
 export interface CreateRunResult {
@@ -158,7 +163,7 @@ function writeRunFile(path: string, options: CreateRunOptions): void {
       }
       if (options.config !== undefined && Object.keys(options.config).length > 0) {
         db.prepare('INSERT INTO config_revisions (rev, ts, source, patch) VALUES (1, ?, NULL, ?)').run(
-          now,
+          options.configTs ?? now,
           JSON.stringify(options.config),
         );
       }

@@ -7,6 +7,7 @@ import { encodeChunk } from './chunk-codec.js';
 import { openSwanlogFile, RUN_FILE, stampFormat, WRITER_SCHEMA, WRITERS_DIR } from './format.js';
 import { currentProcess } from './liveness.js';
 import { RunReader } from './run-reader.js';
+import type { EndState } from './run-state.js';
 import { assertKey, MAX_CHUNK_POINTS } from './run-writer.js';
 import { wrapStorageError } from './sqlite-error.js';
 
@@ -29,6 +30,8 @@ export interface ImportBatch {
   records: ImportedRecord[];
   /** Where reading stopped in each source file, committed with the records (so a retry reads on from there). */
   progress: ImportProgress[];
+  /** How the source session ended as far as its file tells (default finished). */
+  endState?: EndState;
 }
 
 export interface ImportProgress {
@@ -176,7 +179,7 @@ export class ImportedSession {
     for (const [name, id] of plan.newKeys) this.keyIds.set(name, id);
     this.lastTs = plan.lastTs;
     this.nextSeq = plan.nextSeq;
-    this.recordEnd();
+    this.recordEnd(batch.endState ?? 'finished');
     return { points: plan.pointCount, rewinds: plan.rewinds.length };
   }
 
@@ -199,7 +202,7 @@ export class ImportedSession {
     for (const record of records) {
       const own = Math.round(record.time);
       const ts = Number.isFinite(own) ? Math.max(own, lastTs) : lastTs;
-      if (ts !== own) sourceTimes.push([seq, record.time]);
+      if (ts !== own && Number.isFinite(record.time)) sourceTimes.push([seq, record.time]);
       lastTs = ts;
       if (record.kind === 'rewind') {
         rewinds.push({ seq: seq++, ts, step: record.step });
@@ -225,12 +228,12 @@ export class ImportedSession {
     return { newKeys, points, rewinds, sourceTimes, lastTs, nextSeq: seq, pointCount };
   }
 
-  private recordEnd(): void {
+  private recordEnd(state: EndState): void {
     const runDb = openSwanlogFile(join(this.dir, RUN_FILE), { readonly: false, kind: 'run' });
     try {
       runDb
-        .prepare("UPDATE sessions SET ended_at = ?, end_state = 'finished' WHERE source = ?")
-        .run(this.lastTs, this.source);
+        .prepare('UPDATE sessions SET ended_at = ?, end_state = ? WHERE source = ?')
+        .run(this.lastTs, state, this.source);
     } catch (error) {
       throw wrapStorageError(error, join(this.dir, RUN_FILE), 'import into');
     } finally {
@@ -328,5 +331,23 @@ function createImportFile(
       hint: 'check that the run directory is writable',
       cause: error,
     });
+  }
+}
+
+/**
+ * Records in the run's origin the step offset given to each source session whose steps restarted
+ * (a W&B run continued offline restarts `_step` at 0): `source_step_offsets` in meta, JSON.
+ */
+export function recordStepOffsets(dir: string, offsets: Record<string, number>): void {
+  const path = join(resolve(dir), RUN_FILE);
+  const db = openSwanlogFile(path, { readonly: false, kind: 'run' });
+  try {
+    db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('source_step_offsets', ?)").run(
+      JSON.stringify(offsets),
+    );
+  } catch (error) {
+    throw wrapStorageError(error, path, 'import into');
+  } finally {
+    db.close();
   }
 }

@@ -48,6 +48,8 @@ export interface RunSource {
   kind: string;
   path: string;
   id: string;
+  /** Offsets added to the steps of source sessions whose steps restarted, by session (W&B directory). */
+  stepOffsets?: Record<string, number>;
 }
 
 export interface Segment {
@@ -567,5 +569,8 @@ function parseSource(meta: Map<string, string>): RunSource | null {
   const kind = meta.get('source_kind');
   const id = meta.get('source_id');
   if (kind === undefined || id === undefined) return null;
-  return { kind, path: meta.get('source_path') ?? '', id };
+  const offsets = meta.get('source_step_offsets');
+  const source: RunSource = { kind, path: meta.get('source_path') ?? '', id };
+  if (offsets !== undefined) source.stepOffsets = JSON.parse(offsets) as Record<string, number>;
+  return source;
 }

@@ -92,8 +92,13 @@ export function registerImportCommand(program: Command, defaultLogdir: () => str
   const cwd = process.cwd();
   program
     .command('import')
-    .description('import TensorBoard event files as swanlog runs, incrementally (again: only what is new)')
-    .argument('<paths...>', 'event files or directories to search for runs')
+    .description(
+      'import TensorBoard event files and W&B offline runs as swanlog runs, incrementally (again: only what is new)',
+    )
+    .argument(
+      '<paths...>',
+      'event files, .wandb files, or directories to search for runs (e.g. runs/, ./wandb)',
+    )
     .addOption(new Option('--logdir <dir>', 'where the runs go (default: $SWANLOG_LOGDIR or ./swanlog)'))
     .option('--watch', 'keep importing what the sources gain until SIGINT/SIGTERM')
     .option('--json', 'print only a JSON array on stdout, one element per source')

@@ -179,7 +179,8 @@ function expandPaths(options: SyncCommandOptions): {
     const abs = resolve(options.cwd, p);
     if (existsSync(join(abs, RUN_FILE))) runDirs.push(abs);
     else if (existsSync(abs) && statSync(abs).isDirectory()) logdirs.push(abs);
-    else if (existsSync(abs) && isEventFile(basename(abs))) logdirs.push(dirname(abs));
+    else if (existsSync(abs) && (isEventFile(basename(abs)) || abs.endsWith('.wandb')))
+      logdirs.push(dirname(abs));
     else {
       const error = new SwanlogError('NOT_FOUND', `${abs} is neither a run directory nor a log directory`, {
         hint: 'pass a run directory (run-<date>-<id>) or the log directory holding runs',

@@ -16,7 +16,7 @@ export function registerSyncCommands(program: Command): void {
     )
     .argument(
       '<paths...>',
-      'run directories, log directories, or TensorBoard log directories (imported first)',
+      'run directories, log directories, or TensorBoard / W&B directories (imported into --logdir first)',
     )
     .addOption(new Option('--host <url>', 'server URL').env('SWANLOG_HOST'))
     .addOption(new Option('--api-key <key>', 'API key with write scope').env('SWANLOG_API_KEY'))

@@ -1,6 +1,6 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { ImportedSession, readImportProgress } from '@swanlog/store';
+import { readFrom } from '../read-from.js';
 import { type EventReaderState, INITIAL_EVENT_STATE, readEventFile } from './read-event-file.js';
 
 export interface ImportCounts {
@@ -55,22 +55,4 @@ export function importTensorboard(runDir: string, sourceDir: string, files: stri
     }
   }
   return counts;
-}
-
-/** The bytes of `path` from `offset` to its current end. */
-function readFrom(path: string, offset: number): Uint8Array {
-  const fd = openSync(path, 'r');
-  try {
-    const size = fstatSync(fd).size;
-    const out = Buffer.alloc(Math.max(0, size - offset));
-    let at = 0;
-    while (at < out.length) {
-      const n = readSync(fd, out, at, out.length - at, offset + at);
-      if (n === 0) break;
-      at += n;
-    }
-    return out.subarray(0, at);
-  } finally {
-    closeSync(fd);
-  }
 }

@@ -65,3 +65,5 @@ export function runDirOf(logdir: string, id: string): string {
   if (dir === undefined) throw new Error(`no run ${id} under ${logdir}`);
   return dir;
 }
+
+export const WANDB_FIXTURES = join(REPO_ROOT, 'swanlog-fixtures', 'wandb');
