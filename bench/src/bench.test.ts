@@ -35,6 +35,10 @@ test('bench --quick --json prints one flat object of numbers and writes the same
       'run_dir_bytes_per_point',
       'train_overhead_ratio',
       'log_peak_rss_mb',
+      'import_tfevents_points_per_s',
+      'read_tfevents_points_per_s',
+      'import_wandb_points_per_s',
+      'read_wandb_points_per_s',
     ])
       assert.ok(name in figures, `${name} is reported`);
     for (const [name, value] of Object.entries(figures))

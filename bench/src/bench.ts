@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { importBench } from './import-bench.js';
 import {
   bytesPerPoint,
   initMs,
@@ -62,6 +63,8 @@ async function main(): Promise<Record<string, number>> {
   const sync = await syncBench(work, 1_000_000, reps);
   progress('10,000,000-point series downsampled to 2,000 points');
   const series = await seriesQueryBench(work);
+  progress('import of a 1,000,000-point event file and .wandb file');
+  const imported = importBench(work, 200_000, reps);
   return {
     log_points_per_s: Math.round(log.pointsPerSecond),
     raw_append_points_per_s: Math.round(raw),
@@ -83,6 +86,7 @@ async function main(): Promise<Record<string, number>> {
     train_finish_ms: round(overhead.finishMs, 1),
     log_peak_rss_mb: round(log.maxRssMb, 1),
     log_rss_at_3m_points_mb: round(log.rssAt3mMb, 1),
+    ...imported,
   };
 }
 
@@ -150,6 +154,20 @@ function table(r: Record<string, number>): string {
       `at 3,000,000 points ${f(r.log_rss_at_3m_points_mb!)}`,
       x(r.log_peak_rss_mb!, r.log_rss_at_3m_points_mb!),
       'flat',
+    ],
+    [
+      `import_tfevents_points_per_s (${f(r.import_points!)} points)`,
+      f(r.import_tfevents_points_per_s!),
+      `read_tfevents_points_per_s ${f(r.read_tfevents_points_per_s!)}`,
+      x(r.import_tfevents_points_per_s!, r.read_tfevents_points_per_s!),
+      '(reference)',
+    ],
+    [
+      `import_wandb_points_per_s (${f(r.import_points!)} points)`,
+      f(r.import_wandb_points_per_s!),
+      `read_wandb_points_per_s ${f(r.read_wandb_points_per_s!)}`,
+      x(r.import_wandb_points_per_s!, r.read_wandb_points_per_s!),
+      '(reference)',
     ],
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));

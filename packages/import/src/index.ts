@@ -5,3 +5,4 @@ export { importSources } from './import-sources.js';
 export { frameTfRecord, readTfRecords } from './read-tf-records.js';
 export type { ExportTfeventsResult } from './tensorboard/export-tfevents.js';
 export { exportTfevents } from './tensorboard/export-tfevents.js';
+export { encodeScalarEvent, encodeWandbFile } from './write-source-files.js';

@@ -14,6 +14,7 @@ import { after, describe, test } from 'node:test';
 import { RunReader } from '@swanlog/store';
 import { importSources } from './import-sources.js';
 import { refNumber, SAMPLES, tempDir, visibleSeries, WANDB_FIXTURES } from './test-support/fixtures.js';
+import { encodeWandbFile } from './write-source-files.js';
 
 const tmp = tempDir();
 after(() => tmp.remove());
@@ -181,5 +182,38 @@ describe('real W&B files (../shared/samples/wandb)', { skip: !present }, () => {
     assert.ok(r.points > 0);
     const again = one('truncated-tail.wandb');
     assert.equal(again.action, 'up-to-date');
+  });
+});
+
+describe('LevelDB framing', () => {
+  test('records spanning 32 KiB blocks (FIRST/MIDDLE/LAST chunks) read whole; every cut imports exactly once', () => {
+    const keys = Array.from({ length: 3000 }, (_, i) => `k${i}`);
+    const rows = Array.from({ length: 12 }, (_, step) => ({
+      step,
+      time: 1_700_000_000 + step,
+      values: Object.fromEntries(keys.map((k, i) => [k, step * 10_000 + i])),
+    }));
+    const bytes = Buffer.from(encodeWandbFile(rows));
+    assert.ok(bytes.length > 3 * 32 * 1024, 'records span blocks');
+    const src = join(tmp.path, 'framing', 'offline-run-20260101_000000-frame01');
+    mkdirSync(src, { recursive: true });
+    const file = join(src, 'run-frame01.wandb');
+    const logdir = join(tmp.path, 'framing-logs');
+    let total = 0;
+    for (const cut of [1000, 40_000, 40_001, 70_000, 131_072, bytes.length]) {
+      writeFileSync(file, bytes.subarray(0, Math.min(cut, bytes.length)));
+      const r = importSources({ cwd: tmp.path, paths: [src], logdir })[0]!;
+      assert.equal(r.error, undefined);
+      assert.deepEqual(r.skipped, {});
+      total += r.points;
+    }
+    assert.equal(total, rows.length * keys.length);
+    const r = importSources({ cwd: tmp.path, paths: [src], logdir })[0]!;
+    const series = visibleSeries(r.dir!);
+    assert.equal(Object.keys(series).length, keys.length);
+    assert.deepEqual(
+      series.k2999!.map((p) => p.value),
+      rows.map((row) => row.values.k2999),
+    );
   });
 });

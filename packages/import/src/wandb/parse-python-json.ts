@@ -7,6 +7,7 @@ const NON_FINITE: Record<string, number> = {
 /** Strings in the JSON text, and the bare tokens Python's json writes for non-finite floats. */
 const TOKENS = /"(?:[^"\\]|\\.)*"|-?Infinity|NaN/g;
 const MARK = '\u0000swanlog-nonfinite:';
+const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
 /**
  * Parses JSON as Python's `json.dumps` writes it, where NaN and ±Infinity are bare tokens
@@ -15,6 +16,8 @@ const MARK = '\u0000swanlog-nonfinite:';
 export function parsePythonJson(text: string): unknown {
   const direct = NON_FINITE[text.trim()];
   if (direct !== undefined) return direct;
+  // Most history values are plain numbers: Number() is exact for JSON numbers and far cheaper.
+  if (NUMBER.test(text)) return Number(text);
   try {
     return JSON.parse(text);
   } catch (error) {
