@@ -57,9 +57,15 @@ export function formatLs(entries: LsEntry[], logdir: string): string {
   if (entries.length === 0) return `no runs under ${logdir}\n`;
   const rows = [['ID', 'STATE', 'PROJECT', 'NAME', 'LAST STEP', 'KEYS', 'SYNC', 'CREATED', 'DIR']];
   const broken: string[] = [];
+  const foreign: string[] = [];
   for (const e of entries) {
     if ('error' in e) {
       broken.push(`${e.dir}: error[${e.error.code}]: ${e.error.message}`);
+      continue;
+    }
+    if ('kind' in e) {
+      const imported = e.importedAs === null ? 'not imported' : `imported as run ${e.importedAs}`;
+      foreign.push(`${e.dir}: SwanLab run ${e.id} (${imported})`);
       continue;
     }
     rows.push([
@@ -74,7 +80,8 @@ export function formatLs(entries: LsEntry[], logdir: string): string {
       e.dir,
     ]);
   }
-  return table(rows) + broken.map((b) => `! ${b}\n`).join('');
+  const runs = rows.length > 1 ? table(rows) : '';
+  return runs + foreign.map((f) => `~ ${f}\n`).join('') + broken.map((b) => `! ${b}\n`).join('');
 }
 
 /** `synced` when some upload holds the whole run, `partial` when uploads are unfinished, `-` when never uploaded. */

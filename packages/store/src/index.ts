@@ -6,7 +6,14 @@ export type { CreateRunOptions, CreateRunResult } from './create-run.js';
 export { createRun } from './create-run.js';
 export type { JsonObject } from './deep-merge.js';
 export { deepMerge } from './deep-merge.js';
-export { findRunDir, listRunDirs, resolveRunDir, runDirName, runIdOfDirName } from './find-run.js';
+export {
+  findRunDir,
+  listRunDirs,
+  listSwanlabRunDirs,
+  resolveRunDir,
+  runDirName,
+  runIdOfDirName,
+} from './find-run.js';
 export { APPLICATION_ID, FORMAT_VERSION, RUN_FILE, WRITERS_DIR } from './format.js';
 export type {
   ImportBatch,

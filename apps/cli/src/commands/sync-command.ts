@@ -11,7 +11,7 @@ import {
 } from '@swanlog/client';
 import { findSources, importSources, isEventFile } from '@swanlog/import';
 import { isSwanlogError, SwanlogError } from '@swanlog/protocol';
-import { listRunDirs, RUN_FILE } from '@swanlog/store';
+import { listRunDirs, listSwanlabRunDirs, RUN_FILE } from '@swanlog/store';
 import { errorJson } from '../print.js';
 
 export interface SyncCommandOptions {
@@ -127,6 +127,19 @@ async function connect(options: SyncCommandOptions): Promise<SwanlogClient> {
 }
 
 function noRuns(logdirs: string[]): SwanlogError {
+  const swanlab = logdirs.flatMap((l) => [
+    ...listSwanlabRunDirs(l),
+    ...listSwanlabRunDirs(dirname(l)).filter((s) => s.dir === l),
+  ]);
+  if (swanlab.length > 0) {
+    return new SwanlogError(
+      'NO_RUNS',
+      `no swanlog runs under ${logdirs.join(', ')}: ${swanlab.length === 1 ? 'it holds a SwanLab run' : `they hold ${swanlab.length} SwanLab runs`} (${swanlab.map((s) => s.id).join(', ')})`,
+      {
+        hint: 'swanlog does not import SwanLab run files yet; TensorBoard logs and W&B offline runs (./wandb) sync directly',
+      },
+    );
+  }
   return new SwanlogError('NO_RUNS', `no runs under ${logdirs.join(', ')}`, {
     hint: 'run directories are named run-<date>_<time>-<id>; pass the log directory your job wrote (default ./swanlog, or $SWANLOG_LOGDIR), or add --watch to wait for runs',
   });
