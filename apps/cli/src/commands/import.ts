@@ -118,8 +118,10 @@ export function registerImportCommand(program: Command, defaultLogdir: () => str
           watch: opts.watch,
           signal: stop.signal,
           onSource: (done, total, result) => {
-            bar?.update(done, total);
+            // The line goes above the bar: clear the bar's row first, then redraw it below.
+            bar?.clear();
             if (!opts.json) printResult(result);
+            bar?.update(done, total);
           },
           onUpdate: (result) => {
             if (!opts.json) printResult(result);
@@ -143,7 +145,7 @@ function printResult(result: ImportResult): void {
 
 /** One bar over the sources, on stderr, only when it is a terminal. */
 async function progressBar(): Promise<
-  { update: (done: number, total: number) => void; stop: () => void } | undefined
+  { update: (done: number, total: number) => void; clear: () => void; stop: () => void } | undefined
 > {
   if (!process.stderr.isTTY) return undefined;
   const { default: cliProgress } = await import('cli-progress');
@@ -165,6 +167,10 @@ async function progressBar(): Promise<
       if (!started) bar.start(total, done);
       else bar.update(done);
       started = true;
+      bar.render();
+    },
+    clear: () => {
+      if (started && !stopped) process.stderr.write('\r\x1b[2K');
     },
     stop: () => {
       if (started && !stopped) bar.stop();
