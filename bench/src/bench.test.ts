@@ -39,6 +39,10 @@ test('bench --quick --json prints one flat object of numbers and writes the same
       'py_jsonl_points_per_s',
       'py_log_1000keys_call_ms',
       'py_train_overhead_ratio',
+      'import_tfevents_points_per_s',
+      'read_tfevents_points_per_s',
+      'import_wandb_points_per_s',
+      'read_wandb_points_per_s',
     ])
       assert.ok(name in figures, `${name} is reported`);
     for (const [name, value] of Object.entries(figures))

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { importBench } from './import-bench.js';
 import {
   bytesPerPoint,
   initMs,
@@ -65,6 +66,8 @@ async function main(): Promise<Record<string, number>> {
   const series = await seriesQueryBench(work);
   progress('the Python SDK (10-key dicts, 1,000 keys, training-loop overhead)');
   const py = pythonBench(work, args.quick);
+  progress('import of a 1,000,000-point event file and .wandb file');
+  const imported = importBench(work, 200_000, reps);
   return {
     log_points_per_s: Math.round(log.pointsPerSecond),
     raw_append_points_per_s: Math.round(raw),
@@ -87,6 +90,7 @@ async function main(): Promise<Record<string, number>> {
     log_peak_rss_mb: round(log.maxRssMb, 1),
     log_rss_at_3m_points_mb: round(log.rssAt3mMb, 1),
     ...(py ?? {}),
+    ...imported,
   };
 }
 
@@ -154,6 +158,20 @@ function table(r: Record<string, number>): string {
       `at 3,000,000 points ${f(r.log_rss_at_3m_points_mb!)}`,
       x(r.log_peak_rss_mb!, r.log_rss_at_3m_points_mb!),
       'flat',
+    ],
+    [
+      `import_tfevents_points_per_s (${f(r.import_points!)} points)`,
+      f(r.import_tfevents_points_per_s!),
+      `read_tfevents_points_per_s ${f(r.read_tfevents_points_per_s!)}`,
+      x(r.import_tfevents_points_per_s!, r.read_tfevents_points_per_s!),
+      '(reference)',
+    ],
+    [
+      `import_wandb_points_per_s (${f(r.import_points!)} points)`,
+      f(r.import_wandb_points_per_s!),
+      `read_wandb_points_per_s ${f(r.read_wandb_points_per_s!)}`,
+      x(r.import_wandb_points_per_s!, r.read_wandb_points_per_s!),
+      '(reference)',
     ],
   ];
   if (r.py_log_points_per_s !== undefined) {

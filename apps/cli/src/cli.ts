@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { SwanlogError } from '@swanlog/protocol';
 import { Command, CommanderError, Option } from 'commander';
 import { copy } from './commands/copy.js';
-import { exportRun } from './commands/export.js';
+import { exportRun, exportTfeventsRun } from './commands/export.js';
+import { registerImportCommand } from './commands/import.js';
 import { ls } from './commands/ls.js';
 import { registerServerCommands } from './commands/server.js';
 import { show } from './commands/show.js';
@@ -69,11 +70,26 @@ export function buildProgram(): Command {
     .description('export the visible points of a run, one per line: {key, step, value, ts}')
     .argument('<run>', 'run directory, or run id under --logdir')
     .addOption(logdirOption())
-    .addOption(new Option('--format <format>', 'jsonl or csv').default('jsonl'))
+    .addOption(
+      new Option(
+        '--format <format>',
+        'jsonl, csv, or tfevents (a TensorBoard event file in --out <dir>)',
+      ).default('jsonl'),
+    )
     .option('--all', 'include superseded points, marked superseded: true')
-    .option('--out <file>', 'write to a file instead of stdout')
+    .option('--out <file>', 'write to a file instead of stdout (with tfevents: a directory)')
     .action(
       async (target: string, opts: { logdir?: string; format: string; all?: boolean; out?: string }) => {
+        if (opts.format === 'tfevents') {
+          const r = await exportTfeventsRun({
+            cwd,
+            target,
+            logdir: opts.logdir ?? defaultLogdir(),
+            out: opts.out,
+          });
+          process.stdout.write(`wrote ${r.points} points to ${r.file}\n`);
+          return;
+        }
         const result = exportRun({
           cwd,
           target,
@@ -154,6 +170,7 @@ after the server's last step, and \`swanlog sync\` uploads into the same experim
       );
     });
 
+  registerImportCommand(program, defaultLogdir);
   registerSyncCommands(program);
   registerWatchCommand(program);
   registerServerCommands(program);

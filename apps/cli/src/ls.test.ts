@@ -20,6 +20,7 @@ const LISTING_FIELDS = [
   'lastStep',
   'name',
   'project',
+  'source',
   'state',
   'sync',
   'workspace',

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createWriteStream, openSync } from 'node:fs';
 import type { Writable } from 'node:stream';
+import type { ImportResult } from '@swanlog/import';
 import { SwanlogError } from '@swanlog/protocol';
 import type { CopyRunResult, VerifyReport } from '@swanlog/store';
 import type { CleanResult } from './commands/clean.js';
@@ -56,9 +57,15 @@ export function formatLs(entries: LsEntry[], logdir: string): string {
   if (entries.length === 0) return `no runs under ${logdir}\n`;
   const rows = [['ID', 'STATE', 'PROJECT', 'NAME', 'LAST STEP', 'KEYS', 'SYNC', 'CREATED', 'DIR']];
   const broken: string[] = [];
+  const foreign: string[] = [];
   for (const e of entries) {
     if ('error' in e) {
       broken.push(`${e.dir}: error[${e.error.code}]: ${e.error.message}`);
+      continue;
+    }
+    if ('kind' in e) {
+      const imported = e.importedAs === null ? 'not imported' : `imported as run ${e.importedAs}`;
+      foreign.push(`${e.dir}: SwanLab run ${e.id} (${imported})`);
       continue;
     }
     rows.push([
@@ -73,7 +80,8 @@ export function formatLs(entries: LsEntry[], logdir: string): string {
       e.dir,
     ]);
   }
-  return table(rows) + broken.map((b) => `! ${b}\n`).join('');
+  const runs = rows.length > 1 ? table(rows) : '';
+  return runs + foreign.map((f) => `~ ${f}\n`).join('') + broken.map((b) => `! ${b}\n`).join('');
 }
 
 /** `synced` when some upload holds the whole run, `partial` when uploads are unfinished, `-` when never uploaded. */
@@ -124,6 +132,8 @@ export function formatShow(d: RunDetails): string {
     `  last step  ${d.lastStep ?? '-'}`,
   ];
   if (d.copiedFrom !== null) lines.push(`  copied     from run ${d.copiedFrom}`);
+  if (d.source !== null)
+    lines.push(`  imported   from ${d.source.kind} run ${d.source.id} (${d.source.path})`);
   lines.push(`  config     ${JSON.stringify(d.config)} (${d.configRevisions.length} revision(s))`);
   lines.push('', 'keys');
   const keyRows = [['KEY', 'POINTS', 'LAST STEP', 'LAST VALUE']];
@@ -168,4 +178,23 @@ function indent(text: string): string {
     .split('\n')
     .map((l) => (l === '' ? l : `  ${l}`))
     .join('\n');
+}
+
+/** `created    run tb-exp1 (tensorboard runs/exp1)  120 points, 2 sessions, skipped 3 histogram  <dir>`. */
+export function formatImportResult(r: ImportResult): string {
+  const where = r.kind === null ? r.source : `${r.kind} ${r.sourceId}`;
+  const skipped = Object.entries(r.skipped)
+    .map(([what, n]) => `${n} ${what}`)
+    .join(', ');
+  const counts =
+    `${r.points.toLocaleString('en-US')} point${r.points === 1 ? '' : 's'}` +
+    (r.superseded === 0 ? '' : ` (${r.superseded.toLocaleString('en-US')} superseded)`) +
+    (r.sessions === 0 ? '' : `, ${r.sessions} session${r.sessions === 1 ? '' : 's'}`) +
+    (skipped === '' ? '' : `, skipped ${skipped}`);
+  const run = r.id === null ? '' : ` → run ${r.id}${r.derivedId ? ' (derived id)' : ''}`;
+  if (r.error !== undefined) {
+    const done = r.action === null ? '' : `  (${counts} imported before it)`;
+    return `failed     ${where}${run}: error[${r.error.code}]: ${r.error.message}${done}\n`;
+  }
+  return `${(r.action ?? '').padEnd(10)} ${where}${run}  ${counts}  ${r.dir}\n`;
 }

@@ -1,5 +1,11 @@
 import { type EncodedValue, encodeValue } from '@swanlog/protocol';
-import { type RunReader, type RunState, readSyncRecords, type SyncRecord } from '@swanlog/store';
+import {
+  type RunReader,
+  type RunSource,
+  type RunState,
+  readSyncRecords,
+  type SyncRecord,
+} from '@swanlog/store';
 
 export interface RunListing {
   id: string;
@@ -12,6 +18,8 @@ export interface RunListing {
   lastStep: number | null;
   keyCount: number;
   copiedFrom: string | null;
+  /** Where an imported run came from (`swanlog import`): kind, path read, the source's own id. */
+  source: RunSource | null;
   /** Where the run was uploaded, per server and purpose (empty when never uploaded). */
   sync: SyncStatusEntry[];
 }
@@ -69,6 +77,7 @@ export function listRun(reader: RunReader): RunListing {
     lastStep: reader.lastVisibleStep(),
     keyCount: reader.keys().length,
     copiedFrom: m.copiedFrom,
+    source: m.source,
     sync: readSyncRecords(reader.dir).map((r) => ({
       instanceId: r.instanceId,
       purpose: r.purpose,

@@ -263,13 +263,15 @@ describe('downsampled reads from block summaries', () => {
       const before = first.chunkBlocks(ref, ids) as Map<number, Float64Array>;
       first.close();
       const db = new Database(join(dir, SQLITE_FILE));
-      db.exec('DROP TABLE chunk_blocks');
+      // A version-1 database: no block summaries, and no experiments.source (migration 3) either.
+      db.exec('DROP TABLE chunk_blocks; ALTER TABLE experiments DROP COLUMN source');
       db.pragma('user_version = 1');
       db.close();
       const reopened = openSqliteStorage({ dataDir: dir });
       try {
         assert.deepEqual(reopened.chunkBlocks(ref, ids), before);
         assert.equal(before.size, ids.length);
+        assert.equal((await reopened.getExperiment(ref))?.source, null);
       } finally {
         reopened.close();
       }

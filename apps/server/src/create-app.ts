@@ -104,6 +104,7 @@ export function createApp(options: CreateAppOptions): Hono {
       name: body.name ?? null,
       createdAt: body.createdAt ?? Date.now(),
       copiedFrom: body.copiedFrom ?? null,
+      source: body.source ?? null,
     });
     if (result.created) events.emit(who.workspace, { type: 'runs' });
     return c.json(await createdAnswer(storage, result), result.created ? 201 : 200);

@@ -160,6 +160,7 @@ function infoOf(d: Loaded, now: number): ExperimentInfo {
     lastStep: maxOf(d.keyLastSteps),
     keys: [...new Set(d.summaries.map((c) => c.key))].sort(),
     copiedFrom: record.copiedFrom,
+    source: record.source,
   };
 }
 

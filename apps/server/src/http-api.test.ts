@@ -227,6 +227,7 @@ describe('experiments', () => {
       lastStep: null,
       keys: [],
       copiedFrom: null,
+      source: null,
     });
     const again = await t.request('/api/v1/experiments', { method: 'POST', json: body });
     assert.equal(again.status, 200);
@@ -246,6 +247,29 @@ describe('experiments', () => {
     const get = await t.request('/api/v1/experiments/my-run', { key: t.readKey });
     assert.equal(get.status, 200);
     assert.equal(get.body.name, 'baseline');
+  });
+
+  test("an imported run's origin is stored, answered, kept by a copy; a bad origin is 400", async () => {
+    const source = { kind: 'tensorboard', path: '/data/runs/exp1', id: 'runs/exp1' };
+    const res = await t.request('/api/v1/experiments', {
+      method: 'POST',
+      json: { requestKey: 'imported-1', project: 'p', source },
+    });
+    assert.equal(res.status, 201);
+    assert.deepEqual(res.body.experiment.source, source);
+    const id = res.body.experiment.id as string;
+    const get = await t.request(`/api/v1/experiments/${id}`, { key: t.readKey });
+    assert.deepEqual(get.body.source, source);
+    const copy = await t.request(`/api/v1/experiments/${id}/copy`, {
+      method: 'POST',
+      json: { requestKey: 'c-1' },
+    });
+    assert.deepEqual(copy.body.experiment.source, source);
+    const bad = await t.request('/api/v1/experiments', {
+      method: 'POST',
+      json: { requestKey: 'imported-2', project: 'p', source: { kind: '', path: 'x', id: 'y' } },
+    });
+    assert.equal(bad.status, 400);
   });
 
   test('ingest: apply, repeat stores nothing, a gap is 409 with watermarks; sync status reports it', async () => {

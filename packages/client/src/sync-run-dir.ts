@@ -175,6 +175,7 @@ async function planTarget(
       name: meta.name,
       createdAt: meta.createdAt,
       ...(meta.copiedFrom === null ? {} : { copiedFrom: meta.copiedFrom }),
+      ...(meta.source === null ? {} : { source: meta.source }),
     });
     return { experimentId: res.experiment.id, requestKey };
   };
@@ -192,6 +193,7 @@ async function planTarget(
         name: meta.name,
         createdAt: meta.createdAt,
         copiedFrom: meta.id,
+        ...(meta.source === null ? {} : { source: meta.source }),
       });
       return {
         experimentId: res.experiment.id,

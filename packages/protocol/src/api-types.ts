@@ -65,6 +65,17 @@ export interface ExperimentInfo {
   lastStep: number | null;
   keys: string[];
   copiedFrom: string | null;
+  /** Where an imported run came from (`swanlog import`); null for runs swanlog wrote. */
+  source: ExperimentSource | null;
+}
+
+/** The origin of an imported run: the other tracker's kind, the path read, its own run id. */
+export interface ExperimentSource {
+  kind: string;
+  path: string;
+  id: string;
+  /** Offsets added to the steps of source sessions whose steps restarted (W&B offline resumes). */
+  stepOffsets?: Record<string, number>;
 }
 
 /** POST /api/v1/experiments */
@@ -83,6 +94,8 @@ export interface CreateExperimentRequest {
   /** ms since the epoch; default now */
   createdAt?: number;
   copiedFrom?: string | null;
+  /** Sent only for imported runs, so syncing other runs works with servers that predate it. */
+  source?: ExperimentSource | null;
 }
 
 export interface CreateExperimentResponse {

@@ -25,6 +25,8 @@ export const ERROR_STATUS = {
   SERVER_UNREACHABLE: null,
   /** `swanlog sync` was given log directories that hold no run directory. */
   NO_RUNS: null,
+  /** `swanlog import`: another tracker's file that cannot be read at all (damaged framing, not that format). */
+  SOURCE_CORRUPT: null,
   SERVER_ERROR: 500,
 } as const satisfies Record<string, number | null>;
 

@@ -6,6 +6,7 @@ export type {
   ErrorBody,
   ExperimentInfo,
   ExperimentList,
+  ExperimentSource,
   IngestResponse,
   KeyScope,
   MetricPoint,

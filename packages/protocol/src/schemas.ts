@@ -13,6 +13,7 @@ const name = z
 const seq = z.number().int().min(-1).max(Number.MAX_SAFE_INTEGER);
 const ms = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const step = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const rewindStep = z.number().int().min(-1).max(Number.MAX_SAFE_INTEGER);
 // Not z.record: it rebuilds the object and drops a key named `__proto__` (a valid config key).
 const jsonObject = z.custom<Record<string, unknown>>(
   (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
@@ -31,6 +32,17 @@ export const createExperimentSchema = z
     name: name.nullable().optional(),
     createdAt: ms.optional(),
     copiedFrom: id.nullable().optional(),
+    source: z
+      .object({
+        kind: z.string().min(1).max(64),
+        path: z.string().max(4096),
+        id: z.string().min(1).max(1024),
+        // Keys are W&B directory names (a key `__proto__` would be dropped: none is).
+        stepOffsets: z.record(z.string().max(1024), step).optional(),
+      })
+      .strict()
+      .nullable()
+      .optional(),
   })
   .strict();
 
@@ -63,7 +75,10 @@ export const batchHeaderSchema = z
             fromSeq: seq,
             toSeq: seq,
             session: sessionInfoSchema,
-            rewinds: z.array(z.object({ seq: z.number().int().min(0), ts: ms, step }).strict()).max(100_000),
+            // A rewind to -1 hides every earlier step (an imported TensorBoard purge_step=0).
+            rewinds: z
+              .array(z.object({ seq: z.number().int().min(0), ts: ms, step: rewindStep }).strict())
+              .max(100_000),
             chunks: z
               .array(
                 z

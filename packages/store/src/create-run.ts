@@ -16,6 +16,7 @@ import type { JsonObject } from './deep-merge.js';
 import { findRunDir, runDirName } from './find-run.js';
 import { RUN_FILE, RUN_SCHEMA, stampFormat } from './format.js';
 import { currentProcess, isWriterAlive, type ProcessIdentity } from './liveness.js';
+import type { RunSource } from './run-reader.js';
 import { wrapStorageError } from './sqlite-error.js';
 
 export interface CreateRunOptions {
@@ -31,6 +32,13 @@ export interface CreateRunOptions {
    * of its history: the server's last step and highest clock timestamp.
    */
   seed?: { lastStep: number | null; maxTs: number };
+  /** The origin of an imported run (meta `source_kind`, `source_path`, `source_id`). */
+  source?: RunSource;
+  /**
+   * Clock of the initial config revision (default now). An import gives the source's start time,
+   * so the config does not order after the points it brings, which keep their own times.
+   */
+  configTs?: number;
 }
 
 export interface CreateRunResult {
@@ -143,6 +151,11 @@ function writeRunFile(path: string, options: CreateRunOptions): void {
       if (options.name !== null) insert.run('name', options.name);
       insert.run('created_at', String(now));
       if (options.copiedFrom !== undefined) insert.run('copied_from', options.copiedFrom);
+      if (options.source !== undefined) {
+        insert.run('source_kind', options.source.kind);
+        insert.run('source_path', options.source.path);
+        insert.run('source_id', options.source.id);
+      }
       if (options.seed !== undefined) {
         insert.run('partial', '1');
         if (options.seed.lastStep !== null) insert.run('seed_last_step', String(options.seed.lastStep));
@@ -150,7 +163,7 @@ function writeRunFile(path: string, options: CreateRunOptions): void {
       }
       if (options.config !== undefined && Object.keys(options.config).length > 0) {
         db.prepare('INSERT INTO config_revisions (rev, ts, source, patch) VALUES (1, ?, NULL, ?)').run(
-          now,
+          options.configTs ?? now,
           JSON.stringify(options.config),
         );
       }

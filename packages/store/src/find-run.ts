@@ -48,9 +48,49 @@ export function listRunDirs(logdir: string): string[] {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw error;
     }
-    if (isDir && (RUN_DIR.test(name) || existsSync(join(path, RUN_FILE)))) dirs.push(path);
+    if (!isDir) continue;
+    if (existsSync(join(path, RUN_FILE))) dirs.push(path);
+    else if (RUN_DIR.test(name) && !isSwanlabRunDir(path)) dirs.push(path);
   }
   return dirs;
+}
+
+/**
+ * SwanLab's folders under a log directory: SwanLab also logs into `./swanlog`, with
+ * `run-<YYYYMMDD_HHMMSS>-<id>` folders, which are SwanLab runs (a `.swanlab` file and no
+ * run.sqlite), never damaged swanlog runs.
+ */
+export function listSwanlabRunDirs(logdir: string): { dir: string; id: string }[] {
+  const root = resolve(logdir);
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+    throw error;
+  }
+  const out: { dir: string; id: string }[] = [];
+  for (const name of names.sort()) {
+    const id = RUN_DIR.exec(name)?.[1];
+    const path = join(root, name);
+    if (id !== undefined && !existsSync(join(path, RUN_FILE)) && isSwanlabRunDir(path))
+      out.push({ dir: path, id });
+  }
+  return out;
+}
+
+/** A SwanLab run folder: `run-<id>.swanlab` (SwanLab >= 0.8) or `backup.swanlab` (0.6-0.7). */
+function isSwanlabRunDir(path: string): boolean {
+  let names: string[];
+  try {
+    names = readdirSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+    throw error;
+  }
+  return names.some((n) => n === 'backup.swanlab' || /^run-.+\.swanlab$/.test(n));
 }
 
 /** The run directory under `logdir` whose name carries `id`, or undefined. */

@@ -6,15 +6,30 @@ export type { CreateRunOptions, CreateRunResult } from './create-run.js';
 export { createRun } from './create-run.js';
 export type { JsonObject } from './deep-merge.js';
 export { deepMerge } from './deep-merge.js';
-export { findRunDir, listRunDirs, resolveRunDir, runDirName, runIdOfDirName } from './find-run.js';
+export {
+  findRunDir,
+  listRunDirs,
+  listSwanlabRunDirs,
+  resolveRunDir,
+  runDirName,
+  runIdOfDirName,
+} from './find-run.js';
 export { APPLICATION_ID, FORMAT_VERSION, RUN_FILE, WRITERS_DIR } from './format.js';
+export type {
+  ImportBatch,
+  ImportedRecord,
+  ImportedSessionProgress,
+  ImportProgress,
+  WriteResult,
+} from './imported-session.js';
+export { ImportedSession, readImportProgress, recordStepOffsets } from './imported-session.js';
 export type { JournalMode } from './journal-mode.js';
 export { fileSystemOf, journalModeFor } from './journal-mode.js';
 export { HEARTBEAT_TIMEOUT_MS, isWriterAlive } from './liveness.js';
 export type { RequestPurpose } from './request-key.js';
 export { syncRequestKey } from './request-key.js';
 export { assertRunId, generateRunId } from './run-id.js';
-export type { ConfigRevision, RunMeta, Segment, Series, SeriesOptions } from './run-reader.js';
+export type { ConfigRevision, RunMeta, RunSource, Segment, Series, SeriesOptions } from './run-reader.js';
 export { RunReader } from './run-reader.js';
 export type { EndState, RunState, SessionStateInput } from './run-state.js';
 export { runState } from './run-state.js';

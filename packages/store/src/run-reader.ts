@@ -39,6 +39,17 @@ export interface RunMeta {
   seedLastStep: number | null;
   /** For a partial directory: the server's highest clock timestamp when it was seeded. */
   seedMaxTs: number;
+  /** Where an imported run came from (`swanlog import`); null for runs swanlog wrote itself. */
+  source: RunSource | null;
+}
+
+/** The origin of an imported run: the other tracker's kind, the path it was read from, its own run id. */
+export interface RunSource {
+  kind: string;
+  path: string;
+  id: string;
+  /** Offsets added to the steps of source sessions whose steps restarted, by session (W&B directory). */
+  stepOffsets?: Record<string, number>;
 }
 
 export interface Segment {
@@ -561,5 +572,16 @@ function parseMeta(meta: Map<string, string>, path: string): RunMeta {
     partial: meta.get('partial') === '1',
     seedLastStep: meta.has('seed_last_step') ? Number(meta.get('seed_last_step')) : null,
     seedMaxTs: Number(meta.get('seed_max_ts') ?? 0),
+    source: parseSource(meta),
   };
+}
+
+function parseSource(meta: Map<string, string>): RunSource | null {
+  const kind = meta.get('source_kind');
+  const id = meta.get('source_id');
+  if (kind === undefined || id === undefined) return null;
+  const offsets = meta.get('source_step_offsets');
+  const source: RunSource = { kind, path: meta.get('source_path') ?? '', id };
+  if (offsets !== undefined) source.stepOffsets = JSON.parse(offsets) as Record<string, number>;
+  return source;
 }

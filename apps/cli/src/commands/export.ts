@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+import type { ExportTfeventsResult } from '@swanlog/import';
 import { encodeValue, SwanlogError } from '@swanlog/protocol';
 import { RunReader, resolveRunDir } from '@swanlog/store';
 
@@ -25,7 +27,7 @@ export function exportRun(options: ExportOptions): ExportResult {
       'INVALID_OPTION',
       `--format ${JSON.stringify(options.format)} is not an export format`,
       {
-        hint: 'use --format jsonl or --format csv',
+        hint: 'use --format jsonl, csv, or tfevents (with --out <dir>)',
       },
     );
   }
@@ -65,4 +67,25 @@ function* lines(reader: RunReader, format: ExportFormat, all: boolean): Generato
 
 function csvField(value: string): string {
   return /[",\n\r]|^\s|\s$/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+export interface ExportTfeventsOptions {
+  cwd: string;
+  target: string;
+  logdir: string;
+  out: string | undefined;
+}
+
+/** `--format tfevents`: the visible series as a TensorBoard event file in the `out` directory. */
+export async function exportTfeventsRun(
+  options: ExportTfeventsOptions,
+): Promise<ExportTfeventsResult & { dir: string }> {
+  if (options.out === undefined) {
+    throw new SwanlogError('INVALID_OPTION', '--format tfevents writes a directory: --out <dir> is missing', {
+      hint: 'e.g. --format tfevents --out tb/my-run, then `tensorboard --logdir tb`',
+    });
+  }
+  const dir = resolveRunDir(options.target, options.logdir, options.cwd);
+  const { exportTfevents } = await import('@swanlog/import');
+  return { dir, ...exportTfevents(dir, resolve(options.cwd, options.out)) };
 }

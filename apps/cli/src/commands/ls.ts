@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SwanlogError } from '@swanlog/protocol';
-import { listRunDirs, RunReader } from '@swanlog/store';
+import { listRunDirs, listSwanlabRunDirs, RunReader } from '@swanlog/store';
 import { errorJson } from '../print.js';
 import { listRun, type RunListing } from '../summarize-run.js';
 
@@ -12,7 +12,19 @@ export interface LsOptions {
   defaultLogdir: string;
 }
 
-export type LsEntry = RunListing | { dir: string; error: { code: string; message: string } };
+export type LsEntry =
+  | RunListing
+  | { dir: string; error: { code: string; message: string } }
+  | ForeignRunListing;
+
+/** A run another tracker keeps in the log directory (SwanLab's folders share its layout). */
+export interface ForeignRunListing {
+  dir: string;
+  kind: 'swanlab';
+  id: string;
+  /** The swanlog run it was imported into, if any. */
+  importedAs: string | null;
+}
 
 /** Every run under the logdir; a damaged directory is an error entry and the others still list. */
 export function ls(options: LsOptions): LsEntry[] {
@@ -22,7 +34,7 @@ export function ls(options: LsOptions): LsEntry[] {
       hint: 'pass the directory your runs log into (default ./swanlog, or SWANLOG_LOGDIR)',
     });
   }
-  return listRunDirs(logdir).map((dir) => {
+  const runs: LsEntry[] = listRunDirs(logdir).map((dir) => {
     let reader: RunReader | undefined;
     try {
       reader = RunReader.open(dir);
@@ -33,4 +45,13 @@ export function ls(options: LsOptions): LsEntry[] {
       reader?.close();
     }
   });
+  const imported = new Map<string, string>();
+  for (const r of runs) {
+    if ('source' in r && r.source?.kind === 'swanlab' && r.copiedFrom === null)
+      imported.set(r.source.id, r.id);
+  }
+  for (const s of listSwanlabRunDirs(logdir)) {
+    runs.push({ dir: s.dir, kind: 'swanlab', id: s.id, importedAs: imported.get(s.id) ?? null });
+  }
+  return runs;
 }

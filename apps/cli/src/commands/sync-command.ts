@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import {
   createClient,
   type RetryEvent,
@@ -9,15 +9,18 @@ import {
   type SyncTarget,
   syncRunDir,
 } from '@swanlog/client';
+import { findSources, importSources, isEventFile } from '@swanlog/import';
 import { SwanlogError } from '@swanlog/protocol';
-import { listRunDirs, RUN_FILE } from '@swanlog/store';
+import { listRunDirs, listSwanlabRunDirs, RUN_FILE } from '@swanlog/store';
 import { errorJson } from '../print.js';
 import { withCliHint } from '../with-cli-hint.js';
 
 export interface SyncCommandOptions {
   cwd: string;
-  /** Run directories and log directories. */
+  /** Run directories, log directories, and other trackers' runs (imported into `logdir` first). */
   paths: string[];
+  /** Where other trackers' runs are imported to before they sync (default ./swanlog). */
+  logdir?: string | undefined;
   host?: string | undefined;
   apiKey?: string | undefined;
   /** When given, the API key must belong to this workspace. */
@@ -60,6 +63,7 @@ export async function syncCommand(options: SyncCommandOptions): Promise<SyncEntr
   const target = targetOf(options);
   // Local checks first: a wrong directory is reported without waiting for a server.
   const { runDirs, logdirs, failures } = expandPaths(options);
+  importForeignRuns(options, logdirs, runDirs, failures);
   const found = logdirs.map((logdir) => ({ logdir, dirs: listRunDirs(logdir) }));
   if (!options.watch) {
     // --watch waits for runs to appear; a plain sync of nothing is a mistake worth saying so.
@@ -124,6 +128,19 @@ async function connect(options: SyncCommandOptions): Promise<SwanlogClient> {
 }
 
 function noRuns(logdirs: string[]): SwanlogError {
+  const swanlab = logdirs.flatMap((l) => [
+    ...listSwanlabRunDirs(l),
+    ...listSwanlabRunDirs(dirname(l)).filter((s) => s.dir === l),
+  ]);
+  if (swanlab.length > 0) {
+    return new SwanlogError(
+      'NO_RUNS',
+      `no swanlog runs under ${logdirs.join(', ')}: ${swanlab.length === 1 ? 'it holds a SwanLab run' : `they hold ${swanlab.length} SwanLab runs`} (${swanlab.map((s) => s.id).join(', ')})`,
+      {
+        hint: 'swanlog does not import SwanLab run files yet; TensorBoard logs and W&B offline runs (./wandb) sync directly',
+      },
+    );
+  }
   return new SwanlogError('NO_RUNS', `no runs under ${logdirs.join(', ')}`, {
     hint: 'run directories are named run-<date>_<time>-<id>; pass the log directory your job wrote (default ./swanlog, or $SWANLOG_LOGDIR), or add --watch to wait for runs',
   });
@@ -156,6 +173,8 @@ function expandPaths(options: SyncCommandOptions): {
     const abs = resolve(options.cwd, p);
     if (existsSync(join(abs, RUN_FILE))) runDirs.push(abs);
     else if (existsSync(abs) && statSync(abs).isDirectory()) logdirs.push(abs);
+    else if (existsSync(abs) && (isEventFile(basename(abs)) || abs.endsWith('.wandb')))
+      logdirs.push(dirname(abs));
     else {
       const error = new SwanlogError('NOT_FOUND', `${abs} is neither a run directory nor a log directory`, {
         hint: 'pass a run directory (run-<date>-<id>) or the log directory holding runs',
@@ -164,6 +183,35 @@ function expandPaths(options: SyncCommandOptions): {
     }
   }
   return { runDirs, logdirs, failures };
+}
+
+/**
+ * Directories that hold no swanlog run but other trackers' runs (TensorBoard event files) are
+ * imported into the logdir first; their swanlog runs then sync like any other.
+ */
+function importForeignRuns(
+  options: SyncCommandOptions,
+  logdirs: string[],
+  runDirs: string[],
+  failures: SyncFailure[],
+): void {
+  for (const dir of [...logdirs]) {
+    if (listRunDirs(dir).length > 0) continue;
+    let sources: ReturnType<typeof findSources>;
+    try {
+      sources = findSources(dir, options.cwd);
+    } catch (error) {
+      failures.push({ dir, error: errorJson(error) });
+      continue;
+    }
+    if (sources.length === 0) continue;
+    logdirs.splice(logdirs.indexOf(dir), 1);
+    const results = importSources({ cwd: options.cwd, paths: [dir], logdir: options.logdir ?? './swanlog' });
+    for (const r of results) {
+      if (r.error !== undefined) failures.push({ dir: r.source, error: r.error });
+      else if (r.dir !== null) runDirs.push(r.dir);
+    }
+  }
 }
 
 async function syncOne(

@@ -14,10 +14,17 @@ export function registerSyncCommands(program: Command): void {
     .description(
       'upload run directories (or every run of a log directory) to a swanlog server, incrementally',
     )
-    .argument('<paths...>', 'run directories and/or log directories')
+    .argument(
+      '<paths...>',
+      'run directories, log directories, or TensorBoard / W&B directories (imported into --logdir first)',
+    )
     .addOption(new Option('--host <url>', 'server URL').env('SWANLOG_HOST'))
     .addOption(new Option('--api-key <key>', 'API key with write scope').env('SWANLOG_API_KEY'))
     .option('--workspace <ws>', 'check that the key belongs to this workspace')
+    .option(
+      '--logdir <dir>',
+      "where other trackers' runs are imported before they sync (default: $SWANLOG_LOGDIR or ./swanlog)",
+    )
     .option('--project <name>', "project of experiments created by this sync (default: the run's)")
     .option('--id <exp_id>', 'upload into this existing experiment')
     .option('--new', 'always upload into a fresh experiment (a copy)')
@@ -73,6 +80,7 @@ interface SyncCliOptions {
   host?: string;
   apiKey?: string;
   workspace?: string;
+  logdir?: string;
   project?: string;
   id?: string;
   new?: boolean;
@@ -108,6 +116,7 @@ async function runSync(cwd: string, paths: string[], opts: SyncCliOptions): Prom
       host: opts.host,
       apiKey: opts.apiKey,
       workspace: opts.workspace,
+      logdir: opts.logdir ?? (process.env.SWANLOG_LOGDIR || './swanlog'),
       project: opts.project,
       id: opts.id,
       new: opts.new,

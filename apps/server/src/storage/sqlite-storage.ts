@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type KeyScope, type SessionInfo, SwanlogError } from '@swanlog/protocol';
+import { type ExperimentSource, type KeyScope, type SessionInfo, SwanlogError } from '@swanlog/protocol';
 import { type ChunkPoints, decodeChunk, encodeChunk, generateRunId } from '@swanlog/store';
 import Database from 'better-sqlite3';
 import { ulid } from 'ulid';
@@ -67,6 +67,8 @@ const MIGRATIONS: string[] = [
      token_hash TEXT PRIMARY KEY, key_id TEXT NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;`,
   // 2: block summaries of every chunk (apps/server/src/block-summary.ts), backfilled by `migrate`.
   `CREATE TABLE chunk_blocks (chunk INTEGER PRIMARY KEY, data BLOB NOT NULL);`,
+  // 3: the origin of imported runs (JSON {kind, path, id}), NULL for the others.
+  `ALTER TABLE experiments ADD COLUMN source TEXT;`,
 ];
 
 export interface OpenSqliteStorageOptions {
@@ -142,6 +144,7 @@ interface ExperimentRow {
   name: string | null;
   created_at: number;
   copied_from: string | null;
+  source: string | null;
 }
 
 interface ChunkRow {
@@ -182,7 +185,7 @@ class SqliteStorage implements Storage {
       experiment: p('SELECT * FROM experiments WHERE workspace = ? AND id = ?'),
       experimentByKey: p('SELECT * FROM experiments WHERE workspace = ? AND request_key = ?'),
       insertExperiment: p(
-        'INSERT INTO experiments (workspace, id, project, name, created_at, copied_from, request_key) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO experiments (workspace, id, project, name, created_at, copied_from, request_key, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       listAll: p('SELECT * FROM experiments WHERE workspace = ? ORDER BY created_at DESC, pk DESC'),
       listProject: p(
@@ -256,6 +259,7 @@ class SqliteStorage implements Storage {
           input.createdAt,
           input.copiedFrom,
           input.requestKey,
+          input.source == null ? null : JSON.stringify(input.source),
         );
         return { experiment: toExperiment(this.row({ workspace, id })), created: true };
       })
@@ -296,6 +300,7 @@ class SqliteStorage implements Storage {
             input.now,
             from.id,
             input.requestKey,
+            from.source,
           ).lastInsertRowid,
         );
         for (const s of this.s.sources.all(from.pk) as {
@@ -659,6 +664,7 @@ function toExperiment(row: ExperimentRow): ExperimentRecord {
     name: row.name,
     createdAt: row.created_at,
     copiedFrom: row.copied_from,
+    source: row.source === null ? null : (JSON.parse(row.source) as ExperimentSource),
   };
 }
 

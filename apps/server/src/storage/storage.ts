@@ -1,4 +1,4 @@
-import type { KeyScope, SessionInfo } from '@swanlog/protocol';
+import type { ExperimentSource, KeyScope, SessionInfo } from '@swanlog/protocol';
 import type { ChunkPoints } from '@swanlog/store';
 
 /** A value or a promise of it: SQLite answers synchronously, PostgreSQL will not. */
@@ -18,6 +18,8 @@ export interface ExperimentRecord {
   /** ms since the epoch */
   createdAt: number;
   copiedFrom: string | null;
+  /** The origin of an imported run. */
+  source: ExperimentSource | null;
 }
 
 export interface CreateExperimentInput {
@@ -30,6 +32,7 @@ export interface CreateExperimentInput {
   name: string | null;
   createdAt: number;
   copiedFrom: string | null;
+  source?: ExperimentSource | null;
 }
 
 export interface CopyExperimentInput {

@@ -21,6 +21,7 @@ export function localExperiment(reader: RunReader): DashboardExperiment {
     lastStep,
     keys,
     copiedFrom: meta.copiedFrom,
+    source: meta.source,
     segments: reader.sessionRows().length,
     dir: reader.dir,
     sync: syncOf(reader.dir),

@@ -1,0 +1,8 @@
+export type { Source } from './find-sources.js';
+export { findSources, isEventFile } from './find-sources.js';
+export type { ImportAction, ImportOptions, ImportResult } from './import-sources.js';
+export { importSources } from './import-sources.js';
+export { frameTfRecord, readTfRecords } from './read-tf-records.js';
+export type { ExportTfeventsResult } from './tensorboard/export-tfevents.js';
+export { exportTfevents } from './tensorboard/export-tfevents.js';
+export { encodeScalarEvent, encodeWandbFile } from './write-source-files.js';
