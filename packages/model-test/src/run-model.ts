@@ -1,0 +1,91 @@
+import fc from 'fast-check';
+import { allCommands } from './commands.js';
+import type { Model } from './model.js';
+import { RealSystem } from './system.js';
+
+export interface RunModelOptions {
+  seed: number;
+  /** Sequences to run. */
+  runs: number;
+  /** fast-check's shrink path of a failure, to replay it. */
+  path?: string;
+  /** The commands' replay path fast-check printed with a failure (`replayPath="..."`). */
+  replayPath?: string;
+  /** Longest sequence (default 25 commands). */
+  maxCommands?: number;
+  /** Called after each sequence. */
+  onSequence?: (done: { sequences: number; commands: number }) => void;
+}
+
+export interface RunModelReport {
+  seed: number;
+  sequences: number;
+  commands: number;
+  ms: number;
+  /** Set when a sequence failed: the shrunk sequence and the first mismatch, readable. */
+  failure?: { path: string; replay: string; message: string };
+}
+
+/** Runs `runs` random sequences of user operations against a fresh system and model each. */
+export async function runModel(options: RunModelOptions): Promise<RunModelReport> {
+  const started = Date.now();
+  let sequences = 0;
+  let commands = 0;
+  const commandsArb = fc.commands(allCommands(), {
+    maxCommands: options.maxCommands ?? 25,
+    size: 'max',
+    ...(options.replayPath === undefined ? {} : { replayPath: options.replayPath }),
+  });
+  const property = fc.asyncProperty(commandsArb, async (cmds) => {
+    const real = await RealSystem.start();
+    real.withKey();
+    const model: Model = {
+      clock: 0,
+      nextId: 0,
+      runs: [],
+      experiments: [],
+      writers: [],
+      logdirs: [real.mainLogdir],
+      commands: 0,
+    };
+    try {
+      await fc.asyncModelRun(() => ({ model, real }), cmds);
+    } finally {
+      commands += model.commands;
+      sequences += 1;
+      await real.close();
+      options.onSequence?.({ sequences, commands });
+    }
+  });
+  const details = await fc.check(property, {
+    seed: options.seed,
+    numRuns: options.runs,
+    ...(options.path === undefined ? {} : { path: options.path }),
+  });
+  const report: RunModelReport = { seed: options.seed, sequences, commands, ms: Date.now() - started };
+  if (details.failed) {
+    const example = details.counterexample?.[0] as unknown as
+      | { commands: { hasRan: boolean; toString(): string }[]; metadataForReplay: () => string }
+      | undefined;
+    const ran = example?.commands.filter((c) => c.hasRan).map((c, i) => `  ${i + 1}. ${c.toString()}`) ?? [];
+    const error = details.errorInstance;
+    report.failure = {
+      path: details.counterexamplePath ?? '',
+      replay: example?.metadataForReplay() ?? '',
+      message: `${ran.join('\n')}\n${error instanceof Error ? (error.name === 'ModelMismatch' ? error.message : error.stack) : String(error)}`,
+    };
+  }
+  return report;
+}
+
+/** The failure as printed by `pnpm test:model` and the test: seed, path, sequence, mismatch. */
+export function formatFailure(report: RunModelReport): string {
+  const f = report.failure;
+  if (f === undefined) return '';
+  const replay = f.replay === '' ? '' : ` --replay-path '${f.replay.replace(/^replayPath="|"$/g, '')}'`;
+  return (
+    `model test failed: seed ${report.seed}, path ${f.path}\n` +
+    `replay: pnpm test:model --seed ${report.seed} --path ${f.path}${replay}\n` +
+    `shrunk sequence:\n${f.message}\n`
+  );
+}
