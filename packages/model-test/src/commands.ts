@@ -765,7 +765,6 @@ export class RestartServerCommand extends ModelCommand {
 
 // ---------------------------------------------------------------------------------------------
 
-const procArb = fc.constantFrom<Proc>('inproc', 'inproc', 'child', 'child-zombie');
 const configArb: fc.Arbitrary<Json | null> = fc.option(
   fc.record(
     {
@@ -782,46 +781,86 @@ const configArb: fc.Arbitrary<Json | null> = fc.option(
 );
 const keysArb = fc.subarray([...KEYS], { minLength: 1, maxLength: 2 });
 
+/** Names of the operations, for `--without` (a focus while hunting one defect). */
+export const OPERATIONS = [
+  'new-run',
+  'log',
+  'flush',
+  'finish',
+  'kill',
+  'zombie',
+  'sigterm',
+  'resume',
+  'copy',
+  'sync',
+  'sync-new',
+  'sync-id',
+  'killed-sync',
+  'cloud-resume',
+  'restart',
+] as const;
+export type Operation = (typeof OPERATIONS)[number];
+
 /** Every command, weighted so sequences log, kill, resume, copy and sync often. */
-export function allCommands(): fc.Arbitrary<fc.AsyncCommand<Model, RealSystem>>[] {
+export function allCommands(
+  without: ReadonlySet<Operation> = new Set(),
+): fc.Arbitrary<fc.AsyncCommand<Model, RealSystem>>[] {
   const nat = fc.nat({ max: 7 });
-  return [
-    procArb
-      .chain((p) => fc.tuple(fc.constant(p), fc.boolean(), configArb))
-      .map(([p, named, c]) => new NewRunCommand(p, named, c)),
-    fc
-      .tuple(nat, fc.integer({ min: 1, max: 50 }), keysArb, fc.option(fc.nat({ max: 60 }), { freq: 3 }))
-      .map(([w, n, k, e]) => new LogCommand(w, n, k, e)),
-    fc
-      .tuple(nat, fc.integer({ min: 1, max: 50 }), keysArb, fc.constant(null))
-      .map(([w, n, k, e]) => new LogCommand(w, n, k, e)),
-    nat.map((w) => new FlushCommand(w)),
-    nat.map((w) => new FinishCommand(w)),
-    nat.map((w) => new KillCommand(w)),
-    nat.map((w) => new SigtermCommand(w)),
-    fc
-      .tuple(
-        nat,
-        fc.constantFrom<'must' | 'allow' | true>('must', 'allow', true),
-        fc.option(fc.nat({ max: 20 }), { freq: 3 }),
-        configArb,
-        procArb,
-      )
-      .map(([r, res, rw, c, p]) => new ResumeCommand(r, res, rw, c, p)),
-    nat.map((r) => new CopyCommand(r)),
-    fc
-      .tuple(
-        nat,
-        fc.oneof(
-          fc.constant<SyncKind>('auto'),
-          fc.constant<SyncKind>('auto'),
-          fc.constant<SyncKind>('new'),
-          nat.map((id) => ({ id })),
-        ),
-      )
-      .map(([r, t]) => new SyncCommand(r, t)),
-    fc.tuple(nat, fc.integer({ min: 0, max: 400 })).map(([r, d]) => new KilledSyncCommand(r, d)),
-    fc.tuple(nat, fc.integer({ min: 1, max: 20 })).map(([e, n]) => new CloudResumeCommand(e, n)),
-    fc.boolean().map((same) => new RestartServerCommand(same)),
+  const procs: Proc[] = ['inproc', 'inproc', 'inproc'];
+  if (!without.has('kill') || !without.has('sigterm')) procs.push('child');
+  if (!without.has('zombie')) procs.push('child-zombie');
+  const procArb = fc.constantFrom(...procs);
+  const syncKinds: fc.Arbitrary<SyncKind>[] = [];
+  if (!without.has('sync')) syncKinds.push(fc.constant('auto'), fc.constant('auto'));
+  if (!without.has('sync-new')) syncKinds.push(fc.constant('new'));
+  if (!without.has('sync-id')) syncKinds.push(nat.map((id) => ({ id })));
+  const newRun = procArb
+    .chain((p) => fc.tuple(fc.constant(p), fc.boolean(), configArb))
+    .map(([p, named, c]) => new NewRunCommand(p, named, c));
+  const ops: [Operation, fc.Arbitrary<fc.AsyncCommand<Model, RealSystem>>][] = [
+    ['new-run', newRun],
+    ['new-run', newRun],
+    [
+      'log',
+      fc
+        .tuple(nat, fc.integer({ min: 1, max: 50 }), keysArb, fc.option(fc.nat({ max: 60 }), { freq: 3 }))
+        .map(([w, n, k, e]) => new LogCommand(w, n, k, e)),
+    ],
+    [
+      'log',
+      fc
+        .tuple(nat, fc.integer({ min: 1, max: 50 }), keysArb, fc.constant(null))
+        .map(([w, n, k, e]) => new LogCommand(w, n, k, e)),
+    ],
+    ['flush', nat.map((w) => new FlushCommand(w))],
+    ['finish', nat.map((w) => new FinishCommand(w))],
+    ['kill', nat.map((w) => new KillCommand(w))],
+    ['sigterm', nat.map((w) => new SigtermCommand(w))],
+    [
+      'resume',
+      fc
+        .tuple(
+          nat,
+          fc.constantFrom<'must' | 'allow' | true>('must', 'allow', true),
+          fc.option(fc.nat({ max: 20 }), { freq: 3 }),
+          configArb,
+          procArb,
+        )
+        .map(([r, res, rw, c, p]) => new ResumeCommand(r, res, rw, c, p)),
+    ],
+    ['copy', nat.map((r) => new CopyCommand(r))],
+    [
+      'killed-sync',
+      fc.tuple(nat, fc.integer({ min: 0, max: 400 })).map(([r, d]) => new KilledSyncCommand(r, d)),
+    ],
+    [
+      'cloud-resume',
+      fc.tuple(nat, fc.integer({ min: 1, max: 20 })).map(([e, n]) => new CloudResumeCommand(e, n)),
+    ],
+    ['restart', fc.boolean().map((same) => new RestartServerCommand(same))],
   ];
+  const out = ops.filter(([op]) => !without.has(op)).map(([, arb]) => arb);
+  if (syncKinds.length > 0)
+    out.push(fc.tuple(nat, fc.oneof(...syncKinds)).map(([r, t]) => new SyncCommand(r, t)));
+  return out;
 }

@@ -1,6 +1,8 @@
-// `pnpm test:model [--seed S] [--runs N] [--path P] [--replay-path R] [--max-commands C]`: runs the
-// model test; without --seed a random seed is chosen and printed, so any failure can be replayed.
+// `pnpm test:model [--seed S] [--runs N] [--path P] [--replay-path R] [--max-commands C] [--without ops]`:
+// runs the model test; without --seed a random seed is chosen and printed, so any failure can be
+// replayed (with the same --max-commands and --without).
 import { parseArgs } from 'node:util';
+import { OPERATIONS, type Operation } from './commands.js';
 import { formatFailure, runModel } from './run-model.js';
 
 const { values } = parseArgs({
@@ -9,9 +11,17 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '100' },
     path: { type: 'string' },
     'replay-path': { type: 'string' },
-    'max-commands': { type: 'string', default: '25' },
+    'max-commands': { type: 'string', default: '40' },
+    without: { type: 'string', default: '' },
   },
 });
+const without = values.without.split(',').filter((w) => w !== '') as Operation[];
+for (const w of without) {
+  if (!OPERATIONS.includes(w)) {
+    process.stderr.write(`--without ${w}: not an operation (${OPERATIONS.join(', ')})\n`);
+    process.exit(2);
+  }
+}
 const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
 const runs = Number(values.runs);
 const maxCommands = Number(values['max-commands']);
@@ -32,6 +42,7 @@ const report = await runModel({
   seed,
   runs,
   maxCommands,
+  without,
   ...(values.path === undefined ? {} : { path: values.path }),
   ...(values['replay-path'] === undefined ? {} : { replayPath: values['replay-path'] }),
   onSequence: ({ sequences, commands }) => {
