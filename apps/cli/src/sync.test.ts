@@ -236,6 +236,7 @@ describe('swanlog sync: many directories, output, errors', () => {
         'runId',
         'uploaded',
         'url',
+        'warnings',
       ]);
       await assertExact(e.dir, e.experimentId!);
     }

@@ -8,6 +8,7 @@ import {
   lastVisibleStepOf,
   type Rewind,
   runState,
+  type SessionStateInput,
 } from '@swanlog/store';
 import type { DashboardExperiment, ExperimentDetails } from './dashboard-types.js';
 import type {
@@ -42,13 +43,28 @@ export function sessionStateOf(session: SessionInfo, now: number): RunState {
   return now - lastSign < HEARTBEAT_TIMEOUT_MS ? 'running' : 'crashed';
 }
 
+/**
+ * The run-state rule's view of a session the server holds. A session without an end whose
+ * heartbeat went stale died at its last sign of life; a crashed one sent without an end time
+ * (older clients) likewise.
+ */
+export function sessionStateInputOf(session: SessionInfo, now: number): SessionStateInput {
+  const alive = sessionStateOf(session, now) === 'running';
+  const lastSign = Math.max(session.clockStart, session.heartbeatAt ?? 0);
+  return {
+    alive,
+    endState: session.endState,
+    clockStart: session.clockStart,
+    endedAt: alive ? null : (session.endedAt ?? lastSign),
+  };
+}
+
 export function experimentState(record: ExperimentRecord, sources: SourceRecord[], now: number): RunState {
-  const sessions = sources.map((s) => ({
-    state: sessionStateOf(s.session, now),
-    open: s.session.endState === null,
-    endedAt: s.session.endedAt,
-  }));
-  return runState(sessions, record.createdAt, now);
+  return runState(
+    sources.map((s) => sessionStateInputOf(s.session, now)),
+    record.createdAt,
+    now,
+  );
 }
 
 interface Loaded {

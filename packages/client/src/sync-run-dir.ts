@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { isSwanlogError } from '@swanlog/protocol';
-import { RunReader, readSyncRecords, type SyncRecord, writeSyncRecord } from '@swanlog/store';
+import { RunReader, readSyncRecords, type SyncRecord, syncRequestKey, writeSyncRecord } from '@swanlog/store';
 import type { SwanlogClient } from './create-client.js';
 import type { BatchBudget } from './cut-batches.js';
-import { syncRequestKey } from './request-key.js';
 import { type LocalRun, readLocalRun, uploadRun } from './upload-run.js';
 
 /** Which experiment a run directory goes to (DESIGN.md "Sync"). */
@@ -44,6 +43,8 @@ export interface SyncResult {
   url: string;
   /** The server holds every local point, session end and config revision, and the run has ended. */
   complete: boolean;
+  /** What the user should know and nothing stopped: e.g. a sync record of another run was ignored. */
+  warnings: string[];
 }
 
 interface Plan {
@@ -66,7 +67,8 @@ export async function syncRunDir(options: SyncRunDirOptions): Promise<SyncResult
   const reader = RunReader.open(dir);
   try {
     const local = readLocalRun(reader);
-    const plan = await planTarget(options, local, info.instanceId);
+    const warnings: string[] = [];
+    const plan = await planTarget(options, local, info.instanceId, warnings);
     const url = client.experimentUrl(plan.experimentId);
     const save = (complete: boolean, uploadedPoints: number) => {
       if (plan.record === undefined) return;
@@ -112,6 +114,7 @@ export async function syncRunDir(options: SyncRunDirOptions): Promise<SyncResult
       uploaded: { points: up.points },
       url,
       complete: up.complete,
+      warnings,
     };
   } finally {
     reader.close();
@@ -134,12 +137,29 @@ function batchBudget(options: SyncRunDirOptions): BatchBudget {
   };
 }
 
-async function planTarget(options: SyncRunDirOptions, local: LocalRun, instanceId: string): Promise<Plan> {
+async function planTarget(
+  options: SyncRunDirOptions,
+  local: LocalRun,
+  instanceId: string,
+  warnings: string[],
+): Promise<Plan> {
   const { client } = options;
   const target = options.target ?? { kind: 'auto' };
   const { meta } = local;
   const project = options.project ?? (meta.project === '' ? 'default' : meta.project);
-  const records = readSyncRecords(local.dir).filter((r) => r.instanceId === instanceId);
+  // A record written for another run (a directory copied by an older swanlog carries the
+  // original's) would send this run's points into the original's experiment: never follow it.
+  let foreign = 0;
+  const records = readSyncRecords(local.dir, { onForeign: () => foreign++ }).filter(
+    (r) => r.instanceId === instanceId,
+  );
+  if (foreign > 0) {
+    warnings.push(
+      `run ${meta.id}: ignored ${foreign} sync record${foreign === 1 ? '' : 's'} written for another run${
+        meta.copiedFrom === null ? '' : ` (copied from ${meta.copiedFrom})`
+      }; this run syncs into an experiment of its own`,
+    );
+  }
   const recordOf = (purpose: SyncRecord['purpose']) => records.find((r) => r.purpose === purpose);
   const createFor = async (purpose: 'sync' | 'live') => {
     const requestKey = syncRequestKey(meta.id, meta.createdAt, purpose);

@@ -23,9 +23,10 @@ export interface LocalRun {
 
 export function readLocalRun(reader: RunReader): LocalRun {
   reader.writerFiles(); // opens (and so checks) every writer file before anything is uploaded
-  const states = new Map(reader.segments().map((s) => [s.source, s.state]));
+  const inputs = new Map(reader.sessionStates().map((s) => [s.source, s.input]));
   const sessions = reader.sessionRows().map((row) => {
-    const state = states.get(row.source) ?? 'crashed';
+    const input = inputs.get(row.source);
+    const state: RunState = row.end_state ?? (input?.alive === true ? 'running' : 'crashed');
     return {
       source: row.source,
       state,
@@ -37,8 +38,9 @@ export function readLocalRun(reader: RunReader): LocalRun {
         clockStart: row.clock_start,
         resumed: row.resumed === 1,
         fromStep: row.from_step,
-        endedAt: row.ended_at,
-        // A session that died without an end goes up as crashed, so the server's state says so.
+        // A session that died without an end goes up as crashed at its death time, so the
+        // server's run-state rule sees what the local one does.
+        endedAt: row.ended_at ?? (state === 'crashed' ? (input?.endedAt ?? row.clock_start) : null),
         endState: row.end_state ?? (state === 'crashed' ? ('crashed' as const) : null),
       },
     };

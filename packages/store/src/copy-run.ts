@@ -23,7 +23,8 @@ export interface CopyRunResult {
  * Copies a run directory, live or not, into a new run with a fresh id and the lineage recorded.
  * Each file is copied as a consistent SQLite snapshot (VACUUM INTO), the run file first, so the
  * copy never holds a torn write. Sessions open at copy time end as crashed in the copy: nothing
- * writes into it until it is resumed. The original is never modified.
+ * writes into it until it is resumed. The copy carries no sync records: it was never uploaded.
+ * The original is never modified.
  */
 export function copyRun(sourceDir: string, options: CopyRunOptions = {}): CopyRunResult {
   const src = resolve(sourceDir);
@@ -48,6 +49,8 @@ export function copyRun(sourceDir: string, options: CopyRunOptions = {}): CopyRu
         runDb
           .prepare("UPDATE sessions SET end_state = 'crashed', ended_at = ? WHERE end_state IS NULL")
           .run(now);
+        // The original's uploads are not the copy's: its first sync makes an experiment of its own.
+        runDb.exec('DROP TABLE IF EXISTS sync_records');
       })();
       const sources = runDb.prepare('SELECT source FROM sessions').pluck().all() as string[];
       for (const source of sources) {

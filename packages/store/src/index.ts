@@ -11,6 +11,8 @@ export { APPLICATION_ID, FORMAT_VERSION, RUN_FILE, WRITERS_DIR } from './format.
 export type { JournalMode } from './journal-mode.js';
 export { fileSystemOf, journalModeFor } from './journal-mode.js';
 export { HEARTBEAT_TIMEOUT_MS, isWriterAlive } from './liveness.js';
+export type { RequestPurpose } from './request-key.js';
+export { syncRequestKey } from './request-key.js';
 export { assertRunId, generateRunId } from './run-id.js';
 export type { ConfigRevision, RunMeta, Segment, Series, SeriesOptions } from './run-reader.js';
 export { RunReader } from './run-reader.js';
@@ -18,7 +20,7 @@ export type { EndState, RunState, SessionStateInput } from './run-state.js';
 export { runState } from './run-state.js';
 export type { OpenRunWriterOptions } from './run-writer.js';
 export { assertKey, MAX_CHUNK_POINTS, RunWriter } from './run-writer.js';
-export type { SyncRecord } from './sync-record.js';
+export type { ReadSyncRecordsOptions, SyncRecord } from './sync-record.js';
 export { readSyncRecords, writeSyncRecord } from './sync-record.js';
 export type { VerifyReport } from './verify-run.js';
 export { verifyRun } from './verify-run.js';

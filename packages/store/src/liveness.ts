@@ -18,9 +18,10 @@ export function currentProcess(): ProcessIdentity {
 }
 
 /**
- * Whether the writer identified by `identity` is alive: on this host, the pid runs and is the
- * same process (same start time, so a reused pid does not count); elsewhere, its heartbeat is
- * younger than HEARTBEAT_TIMEOUT_MS.
+ * Whether the writer identified by `identity` is alive: on this host, the pid runs, is not a
+ * zombie (`/proc/<pid>/stat` state Z or X: killed but not yet reaped by its parent, so it will
+ * never write again) and is the same process (same start time, so a reused pid does not count);
+ * elsewhere, its heartbeat is younger than HEARTBEAT_TIMEOUT_MS.
  */
 export function isWriterAlive(
   identity: ProcessIdentity,
@@ -29,7 +30,12 @@ export function isWriterAlive(
 ): boolean {
   if (identity.host === hostname()) {
     if (!pidRuns(identity.pid)) return false;
-    return identity.pidStart === '' || processStartTime(identity.pid) === identity.pidStart;
+    const stat = processStat(identity.pid);
+    // No /proc entry: not Linux (then no start time was recorded either, and the pid running is
+    // all we can know), or the process exited between the two checks.
+    if (stat === undefined) return identity.pidStart === '';
+    if (stat.state === 'Z' || stat.state === 'X' || stat.state === 'x') return false;
+    return identity.pidStart === '' || stat.startTime === identity.pidStart;
   }
   return heartbeatTs !== undefined && now - heartbeatTs < HEARTBEAT_TIMEOUT_MS;
 }
@@ -44,15 +50,20 @@ function pidRuns(pid: number): boolean {
 }
 
 function processStartTime(pid: number): string {
+  return processStat(pid)?.startTime ?? '';
+}
+
+/** State (field 3) and start time (field 22) of `/proc/<pid>/stat`; undefined where unreadable. */
+function processStat(pid: number): { state: string; startTime: string } | undefined {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ESRCH' || code === 'EACCES') return '';
+    if (code === 'ENOENT' || code === 'ESRCH' || code === 'EACCES') return undefined;
     throw error;
   }
-  // Field 22 (starttime); the command name in field 2 may hold spaces, so count after ')'.
+  // The command name in field 2 may hold spaces and parentheses, so count after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return fields[19] ?? '';
+  return { state: fields[0] ?? '', startTime: fields[19] ?? '' };
 }

@@ -5,7 +5,13 @@ import type Database from 'better-sqlite3';
 import { ChunkDecodeError, decodeChunk } from './chunk-codec.js';
 import { deepMerge, type JsonObject } from './deep-merge.js';
 import { openSwanlogFile, RUN_FILE, readMeta, WRITERS_DIR } from './format.js';
-import { type RunState, runState, type SessionRow, sessionState } from './run-state.js';
+import {
+  type RunState,
+  runState,
+  type SessionRow,
+  type SessionStateInput,
+  sessionState,
+} from './run-state.js';
 import { wrapStorageError } from './sqlite-error.js';
 import {
   buildSeries,
@@ -140,12 +146,29 @@ export class RunReader {
   }
 
   state(): RunState {
-    const sessions = this.sessionRows().map((row) => ({
-      state: sessionState(row, row.end_state === null ? this.heartbeat(row.source) : undefined),
-      open: row.end_state === null,
-      endedAt: row.ended_at,
-    }));
-    return runState(sessions, this.meta.createdAt);
+    return runState(
+      this.sessionStates().map((s) => s.input),
+      this.meta.createdAt,
+    );
+  }
+
+  /**
+   * Per session, what the run-state rule needs of it: whether its writer lives and, for a dead
+   * session without a recorded end, its death time (its last durable write or heartbeat).
+   */
+  sessionStates(): { source: string; input: SessionStateInput }[] {
+    return this.sessionRows().map((row) => {
+      const base = { endState: row.end_state, clockStart: row.clock_start };
+      if (row.end_state !== null)
+        return {
+          source: row.source,
+          input: { ...base, alive: false, endedAt: row.ended_at ?? row.clock_start },
+        };
+      const heartbeat = this.heartbeat(row.source);
+      const alive = sessionState(row, heartbeat) === 'running';
+      const endedAt = alive ? null : Math.max(row.clock_start, heartbeat ?? 0, this.lastWriteTs(row.source));
+      return { source: row.source, input: { ...base, alive, endedAt } };
+    });
   }
 
   configRevisions(): ConfigRevision[] {
@@ -335,6 +358,20 @@ export class RunReader {
 
   writerPath(source: string): string {
     return join(this.dir, WRITERS_DIR, `${source}.sqlite`);
+  }
+
+  /** The clock of the last durable write (point or rewind) of a session, 0 when none. */
+  private lastWriteTs(source: string): number {
+    const w = this.writerFiles().find((f) => f.source === source);
+    if (w === undefined) return 0;
+    const row = this.guardFile(w, () =>
+      w.db
+        .prepare(
+          'SELECT max(coalesce((SELECT max(ts_max) FROM chunks), 0), coalesce((SELECT max(ts) FROM rewinds), 0)) AS m',
+        )
+        .get(),
+    ) as { m: number };
+    return row.m;
   }
 
   private heartbeat(source: string): number | undefined {

@@ -25,27 +25,43 @@ export function sessionState(row: SessionRow, heartbeatTs: number | undefined): 
     : 'crashed';
 }
 
-/** What the run-state rule needs of a session. */
+/** What the run-state rule needs of a session (docs/format.md "Run state"). */
 export interface SessionStateInput {
-  state: RunState;
-  /** No end recorded yet. */
-  open: boolean;
-  /** On the run's clock; null while open. */
+  /** No end is recorded and the writer still lives. */
+  alive: boolean;
+  /** The recorded end; null while none is. */
+  endState: EndState | null;
+  /** When the session started, on the run's clock (`clock_start`). */
+  clockStart: number;
+  /**
+   * On the run's clock: when the session ended or, for a dead one without a recorded end, its
+   * death time (its last durable write or heartbeat). Null while alive.
+   */
   endedAt: number | null;
 }
 
 /**
- * The run's state, derived and never stored as final: running while any writer lives; crashed
- * when a writer died without ending; otherwise how the last session ended. The local store and
- * the server both use it.
+ * The run's state, derived and never stored as final (docs/format.md "Run state"); the local
+ * store and the server both answer with it:
+ *
+ * - no session yet: running for 60 s after creation, then crashed;
+ * - any writer alive: running;
+ * - a dead session (one that crashed, recorded or not) that no session *started* after: crashed,
+ *   since nothing took over from it (a killed train job stays crashed while its eval finishes);
+ * - otherwise every death was followed by a later session: the end of the session that ended last.
  */
 export function runState(sessions: SessionStateInput[], createdAt: number, now = Date.now()): RunState {
   if (sessions.length === 0) return now - createdAt < 60_000 ? 'running' : 'crashed';
-  if (sessions.some((s) => s.state === 'running')) return 'running';
-  if (sessions.some((s) => s.open)) return 'crashed';
-  // endedAt is on the run's clock (never below anything the session saw), so a session that
+  if (sessions.some((s) => s.alive)) return 'running';
+  const endOf = (s: SessionStateInput) => s.endedAt ?? s.clockStart;
+  for (const dead of sessions) {
+    if (dead.endState !== null && dead.endState !== 'crashed') continue;
+    const death = endOf(dead);
+    if (!sessions.some((s) => s.clockStart > death)) return 'crashed';
+  }
+  // Times are on the run's clock (never below anything the session saw), so a session that
   // resumed on a machine whose wall clock is behind still counts as the later one.
   let last = sessions[0]!;
-  for (const s of sessions) if ((s.endedAt ?? 0) >= (last.endedAt ?? 0)) last = s;
-  return last.state;
+  for (const s of sessions) if (endOf(s) >= endOf(last)) last = s;
+  return last.endState ?? 'crashed';
 }

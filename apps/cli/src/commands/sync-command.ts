@@ -37,7 +37,7 @@ export interface SyncCommandOptions {
 
 export type SyncSuccess = Pick<
   SyncResult,
-  'dir' | 'runId' | 'experimentId' | 'action' | 'uploaded' | 'url' | 'complete'
+  'dir' | 'runId' | 'experimentId' | 'action' | 'uploaded' | 'url' | 'complete' | 'warnings'
 >;
 export type SyncFailure = { dir: string; error: { code: string; message: string } };
 export type SyncEntry = SyncSuccess | SyncFailure;
@@ -162,6 +162,7 @@ async function syncOne(
       uploaded: r.uploaded,
       url: r.url,
       complete: r.complete,
+      warnings: r.warnings,
     };
   } catch (error) {
     // One bad directory is reported; the others still sync.

@@ -96,6 +96,7 @@ async function runSync(cwd: string, paths: string[], opts: SyncCliOptions): Prom
       ...(bars === undefined ? {} : { onProgress: bars.update }),
       onResult: (entry) => {
         bars?.done(entry.dir);
+        if ('warnings' in entry) for (const w of entry.warnings) process.stderr.write(`warning: ${w}\n`);
         if (opts.json) return;
         if ('error' in entry) process.stderr.write(formatSyncEntry(entry));
         else process.stdout.write(formatSyncEntry(entry));
