@@ -208,16 +208,18 @@ export function sessionStateOf(s: SessionFact): RunState {
 }
 
 /**
- * The trust issue's run-state rule. A dead session (no end, writer gone) died at its last sign;
- * it makes the run crashed unless a session started after that; otherwise the session that
- * ended (or died) last decides.
+ * The trust issue's run-state rule. A dead session (no end and the writer gone, or an end
+ * recorded as crashed) died at its last sign (or its recorded end); it makes the run crashed
+ * unless a session started after that; otherwise the session that ended (or died) last decides.
  */
 export function runStateOf(sessions: SessionFact[]): RunState {
   if (sessions.length === 0) return 'running';
   if (sessions.some((s) => s.status === 'alive')) return 'running';
-  const dead = sessions.filter((s) => s.status === 'dead');
-  if (dead.some((d) => !sessions.some((s) => s.startOrder > d.lastSignOrder))) return 'crashed';
   const endOf = (s: SessionFact) => (s.status === 'dead' ? s.lastSignOrder : (s.endOrder ?? 0));
+  const isDead = (s: SessionFact) => s.status === 'dead' || s.endState === 'crashed';
+  for (const d of sessions.filter(isDead)) {
+    if (!sessions.some((s) => s.startOrder > endOf(d))) return 'crashed';
+  }
   let last = sessions[0]!;
   for (const s of sessions) if (endOf(s) > endOf(last)) last = s;
   return sessionStateOf(last);
