@@ -386,6 +386,14 @@ export class ResumeCommand extends ModelCommand {
     const label = `w${freshId(m)}`;
     const opened = await openWriter(s, label, this.proc, options);
     if (opened.dir !== run.dir) fail(`resume of ${run.label} opened ${opened.dir}, not ${run.dir}`);
+    // The resuming writer records every dead open session as crashed, just before its own start
+    // (docs/decisions.md "Dead sessions are settled on resume").
+    for (const dead of run.facts.sessions.values()) {
+      if (dead.status !== 'dead') continue;
+      dead.status = 'ended';
+      dead.endState = 'crashed';
+      dead.endOrder = session.startOrder - 0.5;
+    }
     run.facts.sessions.set(session.id, session);
     if (fromStep !== null) {
       const id = freshId(m);
@@ -750,8 +758,8 @@ export class RestartServerCommand extends ModelCommand {
     super();
   }
 
-  check(): boolean {
-    return true;
+  check(m: Readonly<Model>): boolean {
+    return m.experiments.length > 0;
   }
 
   protected async apply(_m: Model, s: RealSystem): Promise<void> {
@@ -813,54 +821,56 @@ export function allCommands(
   const syncKinds: fc.Arbitrary<SyncKind>[] = [];
   if (!without.has('sync')) syncKinds.push(fc.constant('auto'), fc.constant('auto'));
   if (!without.has('sync-new')) syncKinds.push(fc.constant('new'));
-  if (!without.has('sync-id')) syncKinds.push(nat.map((id) => ({ id })));
+  if (!without.has('sync-id'))
+    syncKinds.push(
+      nat.map((id) => ({ id })),
+      nat.map((id) => ({ id })),
+    );
   const newRun = procArb
     .chain((p) => fc.tuple(fc.constant(p), fc.boolean(), configArb))
     .map(([p, named, c]) => new NewRunCommand(p, named, c));
-  const ops: [Operation, fc.Arbitrary<fc.AsyncCommand<Model, RealSystem>>][] = [
-    ['new-run', newRun],
-    ['new-run', newRun],
-    [
-      'log',
-      fc
-        .tuple(nat, fc.integer({ min: 1, max: 50 }), keysArb, fc.option(fc.nat({ max: 60 }), { freq: 3 }))
-        .map(([w, n, k, e]) => new LogCommand(w, n, k, e)),
-    ],
-    [
-      'log',
-      fc
-        .tuple(nat, fc.integer({ min: 1, max: 50 }), keysArb, fc.constant(null))
-        .map(([w, n, k, e]) => new LogCommand(w, n, k, e)),
-    ],
-    ['flush', nat.map((w) => new FlushCommand(w))],
-    ['finish', nat.map((w) => new FinishCommand(w))],
-    ['kill', nat.map((w) => new KillCommand(w))],
-    ['sigterm', nat.map((w) => new SigtermCommand(w))],
-    [
-      'resume',
-      fc
-        .tuple(
-          nat,
-          fc.constantFrom<'must' | 'allow' | true>('must', 'allow', true),
-          fc.option(fc.nat({ max: 20 }), { freq: 3 }),
-          configArb,
-          procArb,
-        )
-        .map(([r, res, rw, c, p]) => new ResumeCommand(r, res, rw, c, p)),
-    ],
-    ['copy', nat.map((r) => new CopyCommand(r))],
+  const logExplicit = fc
+    .tuple(nat, fc.integer({ min: 1, max: 50 }), keysArb, fc.option(fc.nat({ max: 60 }), { freq: 3 }))
+    .map(([w, n, k, e]) => new LogCommand(w, n, k, e));
+  const logAuto = fc
+    .tuple(nat, fc.integer({ min: 1, max: 50 }), keysArb)
+    .map(([w, n, k]) => new LogCommand(w, n, k, null));
+  const resume = fc
+    .tuple(
+      nat,
+      fc.constantFrom<'must' | 'allow' | true>('must', 'allow', true),
+      fc.option(fc.nat({ max: 20 }), { freq: 3 }),
+      configArb,
+      procArb,
+    )
+    .map(([r, res, rw, c, p]) => new ResumeCommand(r, res, rw, c, p));
+  // [operation, weight, arbitrary]: fc.commands picks uniformly among the list, so weight repeats.
+  const ops: [Operation, number, fc.Arbitrary<fc.AsyncCommand<Model, RealSystem>>][] = [
+    ['new-run', 2, newRun],
+    ['log', 2, logExplicit],
+    ['log', 2, logAuto],
+    ['flush', 1, nat.map((w) => new FlushCommand(w))],
+    ['finish', 1, nat.map((w) => new FinishCommand(w))],
+    ['kill', 2, nat.map((w) => new KillCommand(w))],
+    ['sigterm', 1, nat.map((w) => new SigtermCommand(w))],
+    ['resume', 2, resume],
+    ['copy', 1, nat.map((r) => new CopyCommand(r))],
     [
       'killed-sync',
-      fc.tuple(nat, fc.integer({ min: 0, max: 400 })).map(([r, d]) => new KilledSyncCommand(r, d)),
+      1,
+      fc.tuple(nat, fc.integer({ min: 0, max: 800 })).map(([r, d]) => new KilledSyncCommand(r, d)),
     ],
     [
       'cloud-resume',
+      1,
       fc.tuple(nat, fc.integer({ min: 1, max: 20 })).map(([e, n]) => new CloudResumeCommand(e, n)),
     ],
-    ['restart', fc.boolean().map((same) => new RestartServerCommand(same))],
+    ['restart', 1, fc.boolean().map((same) => new RestartServerCommand(same))],
   ];
-  const out = ops.filter(([op]) => !without.has(op)).map(([, arb]) => arb);
-  if (syncKinds.length > 0)
-    out.push(fc.tuple(nat, fc.oneof(...syncKinds)).map(([r, t]) => new SyncCommand(r, t)));
+  const out = ops.filter(([op]) => !without.has(op)).flatMap(([, weight, arb]) => Array(weight).fill(arb));
+  if (syncKinds.length > 0) {
+    const sync = fc.tuple(nat, fc.oneof(...syncKinds)).map(([r, t]) => new SyncCommand(r, t));
+    out.push(sync, sync, sync);
+  }
   return out;
 }

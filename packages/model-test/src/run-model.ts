@@ -32,6 +32,7 @@ export interface RunModelReport {
 
 /** Runs `runs` random sequences of user operations against a fresh system and model each. */
 export async function runModel(options: RunModelOptions): Promise<RunModelReport> {
+  quietRewriteWarnings();
   const started = Date.now();
   let sequences = 0;
   let commands = 0;
@@ -41,17 +42,7 @@ export async function runModel(options: RunModelOptions): Promise<RunModelReport
     ...(options.replayPath === undefined ? {} : { replayPath: options.replayPath }),
   });
   const property = fc.asyncProperty(commandsArb, async (cmds) => {
-    const real = await RealSystem.start();
-    real.withKey();
-    const model: Model = {
-      clock: 0,
-      nextId: 0,
-      runs: [],
-      experiments: [],
-      writers: [],
-      logdirs: [real.mainLogdir],
-      commands: 0,
-    };
+    const { model, real } = await freshSetup();
     try {
       await fc.asyncModelRun(() => ({ model, real }), cmds);
     } finally {
@@ -92,6 +83,53 @@ export async function runModel(options: RunModelOptions): Promise<RunModelReport
     };
   }
   return report;
+}
+
+/**
+ * Sequences rewrite steps on purpose; the SDK's one warning per resumed handle would flood the
+ * output. Every other warning is still printed.
+ */
+function quietRewriteWarnings(): void {
+  if (process.listeners('warning').includes(printOtherWarnings)) return;
+  process.removeAllListeners('warning');
+  process.on('warning', printOtherWarnings);
+}
+
+function printOtherWarnings(warning: Error & { code?: string }): void {
+  if (warning.code === 'SWANLOG_STEP_REWRITE') return;
+  process.stderr.write(`${warning.name}: ${warning.message}\n`);
+}
+
+async function freshSetup(): Promise<{ model: Model; real: RealSystem }> {
+  const real = await RealSystem.start();
+  real.withKey();
+  const model: Model = {
+    clock: 0,
+    nextId: 0,
+    runs: [],
+    experiments: [],
+    writers: [],
+    logdirs: [real.mainLogdir],
+    commands: 0,
+  };
+  return { model, real };
+}
+
+/**
+ * Runs one fixed sequence of commands against a fresh system (a regression test's scenario);
+ * every precondition must hold. Throws the first mismatch.
+ */
+export async function runSequence(commands: fc.AsyncCommand<Model, RealSystem>[]): Promise<void> {
+  quietRewriteWarnings();
+  const { model, real } = await freshSetup();
+  try {
+    for (const [i, command] of commands.entries()) {
+      if (!command.check(model)) throw new Error(`command ${i + 1} (${command.toString()}) cannot run here`);
+      await command.run(model, real);
+    }
+  } finally {
+    await real.close();
+  }
 }
 
 /** The failure as printed by `pnpm test:model` and the test: seed, path, sequence, mismatch. */
