@@ -5,7 +5,7 @@ import { syncRunDir } from '@swanlog/client';
 import { copyRun } from '@swanlog/store';
 import fc from 'fast-check';
 import { init, type Run } from 'swanlog';
-import { checkSystem } from './check-system.js';
+import { checkSystem, ModelMismatch } from './check-system.js';
 import {
   cloneHoldings,
   configOf,
@@ -66,7 +66,7 @@ function pick<T>(list: readonly T[], i: number): T | undefined {
 }
 
 function fail(what: string): never {
-  throw new Error(what);
+  throw new ModelMismatch(what);
 }
 
 interface OpenedWriter {
