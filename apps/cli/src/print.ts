@@ -82,11 +82,17 @@ function syncLabel(records: { complete: boolean }[]): string {
   return records.some((r) => r.complete) ? 'synced' : 'partial';
 }
 
-/** One line per synced directory: action, experiment, id mapping, points, link. */
+/**
+ * One line per synced directory: action, experiment, id mapping, points uploaded (and how many of
+ * them are superseded, when any are), link.
+ */
 export function formatSyncEntry(e: SyncEntry): string {
   if ('error' in e) return `failed     ${e.dir}: error[${e.error.code}]: ${e.error.message}\n`;
   const mapping = e.runId === e.experimentId ? '' : ` (run ${e.runId} → server id ${e.experimentId})`;
-  const points = `${e.uploaded.points.toLocaleString('en-US')} point${e.uploaded.points === 1 ? '' : 's'}`;
+  const { points: n, superseded } = e.uploaded;
+  const points =
+    `${n.toLocaleString('en-US')} point${n === 1 ? '' : 's'}` +
+    (superseded === 0 ? '' : ` (${superseded.toLocaleString('en-US')} superseded)`);
   const pending = e.complete ? '' : ' (incomplete: the run is live or the upload was cut; sync again)';
   return `${e.action.padEnd(10)} exp ${e.experimentId}${mapping}  ${points}  ${e.url}${pending}\n`;
 }

@@ -83,16 +83,21 @@ export function listRun(reader: RunReader): RunListing {
 /** What `show` prints: the listing plus config, per-key figures and segments. */
 export function describeRun(reader: RunReader): RunDetails {
   const { keyCount: _keyCount, ...listing } = listRun(reader);
-  const keys: Record<string, KeySummary> = {};
-  for (const key of reader.keys()) {
-    const s = reader.series(key);
-    const n = s.steps.length;
-    keys[key] = {
-      count: n,
-      lastStep: n === 0 ? null : s.steps[n - 1]!,
-      lastValue: n === 0 ? null : encodeValue(s.values[n - 1]!),
-    };
-  }
+  // fromEntries defines properties, so a key named `__proto__` is listed instead of setting the prototype.
+  const keys: Record<string, KeySummary> = Object.fromEntries(
+    reader.keys().map((key): [string, KeySummary] => {
+      const s = reader.series(key);
+      const n = s.steps.length;
+      return [
+        key,
+        {
+          count: n,
+          lastStep: n === 0 ? null : s.steps[n - 1]!,
+          lastValue: n === 0 ? null : encodeValue(s.values[n - 1]!),
+        },
+      ];
+    }),
+  );
   return {
     ...listing,
     partial: reader.meta.partial,

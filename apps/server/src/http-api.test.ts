@@ -349,6 +349,52 @@ describe('experiments', () => {
     assert.deepEqual(sync.body.configRevisions, ['1:', '2:w1', '3:w1']);
   });
 
+  // Regression: objects keyed by user names were built with `{}`, where assigning '__proto__'
+  // sets the prototype: the merged config lost such a key.
+  test('a metric key and a config key named __proto__ are answered like any other', async () => {
+    const id = await newExperiment();
+    const ingest = await t.request(`/api/v1/experiments/${id}/ingest`, {
+      method: 'POST',
+      headers: batchHeaders,
+      body: batch([
+        { source: 'w1', fromSeq: -1, toSeq: 1, chunks: [{ key: '__proto__', points: points([[0, 5, 1]]) }] },
+      ]),
+    });
+    assert.equal(ingest.status, 200, JSON.stringify(ingest.body));
+    const patch = JSON.parse('{"__proto__": {"lr": 0.1}, "seed": 1}') as Record<string, unknown>;
+    const config = await t.request(`/api/v1/experiments/${id}/config`, {
+      method: 'POST',
+      json: { revisions: [{ ts: 1, source: null, patch }] },
+    });
+    assert.equal(config.status, 200, JSON.stringify(config.body));
+    const info = await t.request(`/api/v1/experiments/${id}`);
+    assert.deepEqual(info.body.keys, ['__proto__']);
+    assert.deepEqual(Object.entries(info.body.config), [
+      ['__proto__', { lr: 0.1 }],
+      ['seed', 1],
+    ]);
+    const sync = await t.request(`/api/v1/experiments/${id}/sync`);
+    assert.deepEqual(Object.entries(sync.body.keyLastSteps), [['__proto__', 0]]);
+    assert.deepEqual(Object.keys(sync.body.config), ['__proto__', 'seed']);
+    const series = await t.request(`/api/v1/experiments/${id}/metrics/__proto__`);
+    assert.equal(series.status, 200, JSON.stringify(series.body));
+    assert.deepEqual(
+      series.body.points.map((p: { step: number; value: number }) => [p.step, p.value]),
+      [[0, 5]],
+    );
+  });
+
+  test('config strings with a lone surrogate are kept exactly (stored as escaped JSON)', async () => {
+    const id = await newExperiment();
+    const res = await t.request(`/api/v1/experiments/${id}/config`, {
+      method: 'POST',
+      json: { revisions: [{ ts: 1, source: null, patch: { tag: 'a\ud800', 'k\udc00': 1 } }] },
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const info = await t.request(`/api/v1/experiments/${id}`);
+    assert.deepEqual(info.body.config, { tag: 'a\ud800', 'k\udc00': 1 });
+  });
+
   test('copy makes an idempotent copy with the same points and config', async () => {
     const id = await newExperiment({ name: 'orig' });
     await ingest(

@@ -246,3 +246,44 @@ test('oversize bodies are 413 and the server keeps answering', async () => {
   );
   await assertRefused(chunked, 413, 'PAYLOAD_TOO_LARGE', 'chunked JSON');
 });
+
+// Regression: a batch whose keys were '\ud800' and '\udc00' was taken; stored as UTF-8 text both
+// became U+FFFD, so two series merged into one name.
+test('names that are not well-formed UTF-16 (a lone surrogate) are 400 and store nothing', async () => {
+  const created = await t.request('/api/v1/experiments', {
+    method: 'POST',
+    json: { requestKey: 'surrogates', project: 'p' },
+  });
+  const exp = created.body.experiment.id as string;
+  const chunk = (key: string) => ({ key, points: points([[0, 1, 1]]) });
+  for (const key of ['\ud800', '\udc00', 'loss\ud83d']) {
+    const body = batch([{ source: 'src', fromSeq: -1, toSeq: 1, chunks: [chunk('good'), chunk(key)] }]);
+    const res = await t.request(`/api/v1/experiments/${exp}/ingest`, {
+      method: 'POST',
+      body,
+      headers: batchHeaders,
+    });
+    await assertRefused(res, 400, 'BAD_REQUEST', `key ${JSON.stringify(key)}`);
+    assert.match(res.body.message, /chunks\.1\.key: not well-formed UTF-16/);
+  }
+  const sync = await t.request(`/api/v1/experiments/${exp}/sync`);
+  assert.deepEqual(sync.body.watermarks, {}, 'nothing was stored');
+  assert.deepEqual((await t.request(`/api/v1/experiments/${exp}`)).body.keys, []);
+
+  for (const [field, json] of [
+    ['project', { requestKey: 'bad-project', project: 'p\ud800' }],
+    ['name', { requestKey: 'bad-name', project: 'p', name: '\udfffrun' }],
+  ] as const) {
+    const res = await t.request('/api/v1/experiments', { method: 'POST', json });
+    await assertRefused(res, 400, 'BAD_REQUEST', field);
+    assert.match(res.body.message, new RegExp(`at ${field}: not well-formed UTF-16`));
+  }
+  const emoji = batch([{ source: 'src', fromSeq: -1, toSeq: 1, chunks: [chunk('😀/loss')] }]);
+  const ok = await t.request(`/api/v1/experiments/${exp}/ingest`, {
+    method: 'POST',
+    body: emoji,
+    headers: batchHeaders,
+  });
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  assert.deepEqual((await t.request(`/api/v1/experiments/${exp}`)).body.keys, ['😀/loss']);
+});

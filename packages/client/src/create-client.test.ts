@@ -156,6 +156,37 @@ describe('client transport', () => {
     assert.match(html.message, /not JSON/);
   });
 
+  // Bug: retries were silent, and only their count bounded how long a request kept trying.
+  test('onRetry hears each retry with its wait; retryTimeMs bounds all attempts together', async () => {
+    handler = (_req, res) => json(res, 503, { code: 'SERVER_ERROR', message: 'database is locked' });
+    const events: { retry: number; delayMs: number; reason: string; what: string }[] = [];
+    const started = Date.now();
+    const error = await fails(
+      createClient({
+        host,
+        apiKey: 'k',
+        backoffLimitMs: 100,
+        retryTimeMs: 600,
+        onRetry: (e) => events.push({ retry: e.retry, delayMs: e.delayMs, reason: e.reason, what: e.what }),
+      }).syncStatus('r'),
+    );
+    const took = Date.now() - started;
+    assert.equal(error.code, 'SERVER_ERROR');
+    assert.equal(error.message, 'database is locked');
+    assert.ok(events.length >= 3, JSON.stringify(events));
+    assert.deepEqual(
+      events.map((e) => e.retry),
+      events.map((_, i) => i + 1),
+    );
+    assert.equal(attempts, events.length + 1);
+    for (const e of events) {
+      assert.equal(e.reason, 'answered HTTP 503');
+      assert.equal(e.what, 'GET /api/v1/experiments/r/sync');
+      assert.ok(e.delayMs >= 0 && e.delayMs <= 100, JSON.stringify(e));
+    }
+    assert.ok(took < 5000, `a 600 ms budget took ${took} ms`);
+  });
+
   test('Retry-After is honoured, up to the backoff cap', async () => {
     handler = (_req, res, attempt) => {
       if (attempt === 1) {

@@ -23,12 +23,38 @@ export interface ClientOptions {
   /** Base URL of the server, e.g. http://127.0.0.1:8080 (a missing scheme means http). */
   host: string;
   apiKey: string;
-  /** Retries of one request on network errors, 408, 429 and 5xx (default 8, about 25 s of backoff). */
+  /**
+   * Retries of one request on network errors, 408, 429 and 5xx (default 8, about 25 s of backoff;
+   * with `retryTimeMs` and no limit given, only the time bounds them).
+   */
   retryLimit?: number;
+  /**
+   * Longest time one request may take, all its attempts and the waits between them together, in
+   * ms (default: no bound beyond `retryLimit`). Each attempt's timeout is cut to what is left, and
+   * the last wait so that one more attempt fits.
+   */
+  retryTimeMs?: number;
+  /** Called before each retry, e.g. to tell a waiting user why nothing happens (default: quiet). */
+  onRetry?: (event: RetryEvent) => void;
   /** Timeout of one attempt in ms (default 60 s). */
   timeoutMs?: number;
   /** Cap of the exponential backoff between attempts in ms (default 5 s). */
   backoffLimitMs?: number;
+}
+
+/** A failed attempt that is about to be retried. */
+export interface RetryEvent {
+  host: string;
+  /** The request, e.g. `GET /api/v1/server`. */
+  what: string;
+  /** 1 for the first retry. */
+  retry: number;
+  /** Wait before the retry, in ms. */
+  delayMs: number;
+  /** Why the attempt failed: `unreachable (ECONNREFUSED)`, `answered HTTP 503`. */
+  reason: string;
+  /** The failure as it would be reported if no retry followed. */
+  error: Error;
 }
 
 export interface MetricsQuery {
@@ -71,6 +97,8 @@ const RETRY_ERROR_CODES = new Set([
   'EAI_AGAIN',
   'ERR_STREAM_PREMATURE_CLOSE',
 ]);
+/** Time left for the attempt made at a retry deadline. */
+const LAST_ATTEMPT_MS = 250;
 const retryStatus = (status: number) => status === 408 || status === 429 || status >= 500;
 
 type Method = 'GET' | 'POST';
@@ -93,8 +121,14 @@ export function createClient(options: ClientOptions): SwanlogClient {
     agent: https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true }),
     headers: { authorization: `Bearer ${options.apiKey}`, 'user-agent': 'swanlog-client' },
     timeoutMs: options.timeoutMs ?? 60_000,
-    retryLimit: options.retryLimit ?? 8,
+    retryLimit:
+      options.retryLimit ??
+      (options.retryTimeMs === undefined
+        ? 8
+        : retriesWithin(options.retryTimeMs, options.backoffLimitMs ?? 5000)),
+    retryTimeMs: options.retryTimeMs ?? Number.POSITIVE_INFINITY,
     backoffLimitMs: options.backoffLimitMs ?? 5000,
+    onRetry: options.onRetry,
   };
   let info: ServerInfo | undefined;
   const call = <T>(method: Method, path: string, extra: RequestExtra = {}) =>
@@ -139,7 +173,9 @@ interface Transport {
   headers: Record<string, string>;
   timeoutMs: number;
   retryLimit: number;
+  retryTimeMs: number;
   backoffLimitMs: number;
+  onRetry: ((event: RetryEvent) => void) | undefined;
 }
 
 interface RequestExtra {
@@ -179,12 +215,18 @@ async function request<T>(
       extra.json === undefined ? (extra.contentType ?? 'application/octet-stream') : 'application/json';
     headers['content-length'] = String(body.length);
   }
+  const what = `${method} ${API_PREFIX}/${path}`;
+  const started = Date.now();
+  const deadline = started + t.retryTimeMs;
+  let attempts = 0;
   let text: string;
   try {
     text = await pRetry(
       async () => {
+        attempts++;
         try {
-          const answer = await send(t, method, url, headers, body);
+          const timeoutMs = Math.max(1, Math.min(t.timeoutMs, deadline - Date.now()));
+          const answer = await send(t, method, url, headers, body, timeoutMs);
           if (answer.status >= 200 && answer.status < 300) return answer.body;
           const failure = new HttpStatusError(answer.status, answer.body, answer.retryAfterMs);
           throw retryStatus(answer.status) ? failure : new AbortError(failure);
@@ -197,19 +239,30 @@ async function request<T>(
       },
       {
         retries: t.retryLimit,
-        factor: 2,
-        minTimeout: Math.min(250, t.backoffLimitMs),
-        maxTimeout: t.backoffLimitMs,
-        randomize: true,
+        // The waits are taken in onFailedAttempt, where they are known and can be reported.
+        minTimeout: 0,
+        maxTimeout: 0,
         onFailedAttempt: async (error) => {
-          // A server that says when to come back is waited for, up to the backoff cap.
-          if (error instanceof HttpStatusError && error.retryAfterMs !== undefined && error.retriesLeft > 0)
-            await sleep(Math.min(error.retryAfterMs, t.backoffLimitMs));
+          if (error.retriesLeft <= 0) return;
+          // The last wait is cut so that one more attempt fits before the deadline; when none
+          // fits, this failure is the last.
+          const left = deadline - Date.now();
+          if (left <= LAST_ATTEMPT_MS) throw error;
+          const delayMs = Math.min(backoffOf(t, error.attemptNumber, error), left - LAST_ATTEMPT_MS);
+          t.onRetry?.({
+            host,
+            what,
+            retry: error.attemptNumber,
+            delayMs,
+            reason: reasonOf(error),
+            error: toSwanlogError(error, host, what),
+          });
+          await sleep(delayMs);
         },
       },
     );
   } catch (error) {
-    throw toSwanlogError(error, host, `${method} ${API_PREFIX}/${path}`);
+    throw toSwanlogError(error, host, what, { attempts, ms: Date.now() - started });
   }
   if (text === '') return undefined as T;
   try {
@@ -226,6 +279,35 @@ async function request<T>(
   }
 }
 
+/**
+ * Capped exponential backoff with jitter (250 ms, doubling, each wait 1–2× its step, at most the
+ * cap); a server that says when to come back (Retry-After) is waited for, up to the cap.
+ */
+function backoffOf(t: Transport, attempt: number, error: Error): number {
+  const step = Math.min(250, t.backoffLimitMs) * 2 ** Math.min(attempt - 1, 30);
+  const jittered = Math.min(t.backoffLimitMs, Math.round(step * (1 + Math.random())));
+  const asked = error instanceof HttpStatusError ? error.retryAfterMs : undefined;
+  return asked === undefined ? jittered : Math.max(jittered, Math.min(asked, t.backoffLimitMs));
+}
+
+/**
+ * More retries than fit in `ms` at the shortest waits of backoffOf, so that the time alone bounds
+ * them (p-retry lays out every retry in advance: a huge limit would cost each request milliseconds).
+ */
+function retriesWithin(ms: number, backoffLimitMs: number): number {
+  let n = 0;
+  for (let waited = 0; waited <= ms && n < 10_000; n++) {
+    waited += Math.max(1, Math.min(backoffLimitMs, Math.min(250, backoffLimitMs) * 2 ** Math.min(n, 30)));
+  }
+  return n + 1;
+}
+
+function reasonOf(error: Error): string {
+  if (error instanceof HttpStatusError) return `answered HTTP ${error.status}`;
+  const code = (error as { code?: unknown }).code;
+  return `unreachable (${typeof code === 'string' ? code : error.message})`;
+}
+
 /** One attempt: the whole answer, or a network error with its code (ETIMEDOUT past the timeout). */
 function send(
   t: Transport,
@@ -233,6 +315,7 @@ function send(
   url: URL,
   headers: Record<string, string>,
   body: Buffer | undefined,
+  timeoutMs: number,
 ): Promise<{ status: number; body: string; retryAfterMs: number | undefined }> {
   return new Promise((resolve, reject) => {
     const fail = (error: Error) => {
@@ -260,15 +343,23 @@ function send(
       });
     });
     const timer = setTimeout(() => {
-      req.destroy(Object.assign(new Error(`no answer within ${t.timeoutMs} ms`), { code: 'ETIMEDOUT' }));
-    }, t.timeoutMs);
+      req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
+    }, timeoutMs);
     req.on('error', fail);
     req.end(body);
   });
 }
 
-/** Maps a failed request to our error: the server's own code for 4xx, SERVER_UNREACHABLE for the network. */
-export function toSwanlogError(error: unknown, host: string, what: string): Error {
+/**
+ * Maps a failed request to our error: the server's own code for 4xx, SERVER_UNREACHABLE for the
+ * network (saying how long it was tried, when `tried` tells).
+ */
+export function toSwanlogError(
+  error: unknown,
+  host: string,
+  what: string,
+  tried?: { attempts: number; ms: number },
+): Error {
   if (error instanceof HttpStatusError) {
     const status = error.status;
     const body = parseErrorBody(error.body);
@@ -285,9 +376,13 @@ export function toSwanlogError(error: unknown, host: string, what: string): Erro
   }
   const code = (error as { code?: unknown } | null)?.code;
   if (error instanceof Error && typeof code === 'string') {
+    const how =
+      tried === undefined || tried.attempts < 2
+        ? ''
+        : ` after trying for ${(tried.ms / 1000).toFixed(1)} s (${tried.attempts} attempts)`;
     return new SwanlogError(
       'SERVER_UNREACHABLE',
-      `cannot reach the swanlog server at ${host} (${code}: ${error.message})`,
+      `cannot reach the swanlog server at ${host} (${code}: ${error.message})${how}`,
       {
         hint: 'check --host (or SWANLOG_HOST) and that the server runs; `swanlog sync` picks up where it stopped',
         cause: error,

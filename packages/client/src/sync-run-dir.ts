@@ -39,7 +39,11 @@ export interface SyncResult {
   runId: string;
   experimentId: string;
   action: SyncAction;
-  uploaded: { points: number };
+  /**
+   * Points the server stored because of this call, superseded ones included, and how many of them
+   * are superseded in the run's visible series as it stands now (docs/format.md).
+   */
+  uploaded: { points: number; superseded: number };
   url: string;
   /** The server holds every local point, session end and config revision, and the run has ended. */
   complete: boolean;
@@ -111,7 +115,7 @@ export async function syncRunDir(options: SyncRunDirOptions): Promise<SyncResult
       runId: local.meta.id,
       experimentId: plan.experimentId,
       action: finalAction(plan.action, up.changed),
-      uploaded: { points: up.points },
+      uploaded: { points: up.points, superseded: up.superseded },
       url,
       complete: up.complete,
       warnings,

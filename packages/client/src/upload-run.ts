@@ -73,6 +73,8 @@ export interface UploadOptions {
 export interface UploadResult {
   /** Points the server stored because of this call. */
   points: number;
+  /** How many of those points are superseded in the run's visible series (docs/format.md). */
+  superseded: number;
   /** Anything new went up: points, a session end or heartbeat, config revisions. */
   changed: boolean;
   complete: boolean;
@@ -98,8 +100,10 @@ export async function uploadRun(input: UploadOptions): Promise<UploadResult> {
   let changed = false;
   const maxSeqs = new Map<string, number>();
   const sessions = new Map<string, SessionInfo>();
+  const ranges: Record<string, { after: number; upTo: number }> = {};
   for (const s of local.sessions) {
     const r = await uploadSource(options, s, status, progress);
+    ranges[s.source] = { after: status.watermarks[s.source] ?? -1, upTo: r.upTo };
     maxSeqs.set(s.source, r.maxSeq);
     sessions.set(s.source, r.session);
     changed ||= r.changed;
@@ -122,7 +126,10 @@ export async function uploadRun(input: UploadOptions): Promise<UploadResult> {
       );
     }) &&
     local.revisions.every((r) => after.configRevisions.includes(revisionKey(r)));
-  return { points: progress.uploaded, changed: changed || progress.uploaded > 0, complete };
+  // Counted over the seq ranges this call moved the watermarks across; never more than it stored.
+  const superseded =
+    progress.uploaded === 0 ? 0 : Math.min(progress.uploaded, options.reader.supersededCount(ranges));
+  return { points: progress.uploaded, superseded, changed: changed || progress.uploaded > 0, complete };
 }
 
 function revisionKey(r: { ts: number; source: string | null }): string {
@@ -131,6 +138,8 @@ function revisionKey(r: { ts: number; source: string | null }): string {
 
 interface SourceResult {
   maxSeq: number;
+  /** The server's watermark for the source when this call ends. */
+  upTo: number;
   session: SessionInfo;
   changed: boolean;
 }
@@ -199,7 +208,7 @@ async function uploadSource(
       }
     }
   }
-  return { maxSeq: snap.maxSeq, session, changed };
+  return { maxSeq: snap.maxSeq, upTo: w, session, changed };
 }
 
 /**

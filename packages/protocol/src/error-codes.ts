@@ -23,6 +23,8 @@ export const ERROR_STATUS = {
   STORAGE_FULL: null,
   STORAGE_READ_ONLY: null,
   SERVER_UNREACHABLE: null,
+  /** `swanlog sync` was given log directories that hold no run directory. */
+  NO_RUNS: null,
   SERVER_ERROR: 500,
 } as const satisfies Record<string, number | null>;
 

@@ -18,11 +18,14 @@ export type {
 } from './api-types.js';
 export { API_PREFIX, BATCH_CONTENT_TYPE, MAX_BODY_BYTES, MAX_JSON_BYTES } from './api-types.js';
 export { hasControlCharacters } from './control-characters.js';
+export { describeValue } from './describe-value.js';
 export type { EncodedValue } from './encode-value.js';
 export { decodeValue, encodeValue } from './encode-value.js';
 export type { ErrorCode } from './error-codes.js';
 export { ERROR_CODES, ERROR_STATUS, httpStatusOf, isErrorCode } from './error-codes.js';
 export type { BatchChunk, BatchHeader, BatchSource, DecodedBatch } from './ingest-batch.js';
 export { BatchFormatError, decodeBatch, encodeBatch, sliceBlobs } from './ingest-batch.js';
+export { isPlainObject } from './is-plain-object.js';
 export type { SwanlogErrorOptions } from './swanlog-error.js';
 export { isSwanlogError, SwanlogError } from './swanlog-error.js';
+export { isValidName, MAX_NAME_LENGTH } from './valid-name.js';

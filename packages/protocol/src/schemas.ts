@@ -7,11 +7,17 @@ const name = z
   .string()
   .min(1)
   .max(255)
-  .refine((s) => !hasControlCharacters(s), 'no control characters');
+  .refine((s) => !hasControlCharacters(s), 'no control characters')
+  // Stored as UTF-8 text, a lone surrogate would become U+FFFD and merge with other names.
+  .refine((s) => s.isWellFormed(), 'not well-formed UTF-16 (a lone surrogate)');
 const seq = z.number().int().min(-1).max(Number.MAX_SAFE_INTEGER);
 const ms = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const step = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const jsonObject = z.record(z.string(), z.unknown());
+// Not z.record: it rebuilds the object and drops a key named `__proto__` (a valid config key).
+const jsonObject = z.custom<Record<string, unknown>>(
+  (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+  'expected an object',
+);
 
 export const runIdSchema = id;
 export const keyNameSchema = name;

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { hasControlCharacters, SwanlogError } from '@swanlog/protocol';
+import { describeValue, isValidName, SwanlogError } from '@swanlog/protocol';
 import { assertRunId, type JsonObject } from '@swanlog/store';
 
 export type Mode = 'offline' | 'local' | 'cloud' | 'disabled';
@@ -221,9 +221,10 @@ function resolveFromStep(option: number | undefined, env: NodeJS.ProcessEnv): nu
 }
 
 function checkName(label: string, value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 255 || hasControlCharacters(value)) {
-    throw new SwanlogError('INVALID_OPTION', `${label} ${JSON.stringify(value)} is not a valid ${label}`, {
-      hint: `a ${label} is 1-255 characters without control characters`,
+  if (typeof value !== 'string' || !isValidName(value)) {
+    const shown = typeof value === 'string' ? JSON.stringify(value) : describeValue(value);
+    throw new SwanlogError('INVALID_OPTION', `${label} ${shown} is not a valid ${label}`, {
+      hint: `a ${label} is 1-255 characters of well-formed text (no lone surrogate) without control characters`,
     });
   }
   return value;
@@ -233,26 +234,37 @@ function nullable(label: string, value: unknown): string | null {
   return value === undefined || value === null ? null : checkName(label, value);
 }
 
-/** The config as stored: plain JSON. Non-finite numbers and non-JSON values are INVALID_VALUE. */
+/**
+ * The config as stored: plain JSON. Non-finite numbers, non-JSON values and strings or keys that
+ * are not well-formed UTF-16 are INVALID_VALUE.
+ */
 export function toJsonConfig(config: unknown): JsonObject {
   if (typeof config !== 'object' || config === null || Array.isArray(config)) {
-    throw new SwanlogError(
-      'INVALID_VALUE',
-      `config must be an object, got ${Array.isArray(config) ? 'an array' : typeof config}`,
-      {
-        hint: 'pass config as { key: value, ... }',
-      },
-    );
+    throw new SwanlogError('INVALID_VALUE', `config must be an object, got ${describeValue(config)}`, {
+      hint: 'pass config as { key: value, ... }',
+    });
   }
   const text = JSON.stringify(config, function (this: unknown, key: string, value: unknown) {
     const at = key === '' ? 'config' : `config.${key}`;
+    if (!key.isWellFormed()) {
+      throw new SwanlogError('INVALID_VALUE', `config key ${JSON.stringify(key)} is not well-formed text`, {
+        hint: 'a lone surrogate (half of an emoji, say) would be shown as U+FFFD; fix or drop the key',
+      });
+    }
+    if (typeof value === 'string' && !value.isWellFormed()) {
+      throw new SwanlogError(
+        'INVALID_VALUE',
+        `${at} is ${describeValue(value)}, which is not well-formed text`,
+        { hint: 'a lone surrogate (half of an emoji, say) would be shown as U+FFFD; fix or drop it' },
+      );
+    }
     if (typeof value === 'number' && !Number.isFinite(value)) {
       throw new SwanlogError('INVALID_VALUE', `${at} is ${value}, which JSON cannot hold`, {
         hint: 'store it as a string, e.g. "NaN", or leave it out',
       });
     }
     if (typeof value === 'bigint' || typeof value === 'function' || typeof value === 'symbol') {
-      throw new SwanlogError('INVALID_VALUE', `${at} is a ${typeof value}, which JSON cannot hold`, {
+      throw new SwanlogError('INVALID_VALUE', `${at} is ${describeValue(value)}, which JSON cannot hold`, {
         hint: 'config values are strings, numbers, booleans, null, arrays and objects',
       });
     }

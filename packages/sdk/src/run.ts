@@ -1,4 +1,4 @@
-import { SwanlogError } from '@swanlog/protocol';
+import { describeValue, isPlainObject, SwanlogError } from '@swanlog/protocol';
 import type { JsonObject, RunWriter } from '@swanlog/store';
 import { Checkpointer, type CheckpointsOptions } from './checkpoints.js';
 import type { CloudUploader } from './cloud-uploader.js';
@@ -83,21 +83,30 @@ export class Run {
 
   /**
    * Logs numbers at `step` (default: the handle's counter, which then advances by one; an explicit
-   * step `s` moves the counter to s + 1). A non-number or a bad key throws INVALID_VALUE and
-   * stores nothing of that call.
+   * step `s` moves the counter to s + 1). `data` is a plain object (an object literal, a
+   * `JSON.parse` result or an `Object.create(null)`); its own enumerable string keys are logged.
+   * Anything else (a Map, a class instance), a non-number or a bad key throws INVALID_VALUE,
+   * stores nothing of that call and leaves the counter as it was. STORAGE_FULL (a flush met a
+   * full disk) is thrown after the call was taken: its values wait in memory with every unwritten
+   * point, for the next flush.
    */
   log(data: Record<string, number>, step?: number): void {
     if (this.writer === null) return;
     const s = step ?? this.nextStep;
-    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-      throw new SwanlogError('INVALID_VALUE', `run ${this.id}: log() takes an object of key → number`, {
-        hint: 'e.g. run.log({ loss: 0.25, acc: 0.91 })',
+    if (!isPlainObject(data)) throw notPlainObject(this.id, data);
+    // Symbol keys are own keys too; logging them silently as nothing would lose them.
+    if (Object.getOwnPropertySymbols(data).length > 0) {
+      throw new SwanlogError('INVALID_VALUE', `run ${this.id}: log() got a symbol key; keys are strings`, {
+        hint: 'name the metric with a string, e.g. run.log({ loss: 0.25 })',
       });
     }
-    this.writer.append(data, s);
-    if (s <= this.highestStep && this.warnOnRewrite) this.warnRewrite(s);
-    if (s > this.highestStep) this.highestStep = s;
-    this.nextStep = s + 1;
+    const taken = this.writer.appended;
+    try {
+      this.writer.append(data, s);
+    } finally {
+      // A STORAGE_FULL from append() comes after it took the call: the counter moves past it too.
+      if (this.writer.appended > taken) this.advance(s);
+    }
   }
 
   /** Commits every buffered point now. */
@@ -105,9 +114,16 @@ export class Run {
     this.writer?.flush();
   }
 
-  /** Flushes everything and marks the run finished. Safe to call twice. */
+  /**
+   * Flushes everything and marks the run finished. Safe to call twice. A storage failure
+   * (STORAGE_FULL) leaves the run running with every unwritten point in memory: `log()` still
+   * takes values, and `finish()` may be called again once there is space.
+   */
   finish(): Promise<void> {
-    this.finishing ??= this.end('finished');
+    this.finishing ??= this.end('finished').catch((error: unknown) => {
+      this.finishing = undefined;
+      throw error;
+    });
     return this.finishing;
   }
 
@@ -136,7 +152,13 @@ export class Run {
   private async end(state: 'finished' | 'aborted'): Promise<void> {
     if (this.writer === null) return;
     untrackRun(this);
-    await this.writer.finish(state);
+    try {
+      await this.writer.finish(state);
+    } catch (error) {
+      // Still open: the exit and signal handlers end it if the process stops before a retry.
+      if (!this.writer.isClosed) trackRun(this);
+      throw error;
+    }
     if (this.uploader === undefined) return;
     const result = await this.uploader.drain(this.finishTimeout);
     if (!result.complete) {
@@ -151,6 +173,12 @@ export class Run {
     }
   }
 
+  private advance(s: number): void {
+    if (s <= this.highestStep && this.warnOnRewrite) this.warnRewrite(s);
+    if (s > this.highestStep) this.highestStep = s;
+    this.nextStep = s + 1;
+  }
+
   private warnRewrite(step: number): void {
     this.warnOnRewrite = false;
     process.emitWarning(
@@ -159,4 +187,17 @@ export class Run {
       { code: 'SWANLOG_STEP_REWRITE' },
     );
   }
+}
+
+function notPlainObject(runId: string, data: unknown): SwanlogError {
+  const isMap = data instanceof Map;
+  return new SwanlogError(
+    'INVALID_VALUE',
+    `run ${runId}: log() takes a plain object of key → number, got ${describeValue(data)}`,
+    {
+      hint: isMap
+        ? 'pass Object.fromEntries(map) instead of the Map'
+        : 'pass an object literal, e.g. run.log({ loss: 0.25, acc: 0.91 }); copy other objects with { ...obj }',
+    },
+  );
 }

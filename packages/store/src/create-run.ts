@@ -9,7 +9,7 @@ import {
   writeSync,
 } from 'node:fs';
 
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { SwanlogError } from '@swanlog/protocol';
 import Database from 'better-sqlite3';
 import type { JsonObject } from './deep-merge.js';
@@ -64,10 +64,16 @@ export function createRun(options: CreateRunOptions): CreateRunResult {
  */
 export function claimRunId(logdir: string, id: string): string | { existing: string } {
   try {
-    mkdirSync(join(logdir, CLAIMS_DIR), { recursive: true });
+    return claimIn(logdir, id);
   } catch (error) {
-    throw wrapStorageError(error, logdir, 'create the log directory');
+    throw wrapStorageError(error, logdir, 'create a run in', {
+      STORAGE_READ_ONLY: `a new run needs to write in the log directory ${logdir}: remount it read-write, make it writable for this user, or point logdir (SWANLOG_LOGDIR) to a writable directory`,
+    });
   }
+}
+
+function claimIn(logdir: string, id: string): string | { existing: string } {
+  makeDirectory(join(logdir, CLAIMS_DIR));
   const claimPath = join(logdir, CLAIMS_DIR, id);
   for (;;) {
     const existing = findRunDir(logdir, id);
@@ -82,6 +88,22 @@ export function claimRunId(logdir: string, id: string): string | { existing: str
     }
     const found = waitForRunDir(logdir, id, claimPath);
     if (found !== undefined) return { existing: found };
+  }
+}
+
+/**
+ * `mkdir -p` that fails with the reason a directory cannot be made. Node's recursive mkdir answers
+ * ENOENT when the missing parent cannot be created (read-only mount, no write permission).
+ */
+function makeDirectory(path: string): void {
+  try {
+    mkdirSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && statSync(path).isDirectory()) return;
+    if (code !== 'ENOENT' || dirname(path) === path) throw error;
+    makeDirectory(dirname(path));
+    makeDirectory(path);
   }
 }
 

@@ -16,6 +16,7 @@ import { wrapStorageError } from './sqlite-error.js';
 import {
   buildSeries,
   type ChunkSummary,
+  countSuperseded,
   lastVisibleStepOf,
   type RankedPoints,
   type Rewind,
@@ -282,6 +283,49 @@ export class RunReader {
     return buildSeries(key, this.rawPoints(key), this.rewinds(), options.superseded === true);
   }
 
+  /**
+   * How many of the points each writer session (source) wrote with a seq in (after, upTo] are
+   * superseded in the run's visible series now (sync reports this of what it uploaded). A key whose
+   * chunk summaries show every step written once, in a run without rewinds, is not decoded.
+   */
+  supersededCount(ranges: Record<string, { after: number; upTo: number }>): number {
+    const files = this.writerFiles();
+    const byRank = files.map((w) => ranges[w.source]);
+    const inRange = (rank: number, seq: number) => {
+      const r = byRank[rank];
+      return r !== undefined && seq > r.after && seq <= r.upTo;
+    };
+    const rewinds = this.rewinds();
+    let n = 0;
+    for (const key of this.keys()) {
+      const chunks: {
+        rank: number;
+        n: number;
+        step_min: number;
+        step_max: number;
+        seq_min: number;
+        seq_max: number;
+      }[] = [];
+      for (const w of files) {
+        const keyId = w.keyIds.get(key);
+        if (keyId === undefined) continue;
+        const rows = this.guardFile(w, () =>
+          w.db
+            .prepare('SELECT n, step_min, step_max, seq_min, seq_max FROM chunks WHERE key_id = ?')
+            .all(keyId),
+        ) as Omit<(typeof chunks)[number], 'rank'>[];
+        for (const r of rows) chunks.push({ rank: w.rank, ...r });
+      }
+      const touched = chunks.some((c) => {
+        const r = byRank[c.rank];
+        return r !== undefined && c.seq_max > r.after && c.seq_min <= r.upTo;
+      });
+      if (!touched || (rewinds.length === 0 && stepsWrittenOnce(chunks))) continue;
+      n += countSuperseded(this.rawPoints(key), rewinds, inRange);
+    }
+    return n;
+  }
+
   /** Number of stored points of the run, superseded ones included (from chunk summaries). */
   storedPointCount(): number {
     let total = 0;
@@ -472,6 +516,20 @@ export class RunReader {
       throw wrapStorageError(error, this.writerPath(w.source), 'read');
     }
   }
+}
+
+/**
+ * True when the chunks' step ranges do not overlap and each chunk holds as many points as its
+ * range has integer steps (so no step twice): every (key, step) was then written once.
+ */
+function stepsWrittenOnce(chunks: { n: number; step_min: number; step_max: number }[]): boolean {
+  const sorted = [...chunks].sort((a, b) => a.step_min - b.step_min);
+  let last = Number.NEGATIVE_INFINITY;
+  for (const c of sorted) {
+    if (c.step_min <= last || c.step_max - c.step_min + 1 !== c.n) return false;
+    last = c.step_max;
+  }
+  return true;
 }
 
 function parseMeta(meta: Map<string, string>, path: string): RunMeta {

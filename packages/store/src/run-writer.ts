@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { hasControlCharacters, SwanlogError } from '@swanlog/protocol';
+import { describeValue, isValidName, SwanlogError } from '@swanlog/protocol';
 import Database from 'better-sqlite3';
 import { ulid } from 'ulid';
 import { decodeChunk, encodeChunk } from './chunk-codec.js';
@@ -111,6 +111,8 @@ export class RunWriter {
   private timer: NodeJS.Timeout | undefined;
   private heartbeat: Worker | undefined;
   private timerError: unknown;
+  /** A flush failed: the next one re-reads the fault-injection page cap (a test "frees space"). */
+  private flushFailed = false;
   private heartbeatExited: Promise<void> = Promise.resolve();
   private closed = false;
 
@@ -188,7 +190,10 @@ export class RunWriter {
       db?.close();
       runDb?.close();
       reader.close();
-      throw wrapStorageError(error, dir, 'open a writer session in');
+      throw wrapStorageError(error, dir, 'open a writer session in', {
+        STORAGE_READ_ONLY: `a session writes its own file in ${join(dir, WRITERS_DIR)} and records itself in ${join(dir, RUN_FILE)}: remount the run directory read-write or make it writable for this user (reading it needs no write access)`,
+        STORAGE_FULL: `free space on the volume of the run directory ${dir}, then start again; nothing stored was changed`,
+      });
     }
   }
 
@@ -216,7 +221,6 @@ export class RunWriter {
         hint: `resume the run with init({ id: '${this.runId}', resume: 'must' }) to log more`,
       });
     }
-    if (this.timerError !== undefined) throw this.takeBackgroundError();
     if (!Number.isSafeInteger(step) || step < 0) {
       throw new SwanlogError(
         'INVALID_VALUE',
@@ -226,9 +230,11 @@ export class RunWriter {
         },
       );
     }
-    let k = 0;
+    // Own keys only: `for...in` would also log enumerable properties inherited from a prototype.
+    const keys = Object.keys(data);
     let fresh = 0;
-    for (const key in data) {
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k]!;
       const value = data[key];
       if (typeof value !== 'number') throw invalidValue(this.runId, key, value);
       let buffer = this.buffers.get(key);
@@ -236,9 +242,9 @@ export class RunWriter {
         assertKey(this.runId, key);
         buffer = new KeyBuffer(key, this.buffers.size + 1 + fresh++);
       }
-      this.scratch[k++] = buffer;
+      this.scratch[k] = buffer;
     }
-    if (fresh > 0) this.registerKeys(k);
+    if (fresh > 0) this.registerKeys(keys.length);
     const now = Date.now();
     const ts = Math.max(now, this.lastTs);
     this.lastTs = ts;
@@ -248,28 +254,35 @@ export class RunWriter {
     this.callTs[call] = ts;
     this.windowCalls = call + 1;
     this.calls++;
-    k = 0;
-    for (const key in data) {
-      const b = this.scratch[k++]!;
+    for (let k = 0; k < keys.length; k++) {
+      const b = this.scratch[k]!;
       if (b.n === b.values.length) b.grow();
       if (b.n === 0) this.dirty.push(b);
       b.calls[b.n] = call;
-      b.values[b.n++] = data[key]!;
+      b.values[b.n++] = data[keys[k]!]!;
     }
-    this.buffered += k;
+    this.buffered += keys.length;
+    // A failed background flush is reported after the call is buffered, as an inline flush's is: a
+    // log() that throws STORAGE_FULL has still taken its values (they wait in memory).
+    if (this.timerError !== undefined) throw this.takeBackgroundError();
     if (now - this.lastFlushAt >= this.intervalMs || this.buffered >= MAX_BUFFERED_POINTS) this.flush();
   }
 
-  /** Commits every buffered point. Throws STORAGE_FULL / STORAGE_READ_ONLY and keeps the buffers. */
+  /**
+   * Commits every buffered point in one transaction. Throws STORAGE_FULL / STORAGE_READ_ONLY and
+   * then has written nothing and kept the buffers, so a later flush writes each point once.
+   */
   flush(): void {
     if (this.closed) return;
     const now = Date.now();
     if (this.windowCalls === 0) {
       this.lastFlushAt = now;
+      this.timerError = undefined;
       return;
     }
     const stacks = new Map<KeyBuffer, StackEntry[]>();
     try {
+      if (this.flushFailed) applyFaultLimit(this.db, true);
       this.db
         .transaction(() => {
           for (const b of this.newKeys) this.insertKey.run(b.id, b.name);
@@ -287,8 +300,13 @@ export class RunWriter {
         .immediate();
     } catch (error) {
       this.lastFlushAt = now;
-      throw wrapStorageError(error, this.path, 'write points to');
+      this.flushFailed = true;
+      throw wrapStorageError(error, this.path, 'write points to', {
+        STORAGE_FULL: `free space on the volume of the run directory ${this.dir} (or point SWANLOG_LOGDIR to a larger one), then call flush() or finish() again: the ${this.buffered} points not yet written are kept in memory until then, and every point written before is intact`,
+      });
     }
+    this.flushFailed = false;
+    this.timerError = undefined;
     for (const [b, stack] of stacks) {
       b.stack = stack;
       b.n = 0;
@@ -311,25 +329,39 @@ export class RunWriter {
     } catch (error) {
       failure = error;
     }
-    this.closed = true;
-    clearInterval(this.timer);
     this.heartbeat?.terminate();
     this.heartbeat = undefined;
     try {
-      this.runDb
-        .prepare('UPDATE sessions SET end_state = ?, ended_at = ? WHERE source = ?')
-        .run(failure === undefined ? state : 'crashed', Math.max(Date.now(), this.lastTs), this.source);
+      this.recordEnd(failure === undefined ? state : 'crashed');
     } catch (error) {
       failure ??= wrapStorageError(error, join(this.dir, RUN_FILE), 'record the end of');
     }
-    releaseAndClose(this.db);
-    releaseAndClose(this.runDb);
+    this.shutDown();
     if (failure !== undefined) throw failure;
   }
 
-  /** Like close(), but first lets the heartbeat thread close its connection, so no -wal file stays behind. */
+  private recordEnd(state: EndState): void {
+    this.runDb
+      .prepare('UPDATE sessions SET end_state = ?, ended_at = ? WHERE source = ?')
+      .run(state, Math.max(Date.now(), this.lastTs), this.source);
+  }
+
+  private shutDown(): void {
+    this.closed = true;
+    clearInterval(this.timer);
+    releaseAndClose(this.db);
+    releaseAndClose(this.runDb);
+  }
+
+  /**
+   * Like close(), but first lets the heartbeat thread close its connection, so no -wal file stays
+   * behind. Unlike close(), a storage failure (STORAGE_FULL) leaves the session open with its
+   * buffers and heartbeat: the session has not ended, so finish() can be called again once there
+   * is space, and append() still takes points meanwhile.
+   */
   async finish(state: EndState): Promise<void> {
     if (this.closed) return;
+    this.flush();
     const heartbeat = this.heartbeat;
     this.heartbeat = undefined;
     if (heartbeat !== undefined) {
@@ -337,7 +369,17 @@ export class RunWriter {
       heartbeat.postMessage('stop');
       await this.heartbeatExited;
     }
-    this.close(state);
+    if (this.closed) return; // close() ran meanwhile (an exit handler)
+    try {
+      this.flush(); // what was logged while the heartbeat stopped
+      this.recordEnd(state);
+    } catch (error) {
+      this.startHeartbeat();
+      throw wrapStorageError(error, join(this.dir, RUN_FILE), 'record the end of', {
+        STORAGE_FULL: `every point is written; free space on the volume of the run directory ${this.dir}, then call finish() again to record that the run finished`,
+      });
+    }
+    this.shutDown();
   }
 
   /** A storage failure met by the background flush timer, if any (cleared when read). */
@@ -353,6 +395,10 @@ export class RunWriter {
       this.timer = setInterval(() => this.backgroundFlush(), this.intervalMs);
       this.timer.unref();
     }
+    this.startHeartbeat();
+  }
+
+  private startHeartbeat(): void {
     this.heartbeat = new Worker(new URL('./heartbeat-worker.js', import.meta.url), {
       workerData: { path: this.path, intervalMs: HEARTBEAT_INTERVAL_MS },
     });
@@ -549,13 +595,20 @@ function registerSession(
   for (const seg of dead) settleWriterFile(reader.writerPath(seg.source));
 }
 
+/** SQLite's default max_page_count: no cap. */
+const UNCAPPED_PAGES = 4_294_967_294;
+
 /**
- * Fault injection for the fault suite (`pnpm test:faults`): SWANLOG_FAULT_MAX_PAGES caps a new
- * writer file at that many pages, so the disk is "full" without a real full disk.
+ * Fault injection for the fault suite (`pnpm test:faults`) and tests: SWANLOG_FAULT_MAX_PAGES caps
+ * a new writer file at that many pages, so the disk is "full" without a real full disk. After a
+ * failed flush the next one reads it again (`retry`), so raising or unsetting it "frees space".
  */
-function applyFaultLimit(db: Database.Database): void {
+function applyFaultLimit(db: Database.Database, retry = false): void {
   const raw = process.env.SWANLOG_FAULT_MAX_PAGES;
-  if (raw === undefined || raw === '') return;
+  if (raw === undefined || raw === '') {
+    if (retry) db.pragma(`max_page_count = ${UNCAPPED_PAGES}`);
+    return;
+  }
   const pages = Number(raw);
   if (!Number.isSafeInteger(pages) || pages < 1) {
     throw new SwanlogError(
@@ -597,10 +650,17 @@ function releaseAndClose(db: Database.Database): void {
     db.pragma('busy_timeout = 0');
     db.pragma('journal_mode = DELETE');
   } catch (error) {
-    if (!isBusy(error)) throw error;
+    // Leaving WAL mode writes the -wal into the database; on a full disk the file stays in WAL
+    // mode, complete, and the next writer or a reader with write access folds it.
+    if (!isBusy(error) && !isFull(error)) throw error;
   } finally {
     db.close();
   }
+}
+
+function isFull(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === 'SQLITE_FULL';
 }
 
 function isBusy(error: unknown): boolean {
@@ -608,25 +668,23 @@ function isBusy(error: unknown): boolean {
   return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
 }
 
-/** Throws INVALID_VALUE unless `key` is 1-255 characters without control characters. */
+/** Throws INVALID_VALUE unless `key` is 1-255 characters, well-formed, without control characters. */
 export function assertKey(runId: string, key: string): void {
-  const bad = key.length === 0 || key.length > 255 || hasControlCharacters(key);
-  if (bad) {
+  if (!isValidName(key)) {
     throw new SwanlogError(
       'INVALID_VALUE',
       `run ${runId}: metric key ${JSON.stringify(key)} is not a valid key`,
       {
-        hint: 'a key is 1-255 characters without control characters, e.g. "train/loss"',
+        hint: 'a key is 1-255 characters of well-formed text (no lone surrogate) without control characters, e.g. "train/loss"',
       },
     );
   }
 }
 
 function invalidValue(runId: string, key: string, value: unknown): SwanlogError {
-  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
   return new SwanlogError(
     'INVALID_VALUE',
-    `run ${runId}: value of key ${JSON.stringify(key)} is ${typeof value === 'object' ? (value === null ? 'null' : 'an object') : `a ${typeof value}`} (${shown.slice(0, 40)}); log() takes numbers`,
+    `run ${runId}: value of key ${JSON.stringify(key)} is ${describeValue(value)}; log() takes numbers`,
     { hint: 'convert the value to a number (NaN and Infinity are fine), or log it as config instead' },
   );
 }

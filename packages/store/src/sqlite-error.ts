@@ -6,16 +6,26 @@ interface SqliteLikeError {
   code?: unknown;
 }
 
+/** Hints that say what the caller's failure leaves behind, instead of the generic ones. */
+export type StorageErrorHints = Partial<Record<'STORAGE_FULL' | 'STORAGE_READ_ONLY', string>>;
+
 /**
  * Wraps a SQLite or file-system failure touching `path` in a SwanlogError with the code a user can
  * act on. Errors that are already SwanlogErrors pass through unchanged.
  */
-export function wrapStorageError(error: unknown, path: string, action: string): SwanlogError {
+export function wrapStorageError(
+  error: unknown,
+  path: string,
+  action: string,
+  hints: StorageErrorHints = {},
+): SwanlogError {
   if (error instanceof SwanlogError) return error;
   const code = typeof (error as SqliteLikeError)?.code === 'string' ? (error as { code: string }).code : '';
   if (code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT') {
     return new SwanlogError('STORAGE_FULL', `no space left to ${action} ${path}`, {
-      hint: 'free disk space or point SWANLOG_LOGDIR to a larger volume; points logged before this are intact',
+      hint:
+        hints.STORAGE_FULL ??
+        'free disk space or point SWANLOG_LOGDIR to a larger volume; points logged before this are intact',
       cause: error,
     });
   }
@@ -28,7 +38,9 @@ export function wrapStorageError(error: unknown, path: string, action: string): 
     cannotCreate
   ) {
     return new SwanlogError('STORAGE_READ_ONLY', `cannot ${action} ${path}: storage is read-only`, {
-      hint: 'check the permissions and mount of the log directory, or choose another logdir',
+      hint:
+        hints.STORAGE_READ_ONLY ??
+        'check the permissions and mount of the log directory, or choose another logdir',
       cause: error,
     });
   }

@@ -153,6 +153,19 @@ function concatIfIncreasing(key: string, parts: RankedPoints[], superseded: bool
   return out;
 }
 
+/** How many of the points that `counted(rank, seq)` selects are superseded. */
+export function countSuperseded(
+  parts: RankedPoints[],
+  rewinds: Rewind[],
+  counted: (rank: number, seq: number) => boolean,
+): number {
+  const raw = concatParts(parts);
+  const { visible } = resolveVisible(raw, new RewindIndex(rewinds));
+  let n = 0;
+  for (let i = 0; i < raw.length; i++) if (visible[i] !== 1 && counted(raw.ranks[i]!, raw.seqs[i]!)) n++;
+  return n;
+}
+
 /** A chunk's summary, enough to answer "last visible step" without decoding it. */
 export interface ChunkSummary {
   rank: number;

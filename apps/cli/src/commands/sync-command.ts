@@ -2,13 +2,14 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   createClient,
+  type RetryEvent,
   type SwanlogClient,
   type SyncProgress,
   type SyncResult,
   type SyncTarget,
   syncRunDir,
 } from '@swanlog/client';
-import { SwanlogError } from '@swanlog/protocol';
+import { isSwanlogError, SwanlogError } from '@swanlog/protocol';
 import { listRunDirs, RUN_FILE } from '@swanlog/store';
 import { errorJson } from '../print.js';
 
@@ -28,6 +29,10 @@ export interface SyncCommandOptions {
   /** Points per ingest request (tests make it small). */
   batchPoints?: number | undefined;
   retryLimit?: number | undefined;
+  /** How long one request keeps retrying, all attempts together, in seconds (default 30). */
+  timeoutSeconds?: number | undefined;
+  /** Each retry of a failed request (the CLI prints them, so a wait is never silent). */
+  onRetry?: (event: RetryEvent) => void;
   /** Ends --watch (SIGINT/SIGTERM). */
   signal?: AbortSignal | undefined;
   onProgress?: (progress: SyncProgress) => void;
@@ -51,17 +56,25 @@ const WATCH_INTERVAL_MS = 1000;
  * bounded concurrency; a bad directory is an error entry and the others still sync.
  */
 export async function syncCommand(options: SyncCommandOptions): Promise<SyncEntry[]> {
-  const client = await connect(options);
   const target = targetOf(options);
+  // Local checks first: a wrong directory is reported without waiting for a server.
   const { runDirs, logdirs, failures } = expandPaths(options);
-  if (target.kind === 'id' && runDirs.length + logdirs.flatMap((l) => listRunDirs(l)).length > 1) {
+  const found = logdirs.map((logdir) => ({ logdir, dirs: listRunDirs(logdir) }));
+  if (!options.watch) {
+    // --watch waits for runs to appear; a plain sync of nothing is a mistake worth saying so.
+    const empty = found.filter((f) => f.dirs.length === 0).map((f) => f.logdir);
+    if (runDirs.length === 0 && failures.length === 0 && empty.length === found.length) throw noRuns(empty);
+    for (const logdir of empty) failures.push({ dir: logdir, error: errorJson(noRuns([logdir])) });
+  }
+  if (target.kind === 'id' && runDirs.length + found.flatMap((f) => f.dirs).length > 1) {
     throw new SwanlogError('INVALID_OPTION', '--id uploads one run directory into one experiment', {
       hint: 'pass a single run directory with --id, or drop --id to give each run its own experiment',
     });
   }
+  const client = await connect(options);
   for (const f of failures) options.onResult?.(f);
   if (options.watch) return [...failures, ...(await watchLoop(options, client, target, runDirs, logdirs))];
-  const dirs = [...runDirs, ...logdirs.flatMap((l) => listRunDirs(l))];
+  const dirs = [...runDirs, ...found.flatMap((f) => f.dirs)];
   const entries = await mapPool(dirs, concurrencyOf(options), async (dir) => {
     const entry = await syncOne(options, client, target, dir);
     options.onResult?.(entry);
@@ -89,9 +102,16 @@ async function connect(options: SyncCommandOptions): Promise<SwanlogClient> {
   const client = createClient({
     host: options.host,
     apiKey: options.apiKey,
+    retryTimeMs: (options.timeoutSeconds ?? 30) * 1000,
     ...(options.retryLimit === undefined ? {} : { retryLimit: options.retryLimit }),
+    ...(options.onRetry === undefined ? {} : { onRetry: options.onRetry }),
   });
-  const info = await client.serverInfo();
+  let info: Awaited<ReturnType<SwanlogClient['serverInfo']>>;
+  try {
+    info = await client.serverInfo();
+  } catch (error) {
+    throw withCliHint(error, client.host);
+  }
   if (options.workspace !== undefined && info.workspace !== options.workspace) {
     throw new SwanlogError(
       'INVALID_OPTION',
@@ -100,6 +120,32 @@ async function connect(options: SyncCommandOptions): Promise<SwanlogClient> {
     );
   }
   return client;
+}
+
+function noRuns(logdirs: string[]): SwanlogError {
+  return new SwanlogError('NO_RUNS', `no runs under ${logdirs.join(', ')}`, {
+    hint: 'run directories are named run-<date>_<time>-<id>; pass the log directory your job wrote (default ./swanlog, or $SWANLOG_LOGDIR), or add --watch to wait for runs',
+  });
+}
+
+/**
+ * The server's hints speak HTTP (headers); a CLI user acts through flags and variables. A server
+ * that stays unreachable is worth waiting longer for.
+ */
+function withCliHint(error: unknown, host: string): unknown {
+  if (isSwanlogError(error, 'UNAUTHORIZED')) {
+    return new SwanlogError('UNAUTHORIZED', `the server at ${host} refused the API key: ${error.message}`, {
+      hint: 'pass a write key with --api-key <key> or set SWANLOG_API_KEY (create one on the server with `swanlog server key create --data <dir> --workspace <ws>`)',
+      cause: error,
+    });
+  }
+  if (isSwanlogError(error, 'SERVER_UNREACHABLE')) {
+    return new SwanlogError('SERVER_UNREACHABLE', error.message, {
+      hint: 'check --host (or SWANLOG_HOST) and that the server runs; --timeout <seconds> waits longer (default 30); a later sync picks up where this one stopped',
+      cause: error,
+    });
+  }
+  return error;
 }
 
 function targetOf(options: SyncCommandOptions): SyncTarget {

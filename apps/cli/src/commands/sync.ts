@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { SyncProgress } from '@swanlog/client';
+import type { RetryEvent, SyncProgress } from '@swanlog/client';
 import { SwanlogError } from '@swanlog/protocol';
 import type { SingleBar } from 'cli-progress';
 import { type Command, Option } from 'commander';
@@ -23,7 +23,23 @@ export function registerSyncCommands(program: Command): void {
     .option('--new', 'always upload into a fresh experiment (a copy)')
     .option('--watch', 'keep syncing: a run until it ends, a log directory until SIGINT/SIGTERM')
     .option('--concurrency <n>', 'directories synced at once', '4')
-    .option('--json', 'print only a JSON array on stdout, one element per directory')
+    .option(
+      '--timeout <seconds>',
+      'how long one request keeps retrying an unreachable or failing server, all attempts together',
+      '30',
+    )
+    .option(
+      '--json',
+      'print only a JSON array on stdout, one element per directory (uploaded: {points, superseded})',
+    )
+    .addHelpText(
+      'after',
+      `
+Each line says what this sync uploaded: "N points (M superseded)" counts every point the server
+stored, M of them not in the run's visible series (the parenthesis is left out when M is 0).
+Retries of an unreachable or failing server are printed on stderr. A log directory without runs
+is an error (NO_RUNS) unless --watch waits for runs to appear.`,
+    )
     .action(async (paths: string[], opts: SyncCliOptions) => {
       const entries = await runSync(cwd, paths, opts);
       if (opts.json) printJson(entries);
@@ -62,6 +78,7 @@ interface SyncCliOptions {
   new?: boolean;
   watch?: boolean;
   concurrency: string;
+  timeout: string;
   json?: boolean;
 }
 
@@ -69,6 +86,12 @@ async function runSync(cwd: string, paths: string[], opts: SyncCliOptions): Prom
   const concurrency = Number(opts.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new SwanlogError('INVALID_OPTION', `--concurrency ${opts.concurrency} is not a whole number >= 1`);
+  }
+  const timeoutSeconds = Number(opts.timeout);
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
+    throw new SwanlogError('INVALID_OPTION', `--timeout ${opts.timeout} is not a number of seconds > 0`, {
+      hint: 'e.g. --timeout 120 to wait up to two minutes for a server that restarts',
+    });
   }
   const stop = new AbortController();
   const onSignal = () => stop.abort();
@@ -92,6 +115,13 @@ async function runSync(cwd: string, paths: string[], opts: SyncCliOptions): Prom
       concurrency,
       batchPoints: envInt('SWANLOG_SYNC_BATCH_POINTS'),
       retryLimit: envInt('SWANLOG_SYNC_RETRY_LIMIT'),
+      timeoutSeconds,
+      // Every retry is said on stderr: a server that is down is never a silent wait.
+      onRetry: (e) => {
+        const line = formatRetry(e);
+        if (bars === undefined) process.stderr.write(line);
+        else bars.log(line);
+      },
       signal: stop.signal,
       ...(bars === undefined ? {} : { onProgress: bars.update }),
       onResult: (entry) => {
@@ -126,9 +156,20 @@ function envInt(name: string): number | undefined {
   return n;
 }
 
+/** `server http://h:1 unreachable (ECONNREFUSED), retry 3 in 2.0 s`. */
+function formatRetry(e: RetryEvent): string {
+  return `server ${e.host} ${e.reason}, retry ${e.retry} in ${(e.delayMs / 1000).toFixed(1)} s\n`;
+}
+
 /** Progress bars on stderr, only when it is a terminal. */
 async function progressBars(): Promise<
-  { update: (p: SyncProgress) => void; done: (dir: string) => void; stop: () => void } | undefined
+  | {
+      update: (p: SyncProgress) => void;
+      done: (dir: string) => void;
+      log: (line: string) => void;
+      stop: () => void;
+    }
+  | undefined
 > {
   if (!process.stderr.isTTY) return undefined;
   const { default: cliProgress } = await import('cli-progress');
@@ -161,6 +202,8 @@ async function progressBars(): Promise<
       multi.remove(bar);
       bars.delete(dir);
     },
+    // Above the bars, which are drawn again below it.
+    log: (line) => multi.log(line),
     stop: () => multi.stop(),
   };
 }

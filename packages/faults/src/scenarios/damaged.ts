@@ -359,10 +359,12 @@ async function keysAndValues(root: string, r: ScenarioResult, trial: Trial) {
         const bads: [string, () => unknown, string?][] = [
           ['256-char key', () => run.log({ ['k'.repeat(256)]: 1, ok: 2 }, 1)],
           ['empty key', () => run.log({ '': 1, ok: 2 }, 1)],
-          ...['\n', '\t', '\u0000', '\u001b[31m', '\u007f', '\u0085'].map((c): [string, () => unknown] => [
-            `key with ${JSON.stringify(c)}`,
-            () => run.log({ ok: 2, [`a${c}b`]: 1 }, 1),
-          ]),
+          ...['\n', '\t', '\u0000', '\u001b[31m', '\u007f', '\u0085', '\ud800', '\udc00'].map(
+            (c): [string, () => unknown] => [
+              `key with ${JSON.stringify(c)}`,
+              () => run.log({ ok: 2, [`a${c}b`]: 1 }, 1),
+            ],
+          ),
           ...(
             [
               ['string', '1'],
