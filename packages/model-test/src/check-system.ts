@@ -183,6 +183,8 @@ async function checkExperiment(s: RealSystem, exp: ExperimentModel): Promise<voi
 
   const status = await s.client.syncStatus(exp.id);
   expectEqual(`${name}: sync status state`, state, status.state);
+  expectEqual(`${name}: sync status lastStep`, lastVisibleStep(exp.facts), status.lastStep);
+  expectEqual(`${name}: sync status config`, configOf(exp.facts), status.config);
   const keyLast: Record<string, number> = {};
   for (const [key, points] of visibleOf(exp.facts)) if (points.length > 0) keyLast[key] = points.at(-1)!.step;
   expectEqual(`${name}: sync status keyLastSteps`, keyLast, status.keyLastSteps);

@@ -434,9 +434,11 @@ export class CopyCommand extends ModelCommand {
     if (made.copiedFrom !== original.id) fail(`copy of ${original.label} says copiedFrom ${made.copiedFrom}`);
     const order = tick(m);
     const facts = durableFacts(original.facts);
-    // Sessions open at copy time end as crashed in the copy (docs/decisions.md "Sessions of a copy").
+    // Sessions whose writer was alive at copy time end as crashed in the copy (docs/decisions.md
+    // "Sessions of a copy"); a dead one keeps its death time, or the copy would be crashed where
+    // the original, whose dead session a later one took over from, is finished.
     for (const session of facts.sessions.values()) {
-      if (session.status === 'ended') continue;
+      if (session.status !== 'alive') continue;
       session.status = 'ended';
       session.endState = 'crashed';
       session.endOrder = order;
@@ -552,12 +554,15 @@ function applyAutoSync(m: Model, run: LocalRunModel, experimentId: string, how: 
   });
 }
 
-/** A server-side copy: the same facts, open sessions ended as crashed at the copy's time. */
+/**
+ * A server-side copy: the same facts; sessions still open on the server (alive at their last
+ * upload) end as crashed at the copy's time. Dead ones went up with their death time already.
+ */
 function serverCopyOf(m: Model, base: ExperimentModel): ExperimentModel['facts'] {
   const facts = cloneHoldings(base.facts);
   const order = tick(m);
   for (const session of facts.sessions.values()) {
-    if (session.status === 'ended') continue;
+    if (session.status !== 'alive') continue;
     session.status = 'ended';
     session.endState = 'crashed';
     session.endOrder = order;

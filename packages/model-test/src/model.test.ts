@@ -43,11 +43,29 @@ test('zombie × resume: a killed, unreaped writer is dead; resumed and finished,
   ]);
 });
 
+// Found by the model test after the trust fixes: copyRun ends every session without a recorded
+// end as crashed at the copy's time, a dead one included, which moves its death after every
+// later session's start. The original is finished (the killed train writer's death was followed
+// by the resumed writer that finished); its copy said crashed. Left to the owners of copy-run.ts.
+test('copy of a finished run whose killed writer a later session took over from is finished too', {
+  todo: 'copyRun ends dead sessions at the copy time (packages/store/src/copy-run.ts)',
+}, async () => {
+  await runSequence([
+    new NewRunCommand('child', false, null),
+    new LogCommand(0, 5, ['loss'], null),
+    new ResumeCommand(0, 'allow', null, null, 'inproc'),
+    new KillCommand(0),
+    new FinishCommand(0),
+    new SyncCommand(0, 'auto'),
+    new CopyCommand(0),
+  ]);
+});
+
 // A fixed budget of random sequences (about two minutes on the 2-core CI machine); soak with
 // `pnpm test:model --runs N` (a random seed each time, printed for replay).
 test('random user workflows: what ls/show/export and the server answer equals the model', async () => {
   const seed = Number(process.env.SWANLOG_MODEL_SEED ?? 20261202);
-  const runs = Number(process.env.SWANLOG_MODEL_RUNS ?? 60);
+  const runs = Number(process.env.SWANLOG_MODEL_RUNS ?? 80);
   const report = await runModel({ seed, runs });
   assert.equal(report.failure, undefined, formatFailure(report));
 });
