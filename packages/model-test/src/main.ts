@@ -2,7 +2,7 @@
 // runs the model test; without --seed a random seed is chosen and printed, so any failure can be
 // replayed (with the same --max-commands and --without).
 import { parseArgs } from 'node:util';
-import { OPERATIONS, type Operation } from './commands.js';
+import { OPERATIONS, type Operation } from './all-commands.js';
 import { formatFailure, runModel } from './run-model.js';
 
 const { values } = parseArgs({

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { allCommands, type Operation } from './commands.js';
+import { allCommands, type Operation } from './all-commands.js';
 import type { Model } from './model.js';
 import { RealSystem } from './system.js';
 
