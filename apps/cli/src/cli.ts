@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { SwanlogError } from '@swanlog/protocol';
 import { Command, CommanderError, Option } from 'commander';
 import { copy } from './commands/copy.js';
 import { exportRun } from './commands/export.js';
@@ -113,10 +114,68 @@ export function buildProgram(): Command {
       }
     });
 
+  program
+    .command('pull')
+    .description(
+      'seed a local run directory from the server (config, last step) so an SDK resumes the run offline',
+    )
+    .argument('<id>', 'run id (the experiment id on the server)')
+    .addOption(
+      new Option('--logdir <dir>', 'where the run directory goes (default: $SWANLOG_LOGDIR or ./swanlog)'),
+    )
+    .addOption(new Option('--host <url>', 'server URL').env('SWANLOG_HOST'))
+    .addOption(new Option('--api-key <key>', "API key of the run's workspace").env('SWANLOG_API_KEY'))
+    .option('--timeout <seconds>', 'how long one request keeps retrying, all attempts together', '30')
+    .option('--json', 'print {id, dir, created, lastStep} on stdout')
+    .addHelpText(
+      'after',
+      `
+Prints the run directory. A local directory with the id is reused, not replaced (RUN_DIVERGED when
+the server holds writes it lacks). Resume it with init({ id, resume: 'must' }); the steps continue
+after the server's last step, and \`swanlog sync\` uploads into the same experiment.`,
+    )
+    .action(async (id: string, opts: PullCliOptions) => {
+      const { pull } = await import('./commands/pull.js');
+      const result = await pull({
+        cwd,
+        id,
+        logdir: opts.logdir ?? defaultLogdir(),
+        host: opts.host,
+        apiKey: opts.apiKey,
+        timeoutSeconds: parseSeconds(opts.timeout),
+      });
+      if (opts.json) printJson(result);
+      else process.stdout.write(`${result.dir}\n`);
+      const step = result.lastStep === null ? 'no steps yet' : `last step ${result.lastStep}`;
+      process.stderr.write(
+        result.created
+          ? `swanlog: seeded run ${id} from the server (${step})\n`
+          : `swanlog: run ${id} already has a local directory; reusing it (${step})\n`,
+      );
+    });
+
   registerSyncCommands(program);
   registerWatchCommand(program);
   registerServerCommands(program);
   return program;
+}
+
+interface PullCliOptions {
+  logdir?: string;
+  host?: string;
+  apiKey?: string;
+  timeout: string;
+  json?: boolean;
+}
+
+function parseSeconds(raw: string): number {
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new SwanlogError('INVALID_OPTION', `--timeout ${raw} is not a number of seconds > 0`, {
+      hint: 'e.g. --timeout 120 to wait up to two minutes for a server that restarts',
+    });
+  }
+  return seconds;
 }
 
 /** Runs the CLI: exit 0 on success, 1 on an error, 2 on a usage error. */

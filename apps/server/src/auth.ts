@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { type KeyScope, SwanlogError } from '@swanlog/protocol';
+import { isSwanlogError, type KeyScope, SwanlogError } from '@swanlog/protocol';
 import { requireSameOrigin } from './same-origin.js';
 import type { Storage } from './storage/storage.js';
 
@@ -86,6 +86,25 @@ export async function authenticate(
     });
   }
   return principal;
+}
+
+/**
+ * Whether `request`, authenticated earlier as `who`, still is: its key unrevoked, its dashboard
+ * session neither expired nor signed out. For long-lived answers (event streams), whose request
+ * is authenticated once but which keep sending.
+ */
+export async function stillAuthenticated(
+  storage: Storage,
+  request: Request,
+  who: Principal,
+  publicUrl: string | null,
+): Promise<boolean> {
+  try {
+    return (await authenticate(storage, request, 'read', publicUrl)).keyId === who.keyId;
+  } catch (error) {
+    if (isSwanlogError(error, 'UNAUTHORIZED') || isSwanlogError(error, 'FORBIDDEN')) return false;
+    throw error;
+  }
 }
 
 export function cookieOf(request: Request, name: string): string | undefined {

@@ -24,6 +24,7 @@ import {
   SESSION_COOKIE,
   SESSION_TTL_MS,
   sha256Hex,
+  stillAuthenticated,
   verifyApiKey,
 } from './auth.js';
 import { createDashboardEvents, type DashboardEvents, eventStreamResponse } from './dashboard-events.js';
@@ -31,7 +32,7 @@ import type { DashboardExperimentList, DashboardServerInfo } from './dashboard-t
 import { handleErrors } from './error-handling.js';
 import { experimentDetails, experimentInfo, experimentListEntry, syncStatus } from './experiment-view.js';
 import { metricSeries } from './metric-series.js';
-import { parseIngestBatch } from './parse-batch.js';
+import { batchPrefixCheck, parseIngestBatch } from './parse-batch.js';
 import { readBody, readJson, requireContentType } from './read-body.js';
 import { metricKeyOf, metricQueryOf, validateId } from './route-params.js';
 import { requireSameOrigin } from './same-origin.js';
@@ -133,14 +134,20 @@ export function createApp(options: CreateAppOptions): Hono {
 
   api.get('/events', async (c) => {
     const who = await authenticate(storage, c.req.raw, 'read', publicUrl);
-    return eventStreamResponse((listener) => events.subscribe(who.workspace, listener), c.req.raw.signal);
+    return eventStreamResponse({
+      subscribe: (listener) => events.subscribe(who.workspace, listener),
+      signal: c.req.raw.signal,
+      // A key revoked elsewhere (the CLI on the same database) or a session signed out ends the stream.
+      authorized: () => stillAuthenticated(storage, c.req.raw, who, publicUrl),
+      onError: (error) => log(`swanlog server: checking an event stream's key failed: ${String(error)}`),
+    });
   });
 
   api.post('/experiments/:id/ingest', async (c) => {
     const who = await authenticate(storage, c.req.raw, 'write', publicUrl);
     const record = await experimentOf(c, who);
     requireContentType(c.req.raw, BATCH_CONTENT_TYPE);
-    const sources = parseIngestBatch(await readBody(c.req.raw, MAX_BODY_BYTES));
+    const sources = parseIngestBatch(await readBody(c.req.raw, MAX_BODY_BYTES, batchPrefixCheck));
     const ref = { workspace: record.workspace, id: record.id };
     const before = new Map((await storage.sources(ref)).map((s) => [s.source, s.session.endState]));
     const result = await storage.ingest(ref, sources);

@@ -1,7 +1,16 @@
-import { BatchFormatError, type BatchHeader, decodeBatch, SwanlogError, sliceBlobs } from '@swanlog/protocol';
+import {
+  BATCH_PREFIX_BYTES,
+  BatchFormatError,
+  type BatchHeader,
+  batchHeaderLength,
+  decodeBatch,
+  MAX_BATCH_HEADER_BYTES,
+  SwanlogError,
+  sliceBlobs,
+} from '@swanlog/protocol';
 import { batchHeaderSchema } from '@swanlog/protocol/schemas';
 import { decodeChunk } from '@swanlog/store';
-import { validate } from './read-body.js';
+import { type BodyPrefixCheck, validate } from './read-body.js';
 import type { IngestSource } from './storage/storage.js';
 
 /**
@@ -18,9 +27,7 @@ export function parseIngestBatch(body: Buffer): IngestSource[] {
     header = validate(batchHeaderSchema, framed.header, 'batch header');
     blobs = sliceBlobs(header, framed.body, framed.blobsAt);
   } catch (error) {
-    if (error instanceof BatchFormatError)
-      throw new SwanlogError('BAD_REQUEST', error.message, { cause: error });
-    throw error;
+    throw batchError(error);
   }
   const seen = new Set<string>();
   let at = 0;
@@ -72,4 +79,29 @@ export function parseIngestBatch(body: Buffer): IngestSource[] {
       chunks,
     };
   });
+}
+
+/**
+ * Refuses a batch from its first bytes (bad magic, a header over MAX_BATCH_HEADER_BYTES) while
+ * the rest is still on the wire: a hostile 32 MiB body then costs nothing to read or parse.
+ */
+export const batchPrefixCheck: BodyPrefixCheck = {
+  bytes: BATCH_PREFIX_BYTES,
+  check(prefix) {
+    try {
+      batchHeaderLength(prefix);
+    } catch (error) {
+      throw batchError(error);
+    }
+  },
+};
+
+function batchError(error: unknown): unknown {
+  if (!(error instanceof BatchFormatError)) return error;
+  if (error.tooLarge)
+    return new SwanlogError('PAYLOAD_TOO_LARGE', error.message, {
+      hint: `send fewer chunks per batch: the header may take ${MAX_BATCH_HEADER_BYTES} bytes`,
+      cause: error,
+    });
+  return new SwanlogError('BAD_REQUEST', error.message, { cause: error });
 }

@@ -1,4 +1,4 @@
-import { SwanlogError } from '@swanlog/protocol';
+import { measureJson, SwanlogError } from '@swanlog/protocol';
 
 /** The schema surface used here (zod's safeParse), so this file needs no zod import. */
 export interface BodySchema<T> {
@@ -9,16 +9,25 @@ export interface BodySchema<T> {
     | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
 }
 
+/** A look at the first bytes of a body as soon as they are in, before the rest is read. */
+export interface BodyPrefixCheck {
+  bytes: number;
+  /** Throws to refuse the body. */
+  check(prefix: Buffer): void;
+}
+
 /**
  * Reads a request body, refusing it with PAYLOAD_TOO_LARGE as soon as it passes `limit` bytes
  * (by Content-Length before reading, else while reading), so a huge body is never buffered whole.
+ * `prefix`, when given, sees the first bytes once they have arrived and may refuse the body then.
  */
-export async function readBody(request: Request, limit: number): Promise<Buffer> {
+export async function readBody(request: Request, limit: number, prefix?: BodyPrefixCheck): Promise<Buffer> {
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
   if (request.body === null) return Buffer.alloc(0);
   const parts: Uint8Array[] = [];
   let size = 0;
+  let checked = prefix === undefined;
   const reader = request.body.getReader();
   for (;;) {
     const { done, value } = await reader.read();
@@ -29,6 +38,15 @@ export async function readBody(request: Request, limit: number): Promise<Buffer>
       throw tooLarge(limit);
     }
     parts.push(value);
+    if (!checked && size >= prefix!.bytes) {
+      checked = true;
+      try {
+        prefix!.check(Buffer.concat(parts, size).subarray(0, prefix!.bytes));
+      } catch (error) {
+        await reader.cancel();
+        throw error;
+      }
+    }
   }
   return Buffer.concat(parts, size);
 }
@@ -46,12 +64,9 @@ export const MAX_JSON_DEPTH = 64;
 export async function readJson<T>(request: Request, schema: BodySchema<T>, limit: number): Promise<T> {
   requireContentType(request, 'application/json');
   const body = await readBody(request, limit);
-  const depth = jsonDepthOf(body);
+  const { depth } = measureJson(body, { depth: MAX_JSON_DEPTH });
   if (depth > MAX_JSON_DEPTH)
-    throw new SwanlogError(
-      'BAD_REQUEST',
-      `request body nests ${depth > 10_000 ? 'over 10000' : depth} levels deep, more than ${MAX_JSON_DEPTH}`,
-    );
+    throw new SwanlogError('BAD_REQUEST', `request body nests more than ${MAX_JSON_DEPTH} levels deep`);
   let value: unknown;
   try {
     value = JSON.parse(body.toString('utf8'));
@@ -78,30 +93,6 @@ export function requireContentType(request: Request, expected: string): void {
       `content type must be ${expected}, got ${type === '' ? 'none' : type}`,
     );
   }
-}
-
-/**
- * The deepest nesting of `[`/`{` in JSON text (outside strings), counted on the bytes before
- * parsing; stops counting once past 10,000 (enough to refuse it).
- */
-export function jsonDepthOf(text: Uint8Array): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const byte = text[i]!;
-    if (inString) {
-      if (byte === 0x5c)
-        i++; // backslash: skip the escaped byte
-      else if (byte === 0x22) inString = false;
-    } else if (byte === 0x22) inString = true;
-    else if (byte === 0x5b || byte === 0x7b) {
-      depth++;
-      if (depth > max) max = depth;
-      if (max > 10_000) return max;
-    } else if (byte === 0x5d || byte === 0x7d) depth--;
-  }
-  return max;
 }
 
 function tooLarge(limit: number): SwanlogError {

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decodeBatch, type SessionInfo, sliceBlobs } from '@swanlog/protocol';
+import {
+  decodeBatch,
+  MAX_BATCH_HEADER_BYTES,
+  type SessionInfo,
+  type SwanlogError,
+  sliceBlobs,
+} from '@swanlog/protocol';
 import { batchHeaderSchema } from '@swanlog/protocol/schemas';
 import { decodeChunk, encodeChunk } from '@swanlog/store';
 import type { KeyChunks } from './cut-batches.js';
@@ -83,5 +89,38 @@ describe('buildBatch', () => {
     const parsed = batchHeaderSchema.parse(decodeBatch(body).header);
     assert.deepEqual(parsed.sources[0]!.chunks, []);
     assert.equal(parsed.sources[0]!.session.endState, 'crashed');
+  });
+
+  // The server refuses a header over MAX_BATCH_HEADER_BYTES; a log call too wide for it (one seq
+  // is never split across batches) is refused here, naming the source and seqs, not sent.
+  test('a batch whose header would be over the server limit is PAYLOAD_TOO_LARGE before sending', () => {
+    const one = encodeChunk({
+      steps: Float64Array.of(0),
+      values: Float64Array.of(1),
+      ts: Float64Array.of(10),
+      seqs: Float64Array.of(0),
+    });
+    const keys: KeyChunks[] = Array.from({ length: 30_000 }, (_, i) => ({
+      key: `${'k'.repeat(250)}${i}`,
+      chunks: [{ n: 1, seqMin: 0, seqMax: 0, data: one }],
+    }));
+    assert.throws(
+      () => buildBatch('01J0000000000000000000SRC0', session, { keys, rewinds: [] }, -1, 0),
+      (error: SwanlogError) =>
+        error.code === 'PAYLOAD_TOO_LARGE' &&
+        /source 01J0000000000000000000SRC0: the batch of seqs \(-1, 0\] needs a header of \d+ bytes \(30000 chunks, 0 rewinds\), more than the server's 8388608/.test(
+          error.message,
+        ) &&
+        /fewer keys per call/.test(error.hint ?? ''),
+    );
+    // Half as many keys fit.
+    const body = buildBatch(
+      '01J0000000000000000000SRC0',
+      session,
+      { keys: keys.slice(0, 15_000), rewinds: [] },
+      -1,
+      0,
+    );
+    assert.ok(body.readUInt32LE(4) <= MAX_BATCH_HEADER_BYTES);
   });
 });

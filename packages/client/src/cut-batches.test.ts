@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { MAX_BATCH_HEADER_BYTES } from '@swanlog/protocol';
 import { encodeChunk } from '@swanlog/store';
-import { type BatchBudget, countIn, cutBatches, type KeyChunks, nextBatchEnd } from './cut-batches.js';
+import {
+  type BatchBudget,
+  CHUNK_HEADER_BUDGET,
+  countIn,
+  cutBatches,
+  type KeyChunks,
+  nextBatchEnd,
+} from './cut-batches.js';
 
 /** A key logged at the given seqs (step = seq, value = seq / 2), stored in chunks of `per` points. */
 function key(name: string, seqs: number[], per = 7): KeyChunks {
@@ -104,12 +112,37 @@ describe('cutBatches', () => {
       batches.map(([, to]) => to),
       [299, 599, 899, 999],
     );
-    // Long non-ASCII key names weigh in the header: 2 one-point chunks of a 1,000-character key
-    // fill a 13 KB budget.
+    // Long non-ASCII key names weigh in the header as UTF-8 (2 bytes per λ): 6 one-point chunks
+    // of a 1,000-character key fill a 13 KB budget.
     const long = [key('λ'.repeat(1000), seqs.slice(0, 10), 1)];
     assert.deepEqual(
       cutBatches(long, -1, 9, { points: 1_000_000, bytes: 13_000 }).map(([, to]) => to),
-      [1, 3, 5, 7, 9],
+      [5, 9],
+    );
+  });
+
+  // Regression: the server refuses a batch header over MAX_BATCH_HEADER_BYTES; a wide run (many
+  // keys with long names, few points each) fit the body budget but not the header, so a sync
+  // sent batches the server could only refuse.
+  test('chunk header entries stay within the header budget, which defaults to the shared limit', () => {
+    const seqs = Array.from({ length: 10 }, (_, i) => i);
+    const name = (i: number) => `${'w'.repeat(150)}/${i}`;
+    const wide = Array.from({ length: 2000 }, (_, i) => key(name(i), seqs, 1));
+    const entry = 40 + JSON.stringify(name(1999)).length; // the longest name
+    const budget = { points: 1_000_000, bytes: Number.POSITIVE_INFINITY, headerBytes: entry * 2000 * 3 };
+    // 2,000 chunk entries per seq: 3 seqs per batch.
+    assert.deepEqual(
+      cutBatches(wide, -1, 9, budget).map(([, to]) => to),
+      [2, 5, 8, 9],
+    );
+    assert.equal(CHUNK_HEADER_BUDGET, MAX_BATCH_HEADER_BYTES - 64 * 1024);
+    assert.equal(cutBatches(wide, -1, 9, { points: 1_000_000, bytes: Number.POSITIVE_INFINITY }).length, 1);
+    const wider = Array.from({ length: 20_000 }, (_, i) => key(`${'w'.repeat(250)}/${i}`, [0, 1, 2], 1));
+    // 20,000 entries of ~300 bytes a seq: one seq per batch under the default budget (by the
+    // header alone: 40,000 chunks are within MAX_BATCH_CHUNKS).
+    assert.deepEqual(
+      cutBatches(wider, -1, 2, { points: 1_000_000, bytes: Number.POSITIVE_INFINITY }).map(([, to]) => to),
+      [0, 1, 2],
     );
   });
 });

@@ -1,3 +1,4 @@
+import { MAX_BATCH_HEADER_BYTES, MAX_BATCH_HEADER_VALUES } from '@swanlog/protocol';
 import { type ChunkPoints, decodeChunk } from '@swanlog/store';
 
 /**
@@ -26,13 +27,28 @@ export interface BatchBudget {
    * points they keep).
    */
   bytes: number;
+  /**
+   * Bytes of the batch's JSON header taken by chunk entries: the server refuses a header over
+   * MAX_BATCH_HEADER_BYTES, and a wide run (many keys, long names) reaches that long before the
+   * body limit. Default `CHUNK_HEADER_BUDGET`.
+   */
+  headerBytes?: number;
 }
 
-/** JSON of one chunk's header entry beyond its key: `{"key":"","n":1000000,"bytes":16777216},`. */
+/** JSON of one chunk's header entry beyond its key: `{"key":,"n":1000000,"bytes":16777216},`. */
 const HEADER_ENTRY_BYTES = 40;
 
-/** Chunks per batch stay well inside the server's 100,000 per source. */
-export const MAX_BATCH_CHUNKS = 50_000;
+/** What a batch header holds besides chunk entries: its source, session record and rewinds. */
+const HEADER_RESERVE_BYTES = 64 * 1024;
+
+/** The part of MAX_BATCH_HEADER_BYTES that chunk entries may take. */
+export const CHUNK_HEADER_BUDGET = MAX_BATCH_HEADER_BYTES - HEADER_RESERVE_BYTES;
+
+/**
+ * Chunks per batch stay well inside the server's 100,000 per source, and their header entries
+ * (4 values each) inside MAX_BATCH_HEADER_VALUES.
+ */
+export const MAX_BATCH_CHUNKS = Math.min(50_000, Math.floor(MAX_BATCH_HEADER_VALUES / 4 / 2));
 
 /** The decoded points of a chunk. */
 export function pointsOf(c: PendingChunk): ChunkPoints {
@@ -51,15 +67,16 @@ export function sliceOf(c: PendingChunk, from: number, to: number): [number, num
 interface Load {
   points: number;
   bytes: number;
+  /** Bytes of the chunks' header entries. */
+  header: number;
   chunks: number;
 }
 
 /** Points, bytes and chunks of what (from, to] holds. */
 function loadOf(keys: KeyChunks[], from: number, to: number): Load {
-  const load: Load = { points: 0, bytes: 0, chunks: 0 };
+  const load: Load = { points: 0, bytes: 0, header: 0, chunks: 0 };
   for (const k of keys) {
-    // A key's name is escaped in the JSON header: at most 6 bytes per UTF-16 unit (\uXXXX).
-    const entry = HEADER_ENTRY_BYTES + 6 * k.key.length;
+    const entry = headerEntryBytes(k);
     for (let i = firstChunkAfter(k.chunks, from); i < k.chunks.length; i++) {
       const c = k.chunks[i]!;
       if (c.seqMin > to) break;
@@ -68,6 +85,7 @@ function loadOf(keys: KeyChunks[], from: number, to: number): Load {
       load.points += hi - lo;
       load.chunks++;
       load.bytes += entry;
+      load.header += entry;
       load.bytes += hi - lo === c.n ? c.data.length : Math.ceil((c.data.length * (hi - lo)) / c.n) + 32;
     }
   }
@@ -75,7 +93,22 @@ function loadOf(keys: KeyChunks[], from: number, to: number): Load {
 }
 
 const fits = (l: Load, b: BatchBudget) =>
-  l.points <= b.points && l.bytes <= b.bytes && l.chunks <= MAX_BATCH_CHUNKS;
+  l.points <= b.points &&
+  l.bytes <= b.bytes &&
+  l.header <= (b.headerBytes ?? CHUNK_HEADER_BUDGET) &&
+  l.chunks <= MAX_BATCH_CHUNKS;
+
+const entryBytes = new WeakMap<KeyChunks, number>();
+
+/** Bytes of one chunk entry of `k` in the JSON header, its key as JSON.stringify writes it. */
+function headerEntryBytes(k: KeyChunks): number {
+  let bytes = entryBytes.get(k);
+  if (bytes === undefined) {
+    bytes = HEADER_ENTRY_BYTES + Buffer.byteLength(JSON.stringify(k.key), 'utf8');
+    entryBytes.set(k, bytes);
+  }
+  return bytes;
+}
 
 /**
  * The end (inclusive) of the next batch starting after `from`: `maxSeq` when everything left fits

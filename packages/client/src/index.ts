@@ -4,5 +4,7 @@ export type { ClientOptions, MetricsQuery, RetryEvent, SwanlogClient } from './c
 export { createClient } from './create-client.js';
 export type { BatchBudget, KeyChunks, PendingChunk } from './cut-batches.js';
 export { cutBatches, nextBatchEnd } from './cut-batches.js';
+export type { PulledRun, PullRunOptions } from './pull-run.js';
+export { pullRun } from './pull-run.js';
 export type { SyncAction, SyncProgress, SyncResult, SyncRunDirOptions, SyncTarget } from './sync-run-dir.js';
 export { syncRunDir } from './sync-run-dir.js';

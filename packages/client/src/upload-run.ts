@@ -4,7 +4,9 @@ import {
   type BatchHeader,
   encodeBatch,
   isSwanlogError,
+  MAX_BATCH_HEADER_BYTES,
   type SessionInfo,
+  SwanlogError,
   type SyncStatus,
 } from '@swanlog/protocol';
 import { encodeChunk, type RunMeta, type RunReader, type RunState, WRITERS_DIR } from '@swanlog/store';
@@ -255,7 +257,19 @@ export function buildBatch(
       },
     ],
   };
-  return encodeBatch(header, blobs);
+  const body = encodeBatch(header, blobs);
+  // The cutter keeps chunk entries within the header limit; only one log call of too many keys
+  // (one seq is never split) or a great many rewinds can still be over it.
+  const headerBytes = body.readUInt32LE(4);
+  if (headerBytes > MAX_BATCH_HEADER_BYTES)
+    throw new SwanlogError(
+      'PAYLOAD_TOO_LARGE',
+      `source ${source}: the batch of seqs (${from}, ${to}] needs a header of ${headerBytes} bytes (${chunks.length} chunks, ${header.sources[0]!.rewinds.length} rewinds), more than the server's ${MAX_BATCH_HEADER_BYTES}`,
+      {
+        hint: 'a log call of this many keys cannot be uploaded: log fewer keys per call, or shorter key names',
+      },
+    );
+  return body;
 }
 
 function sameSession(server: SessionInfo | undefined, local: SessionInfo): boolean {

@@ -175,6 +175,35 @@ describe('cloud mode', () => {
     assert.equal(series.body.points.at(-1)?.value, -21);
   });
 
+  it('a remote resume restarted in the same logdir reuses the seeded directory; a session from elsewhere after the seed is still RUN_DIVERGED', async () => {
+    // Regression: a seeded directory lacks the writes its seed stands for, so reusing it was
+    // RUN_DIVERGED every time: a job resumed from the server could not restart on that node.
+    const a = await init(cloud({ logdir: logdir() }));
+    for (let i = 0; i < 5; i++) a.log({ loss: i });
+    await a.finish();
+    const node = logdir();
+    const b = await init(cloud({ logdir: node, id: a.id, resume: 'must' }));
+    b.log({ loss: 5 });
+    await b.finish();
+    const c = await init(cloud({ logdir: node, id: a.id, resume: 'must' }));
+    assert.equal(c.dir, b.dir);
+    assert.equal(c.step, 6);
+    c.log({ loss: 6 });
+    await c.finish();
+    const elsewhere = await init(cloud({ logdir: logdir(), id: a.id, resume: 'must' }));
+    elsewhere.log({ loss: 7 });
+    await elsewhere.finish();
+    await rejectsCode(init(cloud({ logdir: node, id: a.id, resume: 'must' })), 'RUN_DIVERGED');
+    const series = await getJson<{ points: { step: number }[] }>(
+      server,
+      `/api/v1/experiments/${a.id}/metrics/loss`,
+    );
+    assert.deepEqual(
+      series.body.points.map((p) => p.step),
+      [0, 1, 2, 3, 4, 5, 6, 7],
+    );
+  });
+
   it('a local directory is reused; writes the server holds that it lacks are RUN_DIVERGED unless fromStep is given', async () => {
     const home = logdir();
     const a = await init(cloud({ logdir: home }));

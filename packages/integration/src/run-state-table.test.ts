@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createClient, syncRunDir } from '@swanlog/client';
-import { createRun, RUN_FILE, RunReader } from '@swanlog/store';
+import { copyRun, createRun, RUN_FILE, RunReader } from '@swanlog/store';
 import Database from 'better-sqlite3';
 import { init } from 'swanlog';
 import { getJson, startTestServer, type TestServer, tempDir } from './harness.js';
@@ -131,6 +131,19 @@ describe('run state: local store and server agree on every row of the rule', { t
     evalRun.log({ 'val/acc': 0.6 }, 1);
     await evalRun.finish();
     await assertState(train.dir, 'crashed');
+  });
+
+  // Guards: copyRun ended the copy's open sessions at the copy time, so a copy of a finished run
+  // whose killed writer had been followed by a later session read crashed.
+  it('a copy reads the state the original reads', async () => {
+    const { logdir, id } = story();
+    const first = await spawnWriter({ init: { logdir, id, resume: 'allow' }, steps: 5, end: 'hold' });
+    const later = await init({ logdir, id, resume: 'must', flushInterval: 60_000 });
+    await first.signal('SIGKILL');
+    later.log({ loss: 1 });
+    await later.finish();
+    await assertState(first.dir, 'finished');
+    await assertState(copyRun(first.dir).dir, 'finished');
   });
 
   it('two concurrent writers, both finished → finished', async () => {

@@ -433,14 +433,13 @@ export class CopyCommand extends ModelCommand {
     if (made.copiedFrom !== original.id) fail(`copy of ${original.label} says copiedFrom ${made.copiedFrom}`);
     const order = tick(m);
     const facts = durableFacts(original.facts);
-    // Sessions whose writer was alive at copy time end as crashed in the copy (docs/decisions.md
-    // "Sessions of a copy"); a dead one keeps its death time, or the copy would be crashed where
-    // the original, whose dead session a later one took over from, is finished.
+    // Sessions open at copy time end as crashed in the copy at their last sign of life (last
+    // durable write or heartbeat), so the copy reads the state its original reads.
     for (const session of facts.sessions.values()) {
-      if (session.status !== 'alive') continue;
+      if (session.status === 'ended') continue;
       session.status = 'ended';
       session.endState = 'crashed';
-      session.endOrder = order;
+      session.endOrder = session.lastSignOrder;
     }
     m.runs.push({
       label: `r${m.runs.length}`,
@@ -539,7 +538,7 @@ function applyAutoSync(m: Model, run: LocalRunModel, experimentId: string, how: 
       uncertain: false,
     };
     if (known === undefined) {
-      if (plan.base !== undefined) exp.facts = serverCopyOf(m, plan.base);
+      if (plan.base !== undefined) exp.facts = serverCopyOf(plan.base);
       m.experiments.push(exp);
     }
   }
@@ -555,16 +554,15 @@ function applyAutoSync(m: Model, run: LocalRunModel, experimentId: string, how: 
 
 /**
  * A server-side copy: the same facts; sessions still open on the server (alive at their last
- * upload) end as crashed at the copy's time. Dead ones went up with their death time already.
+ * upload) end as crashed at their last sign of life. Dead ones went up with their death time.
  */
-function serverCopyOf(m: Model, base: ExperimentModel): ExperimentModel['facts'] {
+function serverCopyOf(base: ExperimentModel): ExperimentModel['facts'] {
   const facts = cloneHoldings(base.facts);
-  const order = tick(m);
   for (const session of facts.sessions.values()) {
     if (session.status !== 'alive') continue;
     session.status = 'ended';
     session.endState = 'crashed';
-    session.endOrder = order;
+    session.endOrder = session.lastSignOrder;
   }
   return facts;
 }

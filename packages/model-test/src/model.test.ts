@@ -43,14 +43,12 @@ test('zombie × resume: a killed, unreaped writer is dead; resumed and finished,
   ]);
 });
 
-// Found by the model test after the trust fixes (seed 777, path
-// 248:9:6:7:10:10:12:12:9:9:9:9:10:10): copyRun ends every session without a recorded end as
-// crashed at the copy's time, a dead one included, which moves its death after every later
-// session's start. The original is finished (the killed writer's death was followed by the
-// resumed writer that finished); its copy said crashed. Left to the owners of copy-run.ts.
-test('copy of a finished run whose killed writer a later session took over from is finished too', {
-  todo: 'copyRun ends dead sessions at the copy time (packages/store/src/copy-run.ts)',
-}, async () => {
+// Found by the model test after the first trust fixes (seed 777, path
+// 248:9:6:7:10:10:12:12:9:9:9:9:10:10): copyRun ended every open session as crashed at the copy's
+// time, a dead one included, which moved its death after every later session's start. The
+// original was finished (the killed writer's death was followed by the resumed writer that
+// finished); its copy said crashed.
+test('copy of a finished run whose killed writer a later session took over from is finished too', async () => {
   await runSequence([
     new NewRunCommand('child', false, null),
     new LogCommand(0, 5, ['loss'], null),

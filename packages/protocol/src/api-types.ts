@@ -12,6 +12,21 @@ export const BATCH_CONTENT_TYPE = 'application/vnd.swanlog.batch';
 export const MAX_BODY_BYTES = 32 * 1024 * 1024;
 /** Largest JSON body (everything but ingest batches). */
 export const MAX_JSON_BYTES = 1024 * 1024;
+/**
+ * Largest JSON header of an ingest batch. The server parses and validates a header in one go on
+ * its event loop, so this (with MAX_BATCH_HEADER_VALUES) bounds how long one request can hold
+ * every other; the client cuts batches to fit. 8 MiB holds one log call of 10,000 keys of 255
+ * two-byte characters, or of 50,000 keys of 100 ASCII characters.
+ */
+export const MAX_BATCH_HEADER_BYTES = 8 * 1024 * 1024;
+/** How deeply an ingest batch header may nest; its schema needs 5 levels. */
+export const MAX_BATCH_HEADER_DEPTH = 8;
+/**
+ * How many values (objects, arrays and separators, see `measureJson`) an ingest batch header may
+ * hold. A chunk entry takes 4, so this leaves room for the 100,000 chunks a source may send; it
+ * keeps 8 MiB of `{},{},…` (millions of objects, most of a second to parse) out.
+ */
+export const MAX_BATCH_HEADER_VALUES = 500_000;
 
 export type RunState = 'running' | 'finished' | 'crashed' | 'aborted';
 export type KeyScope = 'read' | 'write';

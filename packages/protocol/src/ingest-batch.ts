@@ -1,4 +1,10 @@
-import type { SessionInfo } from './api-types.js';
+import {
+  MAX_BATCH_HEADER_BYTES,
+  MAX_BATCH_HEADER_DEPTH,
+  MAX_BATCH_HEADER_VALUES,
+  type SessionInfo,
+} from './api-types.js';
+import { measureJson } from './measure-json.js';
 
 /**
  * An ingest batch: the points of one or more writer sessions (sources) with sequence numbers in
@@ -9,6 +15,9 @@ import type { SessionInfo } from './api-types.js';
  *   u32 LE            length H of the JSON header
  *   H bytes           BatchHeader as UTF-8 JSON
  *   chunk bytes       every chunk's blob, in header order, lengths from the header
+ *
+ * The header is at most MAX_BATCH_HEADER_BYTES, MAX_BATCH_HEADER_DEPTH deep and
+ * MAX_BATCH_HEADER_VALUES large.
  */
 export interface BatchChunk {
   key: string;
@@ -40,7 +49,35 @@ export interface DecodedBatch {
 
 const MAGIC = 0x31425753; // "SWB1" little endian
 
-export class BatchFormatError extends Error {}
+/** A body that is not a well-formed batch; `tooLarge` when only its size is at fault. */
+export class BatchFormatError extends Error {
+  constructor(
+    message: string,
+    readonly tooLarge = false,
+  ) {
+    super(message);
+  }
+}
+
+/** Bytes of a batch that `batchHeaderLength` needs. */
+export const BATCH_PREFIX_BYTES = 8;
+
+/**
+ * The header length a batch declares, from its first 8 bytes: checks the magic and that the
+ * header is within MAX_BATCH_HEADER_BYTES, so a server can refuse a batch before reading it all.
+ */
+export function batchHeaderLength(prefix: Uint8Array): number {
+  const buf = Buffer.from(prefix.buffer, prefix.byteOffset, prefix.byteLength);
+  if (buf.length < BATCH_PREFIX_BYTES || buf.readUInt32LE(0) !== MAGIC)
+    throw new BatchFormatError('not a swanlog batch (bad magic)');
+  const h = buf.readUInt32LE(4);
+  if (h > MAX_BATCH_HEADER_BYTES)
+    throw new BatchFormatError(
+      `batch header is ${h} bytes, more than ${MAX_BATCH_HEADER_BYTES} (MAX_BATCH_HEADER_BYTES)`,
+      true,
+    );
+  return h;
+}
 
 export function encodeBatch(header: BatchHeader, blobs: Uint8Array[]): Buffer {
   const json = Buffer.from(JSON.stringify(header), 'utf8');
@@ -57,16 +94,28 @@ export function encodeBatch(header: BatchHeader, blobs: Uint8Array[]): Buffer {
   return out;
 }
 
-/** Splits a batch body into its header and blobs. Only the framing is checked here. */
+/**
+ * Splits a batch body into its header and blobs. Only the framing and the header's size, depth
+ * and number of values (measured before it is parsed) are checked here.
+ */
 export function decodeBatch(body: Uint8Array): { header: unknown; blobsAt: number; body: Buffer } {
   const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  if (buf.length < 8 || buf.readUInt32LE(0) !== MAGIC)
-    throw new BatchFormatError('not a swanlog batch (bad magic)');
-  const h = buf.readUInt32LE(4);
+  const h = batchHeaderLength(buf);
   if (8 + h > buf.length) throw new BatchFormatError('batch header runs past the end of the body');
+  const text = buf.subarray(8, 8 + h);
+  const size = measureJson(text, { depth: MAX_BATCH_HEADER_DEPTH, values: MAX_BATCH_HEADER_VALUES });
+  if (size.depth > MAX_BATCH_HEADER_DEPTH)
+    throw new BatchFormatError(
+      `batch header nests more than ${MAX_BATCH_HEADER_DEPTH} levels deep (MAX_BATCH_HEADER_DEPTH)`,
+    );
+  if (size.values > MAX_BATCH_HEADER_VALUES)
+    throw new BatchFormatError(
+      `batch header holds more than ${MAX_BATCH_HEADER_VALUES} values (MAX_BATCH_HEADER_VALUES)`,
+      true,
+    );
   let header: unknown;
   try {
-    header = JSON.parse(buf.subarray(8, 8 + h).toString('utf8'));
+    header = JSON.parse(text.toString('utf8'));
   } catch (error) {
     throw new BatchFormatError(`batch header is not JSON: ${(error as Error).message}`);
   }

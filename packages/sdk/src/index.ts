@@ -9,5 +9,5 @@ export {
   resumeFromCheckpoint,
 } from './checkpoints.js';
 export { init, initSync } from './init.js';
-export type { InitOptions, Mode, ResumeOption } from './options.js';
-export { Run } from './run.js';
+export type { InitOptions, Mode, OnInvalid, ResumeOption } from './options.js';
+export { type LogData, Run } from './run.js';

@@ -78,6 +78,7 @@ function openRun(
     fromStep: o.fromStep,
     writer,
     lastStepFloor: maxOrNull(meta.seedLastStep, extra.lastStepFloor),
+    onInvalid: o.onInvalid,
   });
 }
 
@@ -120,5 +121,6 @@ function disabledRun(o: ResolvedOptions): Run {
     fromStep: undefined,
     writer: null,
     lastStepFloor: null,
+    onInvalid: o.onInvalid,
   });
 }

@@ -129,7 +129,8 @@ describe('what a refused value is called', () => {
   const cases: [unknown, string][] = [
     [undefined, 'is undefined'],
     ['abc', 'is a string ("abc")'],
-    [{ v: 1 }, 'is an object'],
+    [new Map([['v', 1]]), 'is an object (Map)'],
+    [new Date(0), 'is an object (Date)'],
     [12n, 'is a bigint (12n)'],
     [false, 'is a boolean (false)'],
     [[1], 'is an array'],

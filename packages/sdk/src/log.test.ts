@@ -107,7 +107,13 @@ describe('values (DESIGN.md "Logging semantics")', () => {
     ['a boolean', true],
     ['null', null],
     ['undefined', undefined],
-    ['an object', { v: 1 }],
+    [
+      'an object that is not a plain object',
+      new (class Box {
+        v = 1;
+      })(),
+    ],
+    ['a nested object holding a string', { v: 'x' }],
     ['an array', [1]],
     ['a bigint', 1n],
   ];

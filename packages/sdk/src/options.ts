@@ -5,6 +5,7 @@ import { assertRunId, type JsonObject } from '@swanlog/store';
 export type Mode = 'offline' | 'local' | 'cloud' | 'disabled';
 export type ResumeOption = 'must' | 'allow' | 'never' | boolean;
 export type Resume = 'must' | 'allow' | 'never';
+export type OnInvalid = 'raise' | 'warn';
 
 export interface InitOptions {
   /** Project name; default SWANLOG_PROJECT, else the current directory's name. */
@@ -26,6 +27,11 @@ export interface InitOptions {
   fromStep?: number;
   /** Milliseconds between flushes to disk; 0 flushes on every log(). Default 1000. */
   flushInterval?: number;
+  /**
+   * What log() does with a bad key or value: 'raise' (default) throws INVALID_VALUE and stores
+   * nothing of the call; 'warn' skips that key with one warning per key per handle and logs the rest.
+   */
+  onInvalid?: OnInvalid;
   /** Cloud mode: the server's URL; default SWANLOG_HOST. */
   host?: string;
   /** Cloud mode: an API key with write scope; default SWANLOG_API_KEY. */
@@ -45,6 +51,7 @@ export interface ResolvedOptions {
   name: string | null;
   config: JsonObject | undefined;
   flushInterval: number;
+  onInvalid: OnInvalid;
   /** Set in cloud mode. */
   cloud: { host: string; apiKey: string; finishTimeout: number } | undefined;
 }
@@ -122,8 +129,18 @@ export function resolveOptions(options: InitOptions, env: NodeJS.ProcessEnv, cwd
     name: nullable('name', options.name),
     config: options.config === undefined ? undefined : toJsonConfig(options.config),
     flushInterval,
+    onInvalid: resolveOnInvalid(options.onInvalid),
     cloud: mode === 'cloud' ? resolveCloud(options, env) : undefined,
   };
+}
+
+function resolveOnInvalid(option: unknown): OnInvalid {
+  if (option === undefined || option === 'raise') return 'raise';
+  if (option === 'warn') return 'warn';
+  const shown = typeof option === 'string' ? JSON.stringify(option) : describeValue(option);
+  throw new SwanlogError('INVALID_OPTION', `onInvalid ${shown} is not a choice`, {
+    hint: "use 'raise' (the default: a bad key or value throws) or 'warn' (it is skipped with a warning)",
+  });
 }
 
 function resolveCloud(options: InitOptions, env: NodeJS.ProcessEnv): ResolvedOptions['cloud'] {

@@ -1,8 +1,9 @@
-import { describeValue, isPlainObject, SwanlogError } from '@swanlog/protocol';
+import { describeValue, isPlainObject, isSwanlogError, SwanlogError } from '@swanlog/protocol';
 import type { JsonObject, RunWriter } from '@swanlog/store';
 import { Checkpointer, type CheckpointsOptions } from './checkpoints.js';
 import type { CloudUploader } from './cloud-uploader.js';
-import type { Mode } from './options.js';
+import { dropInvalidKeys, flattenLogData, type SkippedKey } from './flatten-log-data.js';
+import type { Mode, OnInvalid } from './options.js';
 import { trackRun, untrackRun } from './signals.js';
 
 export interface RunInit {
@@ -18,6 +19,12 @@ export interface RunInit {
   writer: RunWriter | null;
   /** The run's last step known from elsewhere (the server, or a partial directory's seed). */
   lastStepFloor: number | null;
+  onInvalid: OnInvalid;
+}
+
+/** What `log()` takes: numbers by key; nested plain objects flatten to `parent/child` keys. */
+export interface LogData {
+  [key: string]: number | LogData;
 }
 
 /**
@@ -42,6 +49,9 @@ export class Run {
   private finishing: Promise<void> | undefined;
   private uploader: CloudUploader | undefined;
   private finishTimeout = 30_000;
+  private readonly onInvalid: OnInvalid;
+  /** Keys already warned about under onInvalid 'warn': one warning per key per handle. */
+  private readonly warnedKeys = new Set<string>();
 
   constructor(init: RunInit) {
     this.id = init.id;
@@ -53,6 +63,7 @@ export class Run {
     this.resumed = init.resumed;
     this.writer = init.writer;
     this.mergedConfig = init.config;
+    this.onInvalid = init.onInvalid;
     const local = init.writer?.lastVisibleStepAtOpen ?? null;
     const last = local === null ? init.lastStepFloor : Math.max(local, init.lastStepFloor ?? local);
     this.nextStep = init.fromStep !== undefined ? init.fromStep + 1 : last === null ? 0 : last + 1;
@@ -84,28 +95,41 @@ export class Run {
   /**
    * Logs numbers at `step` (default: the handle's counter, which then advances by one; an explicit
    * step `s` moves the counter to s + 1). `data` is a plain object (an object literal, a
-   * `JSON.parse` result or an `Object.create(null)`); its own enumerable string keys are logged.
-   * Anything else (a Map, a class instance), a non-number or a bad key throws INVALID_VALUE,
-   * stores nothing of that call and leaves the counter as it was. STORAGE_FULL (a flush met a
-   * full disk) is thrown after the call was taken: its values wait in memory with every unwritten
-   * point, for the next flush.
+   * `JSON.parse` result or an `Object.create(null)`); its own enumerable string keys are logged,
+   * and a nested plain object flattens with "/" (`{ val: { acc: 1 } }` logs `val/acc`). Anything
+   * else (a Map, a class instance), a non-number, a bad key or a flattened key that the call also
+   * has written out throws INVALID_VALUE, stores nothing of that call and leaves the counter as it
+   * was; with `onInvalid: 'warn'` such keys are skipped instead (one warning per key) and the rest
+   * is logged. STORAGE_FULL (a flush met a full disk) is thrown after the call was taken: its
+   * values wait in memory with every unwritten point, for the next flush.
    */
-  log(data: Record<string, number>, step?: number): void {
+  log(data: LogData, step?: number): void {
     if (this.writer === null) return;
     const s = step ?? this.nextStep;
     if (!isPlainObject(data)) throw notPlainObject(this.id, data);
-    // Symbol keys are own keys too; logging them silently as nothing would lose them.
-    if (Object.getOwnPropertySymbols(data).length > 0) {
-      throw new SwanlogError('INVALID_VALUE', `run ${this.id}: log() got a symbol key; keys are strings`, {
-        hint: 'name the metric with a string, e.g. run.log({ loss: 0.25 })',
-      });
-    }
     const taken = this.writer.appended;
+    let skipped: SkippedKey[] = [];
     try {
-      this.writer.append(data, s);
+      // Symbol keys are own keys too; the writer sees string keys only, so they take the slow path.
+      if (Object.getOwnPropertySymbols(data).length > 0) skipped = this.appendChecked(data, s);
+      else {
+        try {
+          // The usual call (flat numbers, known keys) costs no more than the writer's own checks.
+          this.writer.append(data as Record<string, number>, s);
+        } catch (error) {
+          // The writer refuses a call before taking any of it: a nested object or, under
+          // onInvalid 'warn', a bad key goes again the slow way. A bad step no flattening mends.
+          if (!isSwanlogError(error, 'INVALID_VALUE') || !isStep(s) || this.writer.appended > taken)
+            throw error;
+          skipped = this.appendChecked(data, s);
+        }
+      }
     } finally {
       // A STORAGE_FULL from append() comes after it took the call: the counter moves past it too.
-      if (this.writer.appended > taken) this.advance(s);
+      if (this.writer.appended > taken) {
+        this.advance(s);
+        this.warnSkipped(skipped);
+      }
     }
   }
 
@@ -173,6 +197,33 @@ export class Run {
     }
   }
 
+  /** Flattens the call and checks every key; under onInvalid 'warn' logs what is left and says what was skipped. */
+  private appendChecked(data: Record<string, unknown>, step: number): SkippedKey[] {
+    const writer = this.writer!;
+    const warn = this.onInvalid === 'warn';
+    const flat = flattenLogData(this.id, data, warn);
+    if (!warn) {
+      writer.append(flat.values, step);
+      return [];
+    }
+    const kept = dropInvalidKeys(flat.values);
+    writer.append(kept.values, step);
+    return flat.skipped.concat(kept.skipped);
+  }
+
+  private warnSkipped(skipped: SkippedKey[]): void {
+    for (const { key, reason } of skipped) {
+      if (this.warnedKeys.has(key)) continue;
+      this.warnedKeys.add(key);
+      const warning = new Error(
+        `run ${this.id}: log() skipped key ${JSON.stringify(key)}: ${reason}. ` +
+          "Later calls skip it without a warning (onInvalid: 'warn').",
+      );
+      warning.name = 'SwanlogWarning';
+      process.emitWarning(Object.assign(warning, { code: 'SWANLOG_INVALID_SKIPPED', key }));
+    }
+  }
+
   private advance(s: number): void {
     if (s <= this.highestStep && this.warnOnRewrite) this.warnRewrite(s);
     if (s > this.highestStep) this.highestStep = s;
@@ -187,6 +238,10 @@ export class Run {
       { code: 'SWANLOG_STEP_REWRITE' },
     );
   }
+}
+
+function isStep(step: number): boolean {
+  return Number.isSafeInteger(step) && step >= 0;
 }
 
 function notPlainObject(runId: string, data: unknown): SwanlogError {

@@ -22,9 +22,9 @@ export interface CopyRunResult {
 /**
  * Copies a run directory, live or not, into a new run with a fresh id and the lineage recorded.
  * Each file is copied as a consistent SQLite snapshot (VACUUM INTO), the run file first, so the
- * copy never holds a torn write. Sessions open at copy time end as crashed in the copy: nothing
- * writes into it until it is resumed. The copy carries no sync records: it was never uploaded.
- * The original is never modified.
+ * copy never holds a torn write. Sessions open at copy time end as crashed in the copy, at their
+ * last sign of life: nothing writes into it until it is resumed. The copy carries no sync records:
+ * it was never uploaded. The original is never modified.
  */
 export function copyRun(sourceDir: string, options: CopyRunOptions = {}): CopyRunResult {
   const src = resolve(sourceDir);
@@ -40,15 +40,11 @@ export function copyRun(sourceDir: string, options: CopyRunOptions = {}): CopyRu
     snapshot(join(src, RUN_FILE), join(tmp, RUN_FILE), 'run');
     const runDb = new Database(join(tmp, RUN_FILE));
     try {
-      const now = Date.now();
       const setMeta = runDb.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
       runDb.transaction(() => {
         setMeta.run('id', id);
         setMeta.run('copied_from', original);
-        setMeta.run('created_at', String(now));
-        runDb
-          .prepare("UPDATE sessions SET end_state = 'crashed', ended_at = ? WHERE end_state IS NULL")
-          .run(now);
+        setMeta.run('created_at', String(Date.now()));
         // The original's uploads are not the copy's: its first sync makes an experiment of its own.
         runDb.exec('DROP TABLE IF EXISTS sync_records');
       })();
@@ -63,6 +59,7 @@ export function copyRun(sourceDir: string, options: CopyRunOptions = {}): CopyRu
           w.close();
         }
       }
+      endOpenSessions(tmp, runDb);
     } finally {
       runDb.close();
     }
@@ -71,6 +68,28 @@ export function copyRun(sourceDir: string, options: CopyRunOptions = {}): CopyRu
     }
   });
   return { id, dir, copiedFrom: original };
+}
+
+/**
+ * Sessions open in the snapshot end as crashed at their last sign of life in it (last durable
+ * write or heartbeat), not at the copy time: the copy's state then reads as the original's did
+ * (a dead session already followed by a later one stays followed), and nothing writes into the
+ * copy until it is resumed.
+ */
+function endOpenSessions(tmp: string, runDb: Database.Database): void {
+  const open = runDb.prepare('SELECT source FROM sessions WHERE end_state IS NULL').pluck().all() as string[];
+  if (open.length === 0) return;
+  const reader = RunReader.open(tmp, { readonly: true });
+  let lastSigns: [string, number][];
+  try {
+    lastSigns = open.map((source) => [source, reader.lastSignOf(source)]);
+  } finally {
+    reader.close();
+  }
+  const end = runDb.prepare("UPDATE sessions SET end_state = 'crashed', ended_at = ? WHERE source = ?");
+  runDb.transaction(() => {
+    for (const [source, at] of lastSigns) end.run(at, source);
+  })();
 }
 
 function snapshot(from: string, to: string, kind: FileKind): void {

@@ -165,11 +165,22 @@ export class RunReader {
           source: row.source,
           input: { ...base, alive: false, endedAt: row.ended_at ?? row.clock_start },
         };
-      const heartbeat = this.heartbeat(row.source);
-      const alive = sessionState(row, heartbeat) === 'running';
-      const endedAt = alive ? null : Math.max(row.clock_start, heartbeat ?? 0, this.lastWriteTs(row.source));
-      return { source: row.source, input: { ...base, alive, endedAt } };
+      const alive = sessionState(row, this.heartbeat(row.source)) === 'running';
+      return {
+        source: row.source,
+        input: { ...base, alive, endedAt: alive ? null : this.lastSignOf(row.source) },
+      };
     });
+  }
+
+  /**
+   * A session's last sign of life on the run's clock: the latest of its clock start, its heartbeat
+   * and its last durable write. For a dead session without a recorded end, its death time.
+   */
+  lastSignOf(source: string): number {
+    const row = this.sessionRows().find((r) => r.source === source);
+    if (row === undefined) throw new Error(`no session ${source} in run ${this.meta.id}`);
+    return Math.max(row.clock_start, this.heartbeat(source) ?? 0, this.lastWriteTs(source));
   }
 
   configRevisions(): ConfigRevision[] {

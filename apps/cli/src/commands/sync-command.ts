@@ -9,9 +9,10 @@ import {
   type SyncTarget,
   syncRunDir,
 } from '@swanlog/client';
-import { isSwanlogError, SwanlogError } from '@swanlog/protocol';
+import { SwanlogError } from '@swanlog/protocol';
 import { listRunDirs, RUN_FILE } from '@swanlog/store';
 import { errorJson } from '../print.js';
+import { withCliHint } from '../with-cli-hint.js';
 
 export interface SyncCommandOptions {
   cwd: string;
@@ -126,26 +127,6 @@ function noRuns(logdirs: string[]): SwanlogError {
   return new SwanlogError('NO_RUNS', `no runs under ${logdirs.join(', ')}`, {
     hint: 'run directories are named run-<date>_<time>-<id>; pass the log directory your job wrote (default ./swanlog, or $SWANLOG_LOGDIR), or add --watch to wait for runs',
   });
-}
-
-/**
- * The server's hints speak HTTP (headers); a CLI user acts through flags and variables. A server
- * that stays unreachable is worth waiting longer for.
- */
-function withCliHint(error: unknown, host: string): unknown {
-  if (isSwanlogError(error, 'UNAUTHORIZED')) {
-    return new SwanlogError('UNAUTHORIZED', `the server at ${host} refused the API key: ${error.message}`, {
-      hint: 'pass a write key with --api-key <key> or set SWANLOG_API_KEY (create one on the server with `swanlog server key create --data <dir> --workspace <ws>`)',
-      cause: error,
-    });
-  }
-  if (isSwanlogError(error, 'SERVER_UNREACHABLE')) {
-    return new SwanlogError('SERVER_UNREACHABLE', error.message, {
-      hint: 'check --host (or SWANLOG_HOST) and that the server runs; --timeout <seconds> waits longer (default 30); a later sync picks up where this one stopped',
-      cause: error,
-    });
-  }
-  return error;
 }
 
 function targetOf(options: SyncCommandOptions): SyncTarget {

@@ -171,14 +171,20 @@ export async function serverSeries(
 ): Promise<Record<string, string[]>> {
   const exp = await client.getExperiment(experimentId);
   const out: Record<string, string[]> = {};
-  for (const key of exp.keys) {
-    const m = await client.metrics(experimentId, key, { maxPoints: 1_000_000, superseded: true });
-    if (m.downsampled) throw new Error(`server downsampled ${key}`);
-    out[key] = m.points
-      .map((p) => `${p.step}|${JSON.stringify(p.value)}|${p.ts}|${p.superseded ? 1 : 0}`)
-      .sort();
-  }
-  return out;
+  // A few requests at a time: wide runs have tens of thousands of keys.
+  let next = 0;
+  const fetchKeys = async () => {
+    while (next < exp.keys.length) {
+      const key = exp.keys[next++]!;
+      const m = await client.metrics(experimentId, key, { maxPoints: 1_000_000, superseded: true });
+      if (m.downsampled) throw new Error(`server downsampled ${key}`);
+      out[key] = m.points
+        .map((p) => `${p.step}|${JSON.stringify(p.value)}|${p.ts}|${p.superseded ? 1 : 0}`)
+        .sort();
+    }
+  };
+  await Promise.all(Array.from({ length: 4 }, fetchKeys));
+  return Object.fromEntries(exp.keys.map((k) => [k, out[k]!]));
 }
 
 export interface CuttingProxy {

@@ -34,6 +34,7 @@ function endlessUpload(
   path: string,
   contentType: string,
   giveUpAt: number,
+  first?: Buffer,
 ): Promise<{ status: number; sent: number }> {
   const { hostname, port } = new URL(t.server.url);
   const chunk = Buffer.alloc(64 * 1024, 0x20); // spaces: valid JSON whitespace, never a complete value
@@ -62,6 +63,10 @@ function endlessUpload(
       // The server may close the socket right after answering; only an error before any answer counts.
       if (!answered) reject(error);
     });
+    if (first !== undefined) {
+      sent += first.length;
+      req.write(first);
+    }
     const pump = () => {
       while (!answered) {
         if (sent > giveUpAt) {
@@ -92,13 +97,28 @@ test('a never-ending chunked JSON body is refused with 413 once past 1 MiB, befo
 });
 
 test('a never-ending chunked ingest batch is refused with 413 once past 32 MiB, before it ends', async () => {
+  // A well-framed start (a 2-byte header), so the body is not refused from its first bytes.
+  const start = Buffer.concat([Buffer.from('SWB1', 'latin1'), Buffer.from([2, 0, 0, 0]), Buffer.from('{}')]);
+  const { status, sent } = await endlessUpload(
+    `/api/v1/experiments/${id}/ingest`,
+    BATCH_CONTENT_TYPE,
+    4 * MAX_BODY_BYTES,
+    start,
+  );
+  assert.equal(status, 413);
+  assert.ok(sent > MAX_BODY_BYTES, `413 after ${sent} bytes`);
+  console.log(`batch: 413 after ${sent} bytes sent (limit ${MAX_BODY_BYTES})`);
+  assert.equal((await t.request('/api/v1/server')).status, 200);
+});
+
+test('a never-ending ingest body that is not a batch is refused from its first bytes', async () => {
   const { status, sent } = await endlessUpload(
     `/api/v1/experiments/${id}/ingest`,
     BATCH_CONTENT_TYPE,
     4 * MAX_BODY_BYTES,
   );
-  assert.equal(status, 413);
-  console.log(`batch: 413 after ${sent} bytes sent (limit ${MAX_BODY_BYTES})`);
+  assert.equal(status, 400);
+  assert.ok(sent < MAX_BODY_BYTES, `400 after ${sent} bytes`);
   assert.equal((await t.request('/api/v1/server')).status, 200);
 });
 

@@ -9,6 +9,10 @@ export interface EventClient {
   contentType: string | null;
   /** Resolves with the first event (already received or future) that `match` accepts; consumes it. */
   next(match: (e: ReceivedEvent) => boolean): Promise<ReceivedEvent>;
+  /** Every event received so far, consumed or not, in order. */
+  all(): ReceivedEvent[];
+  /** Resolves when the server ends the stream (or `close` is called). */
+  ended: Promise<void>;
   close(): void;
 }
 
@@ -17,6 +21,11 @@ export async function openEvents(url: string, headers: Record<string, string> = 
   const abort = new AbortController();
   const res = await fetch(url, { headers, signal: abort.signal });
   const received: ReceivedEvent[] = [];
+  const history: ReceivedEvent[] = [];
+  let markEnded = () => {};
+  const ended = new Promise<void>((resolve) => {
+    markEnded = resolve;
+  });
   const waiters: { match: (e: ReceivedEvent) => boolean; resolve: (e: ReceivedEvent) => void }[] = [];
   const deliver = () => {
     for (let w = 0; w < waiters.length; w++) {
@@ -29,7 +38,7 @@ export async function openEvents(url: string, headers: Record<string, string> = 
   };
   if (res.body !== null && res.ok) {
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-    void (async () => {
+    const readAll = async () => {
       let buffer = '';
       for (;;) {
         let chunk: Awaited<ReturnType<typeof reader.read>>;
@@ -52,11 +61,13 @@ export async function openEvents(url: string, headers: Record<string, string> = 
           }
           if (block.split('\n').every((l) => l.startsWith(':'))) continue;
           received.push({ event, data });
+          history.push({ event, data });
         }
         deliver();
       }
-    })();
-  }
+    };
+    void readAll().finally(markEnded);
+  } else markEnded();
   return {
     status: res.status,
     contentType: res.headers.get('content-type'),
@@ -65,6 +76,8 @@ export async function openEvents(url: string, headers: Record<string, string> = 
         waiters.push({ match, resolve });
         deliver();
       }),
+    all: () => [...history],
+    ended,
     close: () => abort.abort(),
   };
 }

@@ -137,7 +137,10 @@ export function createWatchApp(options: CreateWatchAppOptions): Hono {
   });
 
   api.get('/events', (c) =>
-    eventStreamResponse((listener) => options.events.subscribe(LOCAL_WORKSPACE, listener), c.req.raw.signal),
+    eventStreamResponse({
+      subscribe: (listener) => options.events.subscribe(LOCAL_WORKSPACE, listener),
+      signal: c.req.raw.signal,
+    }),
   );
 
   app.route(API_PREFIX, api);
