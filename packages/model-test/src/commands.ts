@@ -431,7 +431,7 @@ export class CopyCommand extends ModelCommand {
     const original = pick(m.runs, this.runIndex)!;
     const made = copyRun(original.dir);
     if (made.copiedFrom !== original.id) fail(`copy of ${original.label} says copiedFrom ${made.copiedFrom}`);
-    const order = tick(m);
+    tick(m); // the copy happens after everything before it
     const facts = durableFacts(original.facts);
     // Sessions open at copy time end as crashed in the copy at their last sign of life (last
     // durable write or heartbeat), so the copy reads the state its original reads.
