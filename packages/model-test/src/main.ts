@@ -13,8 +13,15 @@ const { values } = parseArgs({
     'replay-path': { type: 'string' },
     'max-commands': { type: 'string', default: '40' },
     without: { type: 'string', default: '' },
+    help: { type: 'boolean', default: false },
   },
 });
+const USAGE =
+  'usage: pnpm test:model [--seed S] [--runs N] [--path P] [--replay-path R] [--max-commands C] [--without op,...]\n';
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 const without = values.without.split(',').filter((w) => w !== '') as Operation[];
 for (const w of without) {
   if (!OPERATIONS.includes(w)) {
