@@ -140,6 +140,7 @@ function checkListing(m: Model, logdir: string): void {
   for (const e of entries) {
     if ('error' in e)
       throw new ModelMismatch(`ls ${logdir}: ${e.dir} fails: ${e.error.code} ${e.error.message}`);
+    if ('kind' in e) throw new ModelMismatch(`ls ${logdir}: ${e.dir} listed as a ${e.kind} run`);
     const run = runs.find((r) => r.dir === e.dir)!;
     const name = runName(run);
     expectEqual(`${name}: ls state`, runStateOf([...run.facts.sessions.values()]), e.state);
