@@ -172,3 +172,25 @@ function isWritable(path: string): boolean {
     throw error;
   }
 }
+
+/**
+ * Writes a new writer file's format stamp, schema (plus `extraSchema`) and meta rows in one
+ * transaction, so a reader never sees a writer file without its meta.
+ */
+export function initWriterFile(
+  db: Database.Database,
+  init: { runId: string; source: string; clockStart: number },
+  extraSchema?: string,
+): void {
+  db.transaction(() => {
+    stampFormat(db);
+    db.exec(WRITER_SCHEMA);
+    if (extraSchema !== undefined) db.exec(extraSchema);
+    const meta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+    meta.run('format', '1');
+    meta.run('run_id', init.runId);
+    meta.run('source', init.source);
+    meta.run('created_at', String(init.clockStart));
+    meta.run('points', '0');
+  })();
+}

@@ -4,7 +4,7 @@ import { SwanlogError } from '@swanlog/protocol';
 import Database from 'better-sqlite3';
 import { ulid } from 'ulid';
 import { encodeChunk } from './chunk-codec.js';
-import { openSwanlogFile, RUN_FILE, stampFormat, WRITER_SCHEMA, WRITERS_DIR } from './format.js';
+import { initWriterFile, openSwanlogFile, RUN_FILE, WRITERS_DIR } from './format.js';
 import { currentProcess } from './liveness.js';
 import { RunReader } from './run-reader.js';
 import type { EndState } from './run-state.js';
@@ -312,17 +312,7 @@ function createImportFile(
   try {
     db.pragma('page_size = 16384');
     db.pragma('journal_mode = WAL');
-    db.transaction(() => {
-      stampFormat(db);
-      db.exec(WRITER_SCHEMA);
-      db.exec(IMPORT_SCHEMA);
-      const meta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
-      meta.run('format', '1');
-      meta.run('run_id', init.runId);
-      meta.run('source', init.source);
-      meta.run('created_at', String(init.clockStart));
-      meta.run('points', '0');
-    })();
+    initWriterFile(db, init, IMPORT_SCHEMA);
     return db;
   } catch (error) {
     db.close();

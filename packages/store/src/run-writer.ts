@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { ulid } from 'ulid';
 import { decodeChunk, encodeChunk } from './chunk-codec.js';
 import type { JsonObject } from './deep-merge.js';
-import { openSwanlogFile, RUN_FILE, stampFormat, WRITER_SCHEMA, WRITERS_DIR } from './format.js';
+import { initWriterFile, openSwanlogFile, RUN_FILE, WRITERS_DIR } from './format.js';
 import { type JournalMode, journalModeFor } from './journal-mode.js';
 import { currentProcess, HEARTBEAT_INTERVAL_MS } from './liveness.js';
 import { RunReader } from './run-reader.js';
@@ -536,16 +536,7 @@ function createWriterFile(
     setJournalMode(db, init.mode);
     db.pragma('synchronous = NORMAL');
     applyFaultLimit(db);
-    db.transaction(() => {
-      stampFormat(db);
-      db.exec(WRITER_SCHEMA);
-      const meta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
-      meta.run('format', '1');
-      meta.run('run_id', init.runId);
-      meta.run('source', init.source);
-      meta.run('created_at', String(init.clockStart));
-      meta.run('points', '0');
-    })();
+    initWriterFile(db, init);
     return db;
   } catch (error) {
     db.close();
