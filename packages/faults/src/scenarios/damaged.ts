@@ -371,7 +371,9 @@ async function keysAndValues(root: string, r: ScenarioResult, trial: Trial) {
               ['null', null],
               ['undefined', undefined],
               ['boolean', true],
-              ['object', {}],
+              // A plain nested object flattens into `bad_value/…` keys; objects of other kinds are refused.
+              ['Date', new Date(0)],
+              ['Map', new Map([['a', 1]])],
               ['array', [1]],
               ['bigint', 1n],
             ] as const
