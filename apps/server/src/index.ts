@@ -1,4 +1,4 @@
-export type { CreateApiKeyOptions } from './api-keys.js';
+export type { CreateApiKeyOptions, KeyStoreLocation } from './api-keys.js';
 export { createApiKey, listApiKeys, revokeApiKey } from './api-keys.js';
 export type { CreateAppOptions } from './create-app.js';
 export { createApp } from './create-app.js';
@@ -15,6 +15,10 @@ export type {
 export type { RunningServer, StartServerOptions } from './start-server.js';
 export { SERVER_VERSION, startServer } from './start-server.js';
 export { DEFAULT_WEB_ROOT } from './static-ui.js';
+export type { StorageLocation } from './storage/open-storage.js';
+export { openStorage } from './storage/open-storage.js';
+export type { OpenPostgresStorageOptions } from './storage/postgres-storage.js';
+export { openPostgresStorage } from './storage/postgres-storage.js';
 export type { OpenSqliteStorageOptions } from './storage/sqlite-storage.js';
 export { openSqliteStorage } from './storage/sqlite-storage.js';
 export type {
