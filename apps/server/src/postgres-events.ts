@@ -10,7 +10,9 @@ export function eventsChannel(instanceId: string): string {
   return `swanlog_events_${instanceId.toLowerCase()}`;
 }
 /** `application_name` of the listening connection (seen in pg_stat_activity). */
-export const LISTENER_NAME = 'swanlog-listen';
+export function listenerName(instanceId: string): string {
+  return `swanlog-listen ${instanceId}`;
+}
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 5000;
 
@@ -53,7 +55,10 @@ export async function createPostgresEvents(options: PostgresEventsOptions): Prom
   };
 
   const connect = async (): Promise<void> => {
-    const client = new pg.Client({ connectionString: options.url, application_name: LISTENER_NAME });
+    const client = new pg.Client({
+      connectionString: options.url,
+      application_name: listenerName(options.instanceId),
+    });
     client.on('notification', (n) => {
       if (n.channel === channel) deliver(n.payload);
     });
