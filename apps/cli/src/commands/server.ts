@@ -82,6 +82,32 @@ export async function keyList(options: StoreOptions & { cwd: string }): Promise<
     : listApiKeys({ dataDir: location.dataDir });
 }
 
+/** A consistent snapshot of a running SQLite server (SQLite's online backup). */
+export async function backup(options: { cwd: string; data: string; out: string }): Promise<{ out: string }> {
+  const { backupServer } = await loadServer();
+  return backupServer({
+    dataDir: resolve(options.cwd, options.data),
+    out: resolve(options.cwd, options.out),
+  });
+}
+
+/** Makes a data directory a server holding a backup, with a new instance id. */
+export async function restore(options: {
+  cwd: string;
+  data: string;
+  from: string;
+}): Promise<{ dataDir: string; instanceId: string }> {
+  const { restoreServer } = await loadServer();
+  const dataDir = resolve(options.cwd, options.data);
+  return { dataDir, ...restoreServer({ dataDir, from: resolve(options.cwd, options.from) }) };
+}
+
+/** Moves a SQLite server's data into an empty PostgreSQL database, keeping its instance id. */
+export async function migrate(options: { cwd: string; from: string; to: string }) {
+  const { migrateToPostgres } = await loadServer();
+  return migrateToPostgres({ dataDir: resolve(options.cwd, options.from), databaseUrl: options.to });
+}
+
 function locationOf(options: StoreOptions & { cwd: string }): { dataDir: string } | { databaseUrl: string } {
   return options.database !== undefined
     ? { databaseUrl: options.database }
@@ -126,6 +152,50 @@ export function registerServerCommands(program: Command): void {
       const store = needData(command);
       await serve({ cwd, ...store, port: opts.port, host: opts.host, publicUrl: opts.publicUrl }, (url) =>
         process.stdout.write(`listening on ${url}\n`),
+      );
+    });
+
+  server
+    .command('backup')
+    .description(
+      'write a consistent snapshot of a SQLite server to a file, while it runs (PostgreSQL: pg_dump)',
+    )
+    .addOption(dataOption())
+    .requiredOption('--out <file>', 'the backup file to write (never overwritten)')
+    .action(async (opts: { out: string }, command: Command) => {
+      const store = needData(command);
+      if (store.data === undefined)
+        command.error('error: backup is for --data (SQLite); back up PostgreSQL with pg_dump');
+      const result = await backup({ cwd, data: store.data, out: opts.out });
+      process.stdout.write(`backed up to ${result.out}\n`);
+    });
+
+  server
+    .command('restore')
+    .description(
+      'make a data directory a server holding a backup, with a new instance id (clients re-send what it lacks)',
+    )
+    .addOption(dataOption())
+    .requiredOption('--from <file>', 'the backup file (from `swanlog server backup`)')
+    .action(async (opts: { from: string }, command: Command) => {
+      const store = needData(command);
+      if (store.data === undefined)
+        command.error('error: restore is for --data (SQLite); restore PostgreSQL with pg_restore');
+      const result = await restore({ cwd, data: store.data, from: opts.from });
+      process.stdout.write(`restored into ${result.dataDir} (new instance id ${result.instanceId})\n`);
+    });
+
+  server
+    .command('migrate')
+    .description(
+      'move a SQLite server into an empty PostgreSQL database, keeping its instance id, keys and watermarks',
+    )
+    .requiredOption('--from <dir>', 'data directory of the SQLite server (stop it first)')
+    .requiredOption('--to <url>', 'the PostgreSQL database (postgres://user@host:port/db)')
+    .action(async (opts: { from: string; to: string }) => {
+      const r = await migrate({ cwd, from: opts.from, to: opts.to });
+      process.stdout.write(
+        `migrated ${r.experiments} experiments, ${r.chunks} chunks and ${r.apiKeys} API keys; instance id ${r.instanceId}\n`,
       );
     });
 

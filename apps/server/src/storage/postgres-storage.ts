@@ -120,7 +120,8 @@ export function createPool(url: string, schema: string | undefined, max: number)
   return pool;
 }
 
-async function migratePostgres(pool: pg.Pool, schema: string | undefined): Promise<void> {
+/** Applies the migrations the database lacks, under the advisory lock, and makes its instance id once. */
+export async function migratePostgres(pool: pg.Pool, schema?: string): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
