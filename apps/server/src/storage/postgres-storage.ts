@@ -201,8 +201,6 @@ interface KeyRow {
 }
 
 const SUMMARY_COLUMNS = 'id, source, key, n, step_min, step_max, ts_min, ts_max, seq_min, seq_max';
-const CHUNK_COPY_COLUMNS =
-  'source, key, n, step_min, step_max, ts_min, ts_max, seq_min, seq_max, data, blocks';
 
 class PostgresStorage implements Storage {
   constructor(
@@ -290,7 +288,7 @@ class PostgresStorage implements Storage {
         ]);
       }
       await q(
-        `INSERT INTO chunks (exp, ${CHUNK_COPY_COLUMNS}) SELECT $1, ${CHUNK_COPY_COLUMNS} FROM chunks WHERE exp = $2 ORDER BY id`,
+        'INSERT INTO chunks (exp, source, key, n, step_min, step_max, ts_min, ts_max, seq_min, seq_max, data, blocks) SELECT $1, source, key, n, step_min, step_max, ts_min, ts_max, seq_min, seq_max, data, blocks FROM chunks WHERE exp = $2 ORDER BY id',
         [pk, from.pk],
       );
       await q(
