@@ -163,4 +163,36 @@ describe('swanlog server', () => {
     assert.match(createHelp.stdout, /--workspace <ws>/);
     assert.match(createHelp.stdout, /--scope <scope>/);
   });
+
+  test('--database: a URL that is not postgres://, one that refuses, or both --data and --database', async () => {
+    const notPg = await runCli(['server', '--database', 'mysql://db/x', '--port', '0']);
+    assert.equal(notPg.code, 1, describeResult(notPg));
+    assert.match(
+      notPg.stderr,
+      /^error\[INVALID_OPTION\]: database "mysql:\/\/db\/x" is not a postgres:\/\/ URL/m,
+    );
+    const refused = await runCli([
+      'server',
+      'key',
+      'list',
+      '--database',
+      'postgres://u:secret@127.0.0.1:1/x',
+    ]);
+    assert.equal(refused.code, 1, describeResult(refused));
+    assert.match(
+      refused.stderr,
+      /^error\[SERVER_ERROR\]: cannot open the server database postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/x/m,
+    );
+    assert.ok(!refused.stderr.includes('secret'), 'the password is never printed');
+    const both = await runCli(['server', '--data', tempDir(), '--database', 'postgres://a@b/c']);
+    assert.equal(both.code, 2, describeResult(both));
+    assert.match(both.stderr, /give --data <dir> or --database <url>, not both/);
+    // SWANLOG_DATABASE_URL from the environment yields to an explicit --data.
+    const dataDir = tempDir();
+    const listed = await runCli(['server', 'key', 'list', '--data', dataDir], {
+      env: { SWANLOG_DATABASE_URL: 'postgres://a@127.0.0.1:1/c' },
+    });
+    assert.equal(listed.code, 0, describeResult(listed));
+    assert.equal(listed.stdout, 'no API keys\n');
+  });
 });

@@ -3,11 +3,17 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { SwanlogError } from '@swanlog/protocol';
 import { createApp } from './create-app.js';
-import { openSqliteStorage } from './storage/sqlite-storage.js';
+import { createPostgresEvents, type PostgresEvents } from './postgres-events.js';
+import { openStorage, type StorageLocation } from './storage/open-storage.js';
 
 export interface StartServerOptions {
-  /** Data directory (created when missing): `server.sqlite` lives there. */
-  dataDir: string;
+  /** Data directory (created when missing): `server.sqlite` lives there. Or give `databaseUrl`. */
+  dataDir?: string;
+  /**
+   * A PostgreSQL database (`postgres://user@host:port/db`) instead of `dataDir`: any number of
+   * servers on one database act as one (replicas behind a load balancer).
+   */
+  databaseUrl?: string;
   /** Default 5090; 0 picks a free port. */
   port?: number;
   /** Default 127.0.0.1. */
@@ -32,13 +38,27 @@ export const SERVER_VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
-/** Starts the server over SQLite storage in `dataDir`: the thin node adapter of `createApp`. */
+/**
+ * Starts the server over SQLite storage in `dataDir` or PostgreSQL at `databaseUrl`: the thin
+ * node adapter of `createApp`.
+ */
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
-  const storage = openSqliteStorage({ dataDir: options.dataDir });
+  const location = locationOf(options);
+  const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
+  const storage = await openStorage(location);
+  let events: PostgresEvents | undefined;
   try {
+    // Replicas on one database tell each other's dashboards about writes through LISTEN/NOTIFY.
+    if (location.databaseUrl !== undefined)
+      events = await createPostgresEvents({
+        url: location.databaseUrl,
+        instanceId: await storage.instanceId(),
+        log,
+      });
     const app = createApp({
       storage,
+      ...(events === undefined ? {} : { events }),
       publicUrl: options.publicUrl ?? null,
       version: SERVER_VERSION,
       log: options.log,
@@ -63,7 +83,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       );
     });
     const port = (server.address() as AddressInfo).port;
-    const instanceId = storage.instanceId() as string;
+    const instanceId = await storage.instanceId();
     let closing: Promise<void> | undefined;
     return {
       url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
@@ -72,9 +92,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       close: () => {
         closing ??= new Promise<void>((resolve, reject) => {
           server.close((error) => {
-            storage.close();
-            if (error) reject(error);
-            else resolve();
+            Promise.all([events?.close(), storage.close()]).then(
+              () => (error ? reject(error) : resolve()),
+              (closeError: unknown) => reject(error ?? closeError),
+            );
           });
           if ('closeAllConnections' in server) server.closeAllConnections();
         });
@@ -82,7 +103,20 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       },
     };
   } catch (error) {
-    storage.close();
+    await events?.close();
+    await storage.close();
     throw error;
   }
+}
+
+function locationOf(options: StartServerOptions): StorageLocation {
+  if (options.databaseUrl !== undefined && options.dataDir !== undefined)
+    throw new SwanlogError('INVALID_OPTION', 'give a data directory or a database URL, not both', {
+      hint: '--data <dir> is the embedded SQLite; --database postgres://… a PostgreSQL database',
+    });
+  if (options.databaseUrl !== undefined) return { databaseUrl: options.databaseUrl };
+  if (options.dataDir !== undefined) return { dataDir: options.dataDir };
+  throw new SwanlogError('INVALID_OPTION', 'no data directory or database URL given', {
+    hint: 'give --data <dir> (SQLite) or --database postgres://user@host:port/db',
+  });
 }
