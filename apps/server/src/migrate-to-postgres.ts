@@ -83,8 +83,8 @@ async function copyAll(
   >[];
   for (const e of experiments) {
     const row = await q(
-      'INSERT INTO experiments (workspace, id, project, name, created_at, copied_from, request_key) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING pk',
-      [e.workspace, e.id, e.project, e.name, e.created_at, e.copied_from, e.request_key],
+      'INSERT INTO experiments (workspace, id, project, name, created_at, copied_from, request_key, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING pk',
+      [e.workspace, e.id, e.project, e.name, e.created_at, e.copied_from, e.request_key, e.source ?? null],
     );
     pks.set(e.pk as number, row.rows[0].pk as number);
   }

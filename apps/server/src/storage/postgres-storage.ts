@@ -1,4 +1,4 @@
-import { type KeyScope, type SessionInfo, SwanlogError } from '@swanlog/protocol';
+import { type ExperimentSource, type KeyScope, type SessionInfo, SwanlogError } from '@swanlog/protocol';
 import { type ChunkPoints, decodeChunk, encodeChunk, generateRunId } from '@swanlog/store';
 import pg from 'pg';
 import { ulid } from 'ulid';
@@ -60,6 +60,8 @@ const MIGRATIONS: string[] = [
      created_at bigint NOT NULL, revoked_at bigint);
    CREATE TABLE dashboard_sessions (
      token_hash text PRIMARY KEY, key_id text NOT NULL, expires_at bigint NOT NULL);`,
+  // 2: the origin of an imported run ({kind, path, id} as JSON), as the SQLite backend's migration 3.
+  `ALTER TABLE experiments ADD COLUMN source text;`,
 ];
 
 /** The advisory lock key migrations run under, so replicas starting at once migrate once. */
@@ -175,6 +177,7 @@ interface ExperimentRow {
   name: string | null;
   created_at: number;
   copied_from: string | null;
+  source: string | null;
 }
 
 interface ChunkRow {
@@ -258,6 +261,7 @@ class PostgresStorage implements Storage {
           name: from.name,
           createdAt: input.now,
           copiedFrom: from.id,
+          source: from.source === null ? null : (JSON.parse(from.source) as ExperimentSource),
         },
         false,
       );
@@ -600,7 +604,7 @@ class PostgresStorage implements Storage {
     for (;;) {
       const inserted = (
         await q(
-          'INSERT INTO experiments (workspace, id, project, name, created_at, copied_from, request_key) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING *',
+          'INSERT INTO experiments (workspace, id, project, name, created_at, copied_from, request_key, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING *',
           [
             workspace,
             id ?? generateRunId(),
@@ -609,6 +613,7 @@ class PostgresStorage implements Storage {
             input.createdAt,
             input.copiedFrom,
             input.requestKey,
+            input.source == null ? null : JSON.stringify(input.source),
           ],
         )
       ).rows[0] as ExperimentRow | undefined;
@@ -800,6 +805,7 @@ function toExperiment(row: ExperimentRow): ExperimentRecord {
     name: row.name,
     createdAt: row.created_at,
     copiedFrom: row.copied_from,
+    source: row.source === null ? null : (JSON.parse(row.source) as ExperimentSource),
   };
 }
 
