@@ -1,4 +1,4 @@
-import { type ExperimentSource, type KeyScope, type SessionInfo, SwanlogError } from '@swanlog/protocol';
+import { type ExperimentSource, type SessionInfo, SwanlogError } from '@swanlog/protocol';
 import { type ChunkPoints, decodeChunk, encodeChunk, generateRunId } from '@swanlog/store';
 import pg from 'pg';
 import { ulid } from 'ulid';
@@ -22,6 +22,15 @@ import type {
   SourceRecord,
   Storage,
 } from './storage.js';
+import {
+  type ChunkRow,
+  type ExperimentRow,
+  type KeyRow,
+  SUMMARY_COLUMNS,
+  toExperiment,
+  toKey,
+  toSummary,
+} from './storage-rows.js';
 
 /**
  * Numbered migrations: `swanlog_migrations` holds the numbers applied. Append only. Step, time
@@ -168,42 +177,6 @@ type Query = (sql: string, params?: unknown[]) => Promise<pg.QueryResult>;
 class Rollback<T> {
   constructor(readonly value: T) {}
 }
-
-interface ExperimentRow {
-  pk: number;
-  workspace: string;
-  id: string;
-  project: string;
-  name: string | null;
-  created_at: number;
-  copied_from: string | null;
-  source: string | null;
-}
-
-interface ChunkRow {
-  id: number;
-  source: string;
-  key: string;
-  n: number;
-  step_min: number;
-  step_max: number;
-  ts_min: number;
-  ts_max: number;
-  seq_min: number;
-  seq_max: number;
-  data?: Buffer;
-}
-
-interface KeyRow {
-  id: string;
-  hash: string;
-  workspace: string;
-  scope: KeyScope;
-  created_at: number;
-  revoked_at: number | null;
-}
-
-const SUMMARY_COLUMNS = 'id, source, key, n, step_min, step_max, ts_min, ts_max, seq_min, seq_max';
 
 class PostgresStorage implements Storage {
   constructor(
@@ -795,41 +768,4 @@ export function redactUrl(url: string): string {
     if (!(error instanceof TypeError)) throw error;
     return 'the given database URL';
   }
-}
-
-function toExperiment(row: ExperimentRow): ExperimentRecord {
-  return {
-    workspace: row.workspace,
-    id: row.id,
-    project: row.project,
-    name: row.name,
-    createdAt: row.created_at,
-    copiedFrom: row.copied_from,
-    source: row.source === null ? null : (JSON.parse(row.source) as ExperimentSource),
-  };
-}
-
-function toSummary(r: ChunkRow): ChunkSummaryRecord {
-  return {
-    id: r.id,
-    source: r.source,
-    key: r.key,
-    n: r.n,
-    stepMin: r.step_min,
-    stepMax: r.step_max,
-    tsMin: r.ts_min,
-    tsMax: r.ts_max,
-    seqMin: r.seq_min,
-    seqMax: r.seq_max,
-  };
-}
-
-function toKey(r: KeyRow): ApiKeyRecord {
-  return {
-    id: r.id,
-    workspace: r.workspace,
-    scope: r.scope,
-    createdAt: r.created_at,
-    revokedAt: r.revoked_at,
-  };
 }

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type ExperimentSource, type KeyScope, type SessionInfo, SwanlogError } from '@swanlog/protocol';
+import { type SessionInfo, SwanlogError } from '@swanlog/protocol';
 import { type ChunkPoints, decodeChunk, encodeChunk, generateRunId } from '@swanlog/store';
 import Database from 'better-sqlite3';
 import { ulid } from 'ulid';
@@ -23,6 +23,15 @@ import type {
   SourceRecord,
   Storage,
 } from './storage.js';
+import {
+  type ChunkRow,
+  type ExperimentRow,
+  type KeyRow,
+  SUMMARY_COLUMNS,
+  toExperiment,
+  toKey,
+  toSummary,
+} from './storage-rows.js';
 
 /** File name of the server database inside the data directory. */
 export const SQLITE_FILE = 'server.sqlite';
@@ -135,42 +144,6 @@ function backfillBlocks(db: Database.Database): void {
     insert.run(id, blocksToBytes(summarizeBlocks(decodeChunk(data.get(id) as Buffer))));
   }
 }
-
-interface ExperimentRow {
-  pk: number;
-  workspace: string;
-  id: string;
-  project: string;
-  name: string | null;
-  created_at: number;
-  copied_from: string | null;
-  source: string | null;
-}
-
-interface ChunkRow {
-  id: number;
-  source: string;
-  key: string;
-  n: number;
-  step_min: number;
-  step_max: number;
-  ts_min: number;
-  ts_max: number;
-  seq_min: number;
-  seq_max: number;
-  data?: Buffer;
-}
-
-interface KeyRow {
-  id: string;
-  hash: string;
-  workspace: string;
-  scope: KeyScope;
-  created_at: number;
-  revoked_at: number | null;
-}
-
-const SUMMARY_COLUMNS = 'id, source, key, n, step_min, step_max, ts_min, ts_max, seq_min, seq_max';
 
 class SqliteStorage implements Storage {
   private readonly db: Database.Database;
@@ -653,43 +626,6 @@ function summarize(p: ChunkPoints) {
     tsMax: p.ts[n - 1]!,
     seqMin: p.seqs[0]!,
     seqMax: p.seqs[n - 1]!,
-  };
-}
-
-function toExperiment(row: ExperimentRow): ExperimentRecord {
-  return {
-    workspace: row.workspace,
-    id: row.id,
-    project: row.project,
-    name: row.name,
-    createdAt: row.created_at,
-    copiedFrom: row.copied_from,
-    source: row.source === null ? null : (JSON.parse(row.source) as ExperimentSource),
-  };
-}
-
-function toSummary(r: ChunkRow): ChunkSummaryRecord {
-  return {
-    id: r.id,
-    source: r.source,
-    key: r.key,
-    n: r.n,
-    stepMin: r.step_min,
-    stepMax: r.step_max,
-    tsMin: r.ts_min,
-    tsMax: r.ts_max,
-    seqMin: r.seq_min,
-    seqMax: r.seq_max,
-  };
-}
-
-function toKey(r: KeyRow): ApiKeyRecord {
-  return {
-    id: r.id,
-    workspace: r.workspace,
-    scope: r.scope,
-    createdAt: r.created_at,
-    revokedAt: r.revoked_at,
   };
 }
 
