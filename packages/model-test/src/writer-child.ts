@@ -28,7 +28,9 @@ for await (const line of createInterface({ input: process.stdin })) {
   } else {
     await run.finish();
     say({ finished: true });
-    process.exit(0);
+    // process.exit() would drop a line still queued for a slow pipe reader.
+    process.stdout.write('', () => process.exit(0));
+    break;
   }
 }
 // stdin closed (the test went away): stay as a live writer until killed.

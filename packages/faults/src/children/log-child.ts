@@ -27,9 +27,16 @@ const report = (event: string, extra: Record<string, unknown> = {}) =>
     })}\n`,
   );
 
+// A pipe to a parent that reads slower than we print holds queued writes; process.exit() would
+// drop them, and the parent would never see the line that says why the child ended.
+const exitAfterOutput = (code: number) => {
+  process.exitCode = code;
+  process.stdout.write('', () => process.exit(code));
+};
+
 const crash = (error: unknown) => {
   report('crash', { message: String(error instanceof Error ? error.stack : error) });
-  process.exit(70);
+  exitAfterOutput(70);
 };
 process.on('uncaughtException', crash);
 process.on('unhandledRejection', crash);
@@ -67,5 +74,5 @@ try {
   if (!isSwanlogError(error)) crash(error);
   const e = error as { code: string; message: string; hint?: string };
   report('error', { code: e.code, message: e.message, hint: e.hint });
-  process.exit(3);
+  exitAfterOutput(3);
 }
