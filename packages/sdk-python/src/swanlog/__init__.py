@@ -30,7 +30,7 @@ __all__ = [
     "log",
     "save_checkpoint",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def get_run() -> Run | None:
