@@ -39,6 +39,14 @@ if (process.platform !== 'linux' || process.arch !== 'x64') {
   process.exit(2);
 }
 
+// pnpm install compiled better-sqlite3 for the Node.js that ran it; the bundle labels that binary
+// with this process's ABI, and fetches Node.js 24 to compile the other one.
+if (process.versions.node.split('.')[0] !== '20') {
+  console.error(
+    `bundle: WRONG_NODE: run pnpm bundle (and pnpm install before it) with Node.js 20; this is ${process.version}`,
+  );
+  process.exit(2);
+}
 const version = readJson(join(ROOT, 'apps/cli/package.json')).version;
 const sdkVersion = readJson(join(ROOT, 'packages/sdk/package.json')).version;
 const pyVersion = /^version = "([^"]+)"/m.exec(
