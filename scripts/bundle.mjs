@@ -3,7 +3,7 @@
 // (server and dashboard included), the TS SDK as an npm package and the Python SDK as a wheel,
 // with better-sqlite3 compiled for Node.js 20 and 24. Prints the tarball's path as its last line.
 // Run after the workspace is built (pnpm install builds it). See INSTALL.md in scripts/bundle/.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   copyFileSync,
@@ -251,9 +251,26 @@ if (!existsSync(join(top, 'npm', `swanlog-${version}.tgz`)))
 
 // --- The Python SDK as a wheel -------------------------------------------------------------------
 log('building the Python wheel');
-const py = process.env.SWANLOG_BUNDLE_PYTHON ?? 'python3';
+// With .venv-py (scripts/setup-python.sh installs hatchling into it) the wheel builds without
+// pip's build isolation, so no index is asked; otherwise pip fetches hatchling in isolation.
+const venvPy = join(ROOT, '.venv-py/bin/python');
+const hasHatchling =
+  existsSync(venvPy) && spawnSync(venvPy, ['-c', 'import hatchling'], { stdio: 'ignore' }).status === 0;
 const wheelDir = join(WORK, 'wheel');
-run(py, ['-m', 'pip', 'wheel', '--no-deps', '--quiet', '-w', wheelDir, join(ROOT, 'packages/sdk-python')], {
+const pipArgs = [
+  '-m',
+  'pip',
+  'wheel',
+  '--no-deps',
+  '--quiet',
+  '--retries',
+  '1',
+  '--disable-pip-version-check',
+  '-w',
+  wheelDir,
+];
+if (hasHatchling) pipArgs.push('--no-build-isolation');
+run(hasHatchling ? venvPy : 'python3', [...pipArgs, join(ROOT, 'packages/sdk-python')], {
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 mkdirSync(join(top, 'python'));
