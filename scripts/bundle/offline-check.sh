@@ -51,12 +51,27 @@ swanlog=$top/bin/swanlog
 t_unpack=$(date +%s.%N)
 
 check "bin/swanlog --version prints $version" test "$("$swanlog" --version)" = "$version"
+# The launcher's own checks: no Node.js, and a Node.js older than 20 (a stand-in that says 18).
+printf '#!/bin/sh\ncase "$1" in --version) echo v18.20.0 ;; *) printf 18 ;; esac\n' >"$work/node18"
+chmod +x "$work/node18"
+too_old() {
+  local err
+  err=$(SWANLOG_NODE="$work/node18" "$swanlog" --version 2>&1 >/dev/null) && return 1
+  case $err in *NODE_TOO_OLD*v18.20.0*"20 or newer"*) return 0 ;; *) echo "$err" >&2; return 1 ;; esac
+}
+missing() {
+  local err
+  err=$(SWANLOG_NODE=/nonexistent/node "$swanlog" --version 2>&1 >/dev/null) && return 1
+  case $err in *NODE_MISSING*) return 0 ;; *) echo "$err" >&2; return 1 ;; esac
+}
+check "bin/swanlog refuses Node.js 18 with NODE_TOO_OLD" too_old
+check "bin/swanlog without Node.js says NODE_MISSING" missing
 
 "$swanlog" server --data "$work/server" --port 5090 >"$work/server.log" 2>&1 &
 server_pid=$!
 up=0
 for _ in $(seq 1 100); do
-  if node -e 'fetch("http://127.0.0.1:5090/").then(r=>process.exit(r.ok?0:1),()=>process.exit(1))'; then
+  if node -e 'fetch("http://127.0.0.1:5090/").then(async(r)=>process.exit(r.ok&&(await r.text()).includes("<title>swanlog")?0:1),()=>process.exit(1))'; then
     up=1
     break
   fi
