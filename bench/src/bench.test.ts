@@ -43,6 +43,8 @@ test('bench --quick --json prints one flat object of numbers and writes the same
       'read_tfevents_points_per_s',
       'import_wandb_points_per_s',
       'read_wandb_points_per_s',
+      'import_swanlab_points_per_s',
+      'read_swanlab_points_per_s',
     ])
       assert.ok(name in figures, `${name} is reported`);
     for (const [name, value] of Object.entries(figures))

@@ -66,7 +66,7 @@ async function main(): Promise<Record<string, number>> {
   const series = await seriesQueryBench(work);
   progress('the Python SDK (10-key dicts, 1,000 keys, training-loop overhead)');
   const py = pythonBench(work, args.quick);
-  progress('import of a 1,000,000-point event file and .wandb file');
+  progress('import of a 1,000,000-point event file, .wandb file and .swanlab file');
   const imported = importBench(work, 200_000, reps);
   return {
     log_points_per_s: Math.round(log.pointsPerSecond),
@@ -171,6 +171,13 @@ function table(r: Record<string, number>): string {
       f(r.import_wandb_points_per_s!),
       `read_wandb_points_per_s ${f(r.read_wandb_points_per_s!)}`,
       x(r.import_wandb_points_per_s!, r.read_wandb_points_per_s!),
+      '(reference)',
+    ],
+    [
+      `import_swanlab_points_per_s (${f(r.import_points!)} points)`,
+      f(r.import_swanlab_points_per_s!),
+      `read_swanlab_points_per_s ${f(r.read_swanlab_points_per_s!)}`,
+      x(r.import_swanlab_points_per_s!, r.read_swanlab_points_per_s!),
       '(reference)',
     ],
   ];
