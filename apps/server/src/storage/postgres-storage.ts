@@ -582,8 +582,10 @@ class PostgresStorage implements Storage {
         ])
       ).rows[0] as { pk: number } | undefined;
       if (row === undefined) return false;
-      for (const table of ['chunks', 'sources', 'rewinds', 'config_revisions'] as const)
-        await q(`DELETE FROM ${table} WHERE exp = $1`, [row.pk]);
+      await q('DELETE FROM chunks WHERE exp = $1', [row.pk]);
+      await q('DELETE FROM sources WHERE exp = $1', [row.pk]);
+      await q('DELETE FROM rewinds WHERE exp = $1', [row.pk]);
+      await q('DELETE FROM config_revisions WHERE exp = $1', [row.pk]);
       await q('DELETE FROM experiments WHERE pk = $1', [row.pk]);
       await q(
         'INSERT INTO deleted_experiments (workspace, id, deleted_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',

@@ -360,8 +360,10 @@ class SqliteStorage implements Storage {
         this.db
           .prepare('DELETE FROM chunk_blocks WHERE chunk IN (SELECT id FROM chunks WHERE exp = ?)')
           .run(pk);
-        for (const table of ['chunks', 'sources', 'rewinds', 'config_revisions'] as const)
-          this.db.prepare(`DELETE FROM ${table} WHERE exp = ?`).run(pk);
+        this.db.prepare('DELETE FROM chunks WHERE exp = ?').run(pk);
+        this.db.prepare('DELETE FROM sources WHERE exp = ?').run(pk);
+        this.db.prepare('DELETE FROM rewinds WHERE exp = ?').run(pk);
+        this.db.prepare('DELETE FROM config_revisions WHERE exp = ?').run(pk);
         this.db.prepare('DELETE FROM experiments WHERE pk = ?').run(pk);
         this.s.insertTombstone.run(ref.workspace, ref.id, now);
         return true;

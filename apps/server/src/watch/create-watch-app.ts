@@ -7,10 +7,11 @@ import { type DashboardEvents, eventStreamResponse } from '../dashboard-events.j
 import type { DashboardExperimentList, DashboardServerInfo, RunProblem } from '../dashboard-types.js';
 import { handleErrors } from '../error-handling.js';
 import { metricKeyOf, metricQueryOf, validateId } from '../route-params.js';
+import { runsTableOf } from '../runs-table.js';
 import { seriesResponse } from '../series-response.js';
 import { serveUi } from '../static-ui.js';
 import { eachLocalRun, openLocalRun } from './local-runs.js';
-import { LOCAL_WORKSPACE, localDetails, localExperiment } from './local-views.js';
+import { LOCAL_WORKSPACE, localDetails, localExperiment, localTableRow } from './local-views.js';
 
 export interface CreateWatchAppOptions {
   logdir: string;
@@ -86,6 +87,8 @@ export function createWatchApp(options: CreateWatchAppOptions): Hono {
       workspace: LOCAL_WORKSPACE,
       scope: 'read',
       mode: 'watch',
+      canEdit: false,
+      csrfToken: null,
     };
     return c.json(info);
   });
@@ -100,6 +103,24 @@ export function createWatchApp(options: CreateWatchAppOptions): Hono {
     };
     return c.json(list);
   });
+
+  api.get('/workspaces/:ws/runs-table', (c) => {
+    workspaceOf(c);
+    const project = c.req.query('project');
+    const rows = eachLocalRun(logdir, localTableRow).results;
+    return c.json(
+      runsTableOf(project === undefined || project === '' ? rows : rows.filter((r) => r.project === project)),
+    );
+  });
+
+  // The local dashboard changes nothing: tags, notes and archive live on a server.
+  const readOnly = () => {
+    throw new SwanlogError('READ_ONLY', 'swanlog watch shows local runs read-only', {
+      hint: 'sync the runs to a swanlog server (`swanlog sync`) to tag, annotate, rename or archive them there',
+    });
+  };
+  api.patch('/experiments/:id/meta', readOnly);
+  api.delete('/experiments/:id', readOnly);
 
   api.get('/workspaces/:ws/projects', (c) => {
     workspaceOf(c);
