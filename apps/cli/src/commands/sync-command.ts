@@ -48,7 +48,7 @@ export type SyncSuccess = Pick<
   SyncResult,
   'dir' | 'runId' | 'experimentId' | 'action' | 'uploaded' | 'url' | 'complete' | 'warnings'
 >;
-export type SyncFailure = { dir: string; error: { code: string; message: string } };
+export type SyncFailure = { dir: string; error: { code: string; message: string; hint?: string } };
 export type SyncEntry = SyncSuccess | SyncFailure;
 
 /** Codes that may pass on their own (the server restarting); --watch keeps trying through them. */

@@ -96,7 +96,9 @@ is an error (NO_RUNS) unless --watch waits for runs to appear.`,
       for (const r of result.runs) {
         if ('error' in r) {
           process.stderr.write(`error[${r.error.code}]: ${r.error.message}\n`);
-          process.stderr.write('hint: pass a run directory, its name or its run id (see `swanlog ls`)\n');
+          process.stderr.write(
+            `hint: ${r.error.hint ?? 'pass a run directory, its name or its run id (see `swanlog ls`)'}\n`,
+          );
         } else if (!opts.json) {
           process.stdout.write(r.removed ? `removed ${r.dir}\n` : `kept ${r.dir}: ${r.keptBecause}\n`);
         }
