@@ -34,6 +34,7 @@ import { createDashboardEvents, type DashboardEvents, eventStreamResponse } from
 import type { DashboardExperimentList, DashboardServerInfo, ExperimentMeta } from './dashboard-types.js';
 import { handleErrors } from './error-handling.js';
 import { experimentDetails, experimentInfo, experimentListEntry, syncStatus } from './experiment-view.js';
+import { exportFormatOf, exportResponse, storedSeriesPieces } from './export-series.js';
 import { metricSeries } from './metric-series.js';
 import { batchPrefixCheck, parseIngestBatch } from './parse-batch.js';
 import { readBody, readJson, requireContentType } from './read-body.js';
@@ -139,6 +140,17 @@ export function createApp(options: CreateAppOptions): Hono {
     const key = metricKeyOf(c.req.raw.url);
     const query = metricQueryOf(c.req.query());
     return c.json(await metricSeries(storage, { workspace: record.workspace, id: record.id }, key, query));
+  });
+
+  // Full resolution, streamed: the metrics route caps maxPoints, a download does not.
+  api.get('/experiments/:id/export/*', async (c) => {
+    const who = await authenticate(storage, c.req.raw, 'read', publicUrl);
+    const record = await experimentOf(c, who);
+    const key = metricKeyOf(c.req.raw.url, '/export/');
+    const query = metricQueryOf(c.req.query());
+    const format = exportFormatOf(c.req.query('format'));
+    const ref = { workspace: record.workspace, id: record.id };
+    return exportResponse(storedSeriesPieces(storage, ref, key, query), { id: record.id, key, format });
   });
 
   api.get('/experiments/:id/details', async (c) => {

@@ -234,3 +234,55 @@ describe('runs table', () => {
     assert.deepEqual(row2.metrics['train/loss'], { last: 20, min: 10 / 3000, max: 20, step: 3000 });
   });
 });
+
+describe('export of a series (CSV / JSON download)', () => {
+  test('every visible point at full resolution, streamed in pieces; a range; JSON; a missing key is 404', async () => {
+    const id = await newExperiment({ requestedId: 'export-run' });
+    const n = 250_000;
+    const rows: [number, number, number][] = [];
+    for (let s = 0; s < n; s++) rows.push([s, s === 7 ? Number.NaN : Math.sin(s) / 3, s]);
+    const stored = await t.request(`/api/v1/experiments/${id}/ingest`, {
+      method: 'POST',
+      body: batch([
+        { source: 's1', fromSeq: -1, toSeq: n - 1, chunks: [{ key: 'train/loss', points: points(rows) }] },
+      ]),
+      headers: batchHeaders,
+    });
+    assert.equal(stored.status, 200, JSON.stringify(stored.body));
+    const res = await fetch(`${t.server.url}/api/v1/experiments/${id}/export/train%2Floss?format=csv`, {
+      headers: { authorization: `Bearer ${t.readKey}` },
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-disposition') ?? '', /filename="export-run-train_loss\.csv"/);
+    const lines = (await res.text()).trim().split('\n');
+    assert.equal(lines[0], 'step,value,ts');
+    assert.equal(lines.length, n + 1);
+    const exact = await t.request(`/api/v1/experiments/${id}/metrics/train%2Floss?maxPoints=1000000`, {
+      key: t.readKey,
+    });
+    assert.equal(exact.body.downsampled, false);
+    assert.deepEqual(
+      lines.slice(1),
+      exact.body.points.map(
+        (p: { step: number; value: number | string; ts: number }) => `${p.step},${p.value},${p.ts}`,
+      ),
+    );
+    assert.equal(lines[8], `7,NaN,${1007}`);
+
+    const json = await t.request(`/api/v1/experiments/${id}/export/train%2Floss?format=json&from=10&to=19`, {
+      key: t.readKey,
+    });
+    assert.equal(json.status, 200);
+    assert.equal(json.body.key, 'train/loss');
+    assert.deepEqual(
+      json.body.points.map((p: { step: number }) => p.step),
+      Array.from({ length: 10 }, (_, i) => 10 + i),
+    );
+    const missing = await t.request(`/api/v1/experiments/${id}/export/nope`, { key: t.readKey });
+    assert.equal(missing.status, 404);
+    const badFormat = await t.request(`/api/v1/experiments/${id}/export/train%2Floss?format=xml`, {
+      key: t.readKey,
+    });
+    assert.equal(badFormat.status, 400);
+  });
+});

@@ -6,6 +6,7 @@ import { type Context, Hono } from 'hono';
 import { type DashboardEvents, eventStreamResponse } from '../dashboard-events.js';
 import type { DashboardExperimentList, DashboardServerInfo, RunProblem } from '../dashboard-types.js';
 import { handleErrors } from '../error-handling.js';
+import { exportFormatOf, exportResponse, localSeriesPieces } from '../export-series.js';
 import { metricKeyOf, metricQueryOf, validateId } from '../route-params.js';
 import { runsTableOf } from '../runs-table.js';
 import { seriesResponse } from '../series-response.js';
@@ -155,6 +156,18 @@ export function createWatchApp(options: CreateWatchAppOptions): Hono {
         return seriesResponse(reader.series(key, { superseded: query.superseded }), query);
       }),
     );
+  });
+
+  api.get('/experiments/:id/export/*', (c) => {
+    const key = metricKeyOf(c.req.raw.url, '/export/');
+    const query = metricQueryOf(c.req.query());
+    const format = exportFormatOf(c.req.query('format'));
+    const { id, series } = withRun(c, (reader) => {
+      if (!reader.keys().includes(key))
+        throw new SwanlogError('NOT_FOUND', `run ${reader.meta.id} has no metric ${JSON.stringify(key)}`);
+      return { id: reader.meta.id, series: reader.series(key) };
+    });
+    return exportResponse(localSeriesPieces(series, query), { id, key, format });
   });
 
   api.get('/events', (c) =>
