@@ -43,6 +43,11 @@ test('bench --quick --json prints one flat object of numbers and writes the same
       'read_tfevents_points_per_s',
       'import_wandb_points_per_s',
       'read_wandb_points_per_s',
+      'import_swanlab_points_per_s',
+      'read_swanlab_points_per_s',
+      'runs_table_ms',
+      'runs_table_cold_ms',
+      'experiments_list_ms',
     ])
       assert.ok(name in figures, `${name} is reported`);
     for (const [name, value] of Object.entries(figures))

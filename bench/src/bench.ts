@@ -19,6 +19,7 @@ import {
   trainOverheadRatio,
 } from './log-bench.js';
 import { pythonBench } from './py-bench.js';
+import { runsTableBench } from './runs-table-bench.js';
 import { seriesQueryBench } from './series-bench.js';
 import { syncBench } from './sync-bench.js';
 
@@ -66,8 +67,10 @@ async function main(): Promise<Record<string, number>> {
   const series = await seriesQueryBench(work);
   progress('the Python SDK (10-key dicts, 1,000 keys, training-loop overhead)');
   const py = pythonBench(work, args.quick);
-  progress('import of a 1,000,000-point event file and .wandb file');
+  progress('import of a 1,000,000-point event file, .wandb file and .swanlab file');
   const imported = importBench(work, 200_000, reps);
+  progress('the runs table of 1,000 runs (20 config keys, 10 metrics each)');
+  const table = await runsTableBench(work, 1000);
   return {
     log_points_per_s: Math.round(log.pointsPerSecond),
     raw_append_points_per_s: Math.round(raw),
@@ -91,6 +94,7 @@ async function main(): Promise<Record<string, number>> {
     log_rss_at_3m_points_mb: round(log.rssAt3mMb, 1),
     ...(py ?? {}),
     ...imported,
+    ...table,
   };
 }
 
@@ -171,6 +175,20 @@ function table(r: Record<string, number>): string {
       f(r.import_wandb_points_per_s!),
       `read_wandb_points_per_s ${f(r.read_wandb_points_per_s!)}`,
       x(r.import_wandb_points_per_s!, r.read_wandb_points_per_s!),
+      '(reference)',
+    ],
+    [
+      `runs_table_ms (${f(r.runs_table_runs!)} runs; first request ${f(r.runs_table_cold_ms!)} ms)`,
+      f(r.runs_table_ms!),
+      `experiments_list_ms ${f(r.experiments_list_ms!)}`,
+      x(r.runs_table_ms!, r.experiments_list_ms!),
+      '(reference)',
+    ],
+    [
+      `import_swanlab_points_per_s (${f(r.import_points!)} points)`,
+      f(r.import_swanlab_points_per_s!),
+      `read_swanlab_points_per_s ${f(r.read_swanlab_points_per_s!)}`,
+      x(r.import_swanlab_points_per_s!, r.read_swanlab_points_per_s!),
       '(reference)',
     ],
   ];

@@ -1,8 +1,17 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, cpSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  cpSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { encodeSwanlabFile, type SwanlabTestRecord } from '@swanlog/import';
 import { CLI_BIN, cliEnv, describeResult, hasStack, REPO_ROOT, runCli, tempDir } from './test-support/cli.js';
 
 const TB_RUNS = join(REPO_ROOT, 'swanlog-fixtures', 'tensorboard', 'runs');
@@ -176,5 +185,49 @@ describe('swanlog import', () => {
     assert.equal(await closed, 0);
     const shown = await runCli(['show', 'tf1-restart', '--logdir', logdir, '--json']);
     assert.equal(JSON.parse(shown.stdout).keys.loss.count, 12); // steps 0-11, as TensorBoard shows them
+  });
+
+  test('--watch follows a SwanLab run logging into ./swanlog, its swanlog run imported beside it', async () => {
+    const cwd = join(tmp.path, 'swanlab-watch');
+    const folder = join(cwd, 'swanlog', 'run-20260105_090000-slwatch1');
+    mkdirSync(join(folder, 'files'), { recursive: true });
+    const t0 = Date.UTC(2026, 0, 5, 9);
+    const records: SwanlabTestRecord[] = [
+      { kind: 'start', id: 'slwatch1', project: 'p', name: 'w', time: t0 },
+    ];
+    for (let step = 0; step < 30; step++)
+      records.push({ kind: 'scalar', key: 'loss', step, time: t0 + step * 1000, value: step / 10 });
+    records.push({ kind: 'finish', state: 'finished', time: t0 + 40_000 });
+    const full = Buffer.from(encodeSwanlabFile(records));
+    const file = join(folder, 'run-slwatch1.swanlab');
+    const cut = Math.floor(full.length / 2);
+    writeFileSync(file, full.subarray(0, cut));
+    const proc = spawn(process.execPath, [CLI_BIN, 'import', 'swanlog', '--logdir', 'swanlog', '--watch'], {
+      cwd,
+      env: cliEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    proc.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    const closed = new Promise<number | null>((done) => proc.on('close', (code) => done(code)));
+    const until = async (re: RegExp) => {
+      for (let i = 0; i < 600 && !re.test(stdout); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.match(stdout, re);
+    };
+    try {
+      await until(/^created +swanlab slwatch1/m);
+      appendFileSync(file, full.subarray(cut));
+      await until(/^appended +swanlab slwatch1/m);
+    } finally {
+      proc.kill('SIGTERM');
+    }
+    assert.equal(await closed, 0);
+    const shown = await runCli(['show', 'slwatch1', '--logdir', 'swanlog', '--json'], { cwd });
+    const run = JSON.parse(shown.stdout);
+    assert.equal(run.keys.loss.count, 30);
+    assert.equal(run.state, 'finished');
+    assert.deepEqual(readFileSync(file), full, 'the SwanLab file is only read');
   });
 });

@@ -10,8 +10,11 @@ import type { SyncEntry } from './commands/sync-command.js';
 import type { RunDetails } from './summarize-run.js';
 
 /** `{code, message}` of any error, as JSON output carries it. */
-export function errorJson(error: unknown): { code: string; message: string } {
-  if (error instanceof SwanlogError) return { code: error.code, message: error.message };
+export function errorJson(error: unknown): { code: string; message: string; hint?: string } {
+  if (error instanceof SwanlogError)
+    return error.hint === undefined
+      ? { code: error.code, message: error.message }
+      : { code: error.code, message: error.message, hint: error.hint };
   return { code: 'SERVER_ERROR', message: error instanceof Error ? error.message : String(error) };
 }
 
@@ -95,7 +98,8 @@ function syncLabel(records: { complete: boolean }[]): string {
  * them are superseded, when any are), link.
  */
 export function formatSyncEntry(e: SyncEntry): string {
-  if ('error' in e) return `failed     ${e.dir}: error[${e.error.code}]: ${e.error.message}\n`;
+  if ('error' in e)
+    return `failed     ${e.dir}: error[${e.error.code}]: ${e.error.message}\n${e.error.hint === undefined ? '' : `hint: ${e.error.hint}\n`}`;
   const mapping = e.runId === e.experimentId ? '' : ` (run ${e.runId} → server id ${e.experimentId})`;
   const { points: n, superseded } = e.uploaded;
   const points =

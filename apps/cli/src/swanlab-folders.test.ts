@@ -47,16 +47,4 @@ describe('SwanLab folders in a log directory', () => {
     assert.match(text.stdout, new RegExp(`^~ ${v08}: SwanLab run ab12cd \\(not imported\\)$`, 'm'));
     assert.doesNotMatch(text.stdout, new RegExp(`^! ${v08}`, 'm'));
   });
-
-  test('sync of a log directory holding only SwanLab runs: NO_RUNS naming them, not a damaged run', async () => {
-    const logdir = join(tmp.path, 'only-swanlab');
-    swanlabFolder(logdir, 'run-20240101_120000-ab12cd', 'run-ab12cd.swanlab');
-    const r = await runCli(['sync', logdir, '--host', 'http://127.0.0.1:9', '--api-key', 'k']);
-    assert.equal(r.code, 1, describeResult(r));
-    assert.match(
-      r.stderr,
-      /^error\[NO_RUNS\]: no swanlog runs under .*: it holds a SwanLab run \(ab12cd\)$/m,
-    );
-    assert.match(r.stderr, /^hint: swanlog does not import SwanLab run files yet/m);
-  });
 });

@@ -247,7 +247,10 @@ describe('swanlog sync: many directories, output, errors', () => {
     assert.equal(human.code, 1);
     assert.equal(human.stdout.trim().split('\n').length, 6, human.stdout);
     assert.match(human.stdout, /^up-to-date +exp fx-finished +0 points/m);
-    assert.equal(human.stderr.trim().split('\n').length, 3, human.stderr);
+    // Each failure: its line, then the hint of its error.
+    const lines = human.stderr.trim().split('\n');
+    assert.equal(lines.filter((l) => l.startsWith('failed ')).length, 3, human.stderr);
+    assert.equal(lines.filter((l) => l.startsWith('hint: ')).length, 3, human.stderr);
     assert.match(human.stderr, /fx-future-version: error\[UNSUPPORTED_FORMAT\]/);
   });
 

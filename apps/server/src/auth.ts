@@ -88,6 +88,48 @@ export async function authenticate(
   return principal;
 }
 
+/** The CSRF token of a dashboard session: derived from its cookie token, which scripts of other sites cannot read. */
+export function csrfTokenOf(sessionToken: string): string {
+  return sha256Hex(`csrf\0${sessionToken}`);
+}
+
+/**
+ * Authenticates a change of team metadata (tags, note, name, archive): a Bearer write key, or a
+ * dashboard session signed in with a write key whose request carries the session's CSRF token in
+ * `X-CSRF-Token` and passes the Origin check. Sessions may change metadata only: ingest, copy,
+ * config and delete stay Bearer-only.
+ */
+export async function authenticateMetaEdit(
+  storage: Storage,
+  request: Request,
+  publicUrl: string | null,
+): Promise<Principal> {
+  if (request.headers.get('authorization') !== null)
+    return authenticate(storage, request, 'write', publicUrl);
+  const token = cookieOf(request, SESSION_COOKIE);
+  const key =
+    token === undefined ? undefined : await storage.findDashboardSession(sha256Hex(token), Date.now());
+  if (token === undefined || key === undefined) {
+    throw new SwanlogError('UNAUTHORIZED', 'missing, unknown or revoked API key', {
+      hint: 'sign in to the dashboard with a write key, or send Authorization: Bearer <key> with a write key',
+    });
+  }
+  requireSameOrigin(request, publicUrl);
+  const sent = request.headers.get('x-csrf-token') ?? '';
+  const expected = csrfTokenOf(token);
+  if (sent.length !== expected.length || !timingSafeEqual(Buffer.from(sent), Buffer.from(expected))) {
+    throw new SwanlogError('FORBIDDEN', "the dashboard session's CSRF token is missing or wrong", {
+      hint: 'send X-CSRF-Token with the csrfToken that GET /api/v1/server gives the session',
+    });
+  }
+  if (key.scope !== 'write') {
+    throw new SwanlogError('FORBIDDEN', `key ${key.id} is read-only`, {
+      hint: 'sign in to the dashboard with a write key to change tags, notes, names or archive runs',
+    });
+  }
+  return { keyId: key.id, workspace: key.workspace, scope: key.scope };
+}
+
 /**
  * Whether `request`, authenticated earlier as `who`, still is: its key unrevoked, its dashboard
  * session neither expired nor signed out. For long-lived answers (event streams), whose request

@@ -263,8 +263,10 @@ describe('downsampled reads from block summaries', () => {
       const before = first.chunkBlocks(ref, ids) as Map<number, Float64Array>;
       first.close();
       const db = new Database(join(dir, SQLITE_FILE));
-      // A version-1 database: no block summaries, and no experiments.source (migration 3) either.
-      db.exec('DROP TABLE chunk_blocks; ALTER TABLE experiments DROP COLUMN source');
+      // A version-1 database: no block summaries, no experiments.source (migration 3), no team metadata (4).
+      db.exec(
+        'DROP TABLE chunk_blocks; DROP TABLE deleted_experiments; ALTER TABLE experiments DROP COLUMN source; ALTER TABLE experiments DROP COLUMN tags; ALTER TABLE experiments DROP COLUMN note; ALTER TABLE experiments DROP COLUMN archived',
+      );
       db.pragma('user_version = 1');
       db.close();
       const reopened = openSqliteStorage({ dataDir: dir });

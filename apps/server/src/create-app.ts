@@ -13,12 +13,15 @@ import {
   configRevisionsSchema,
   copyExperimentSchema,
   createExperimentSchema,
+  experimentMetaSchema,
   sessionLoginSchema,
 } from '@swanlog/protocol/schemas';
 import { type Context, Hono } from 'hono';
 import {
   authenticate,
+  authenticateMetaEdit,
   cookieOf,
+  csrfTokenOf,
   generateSessionToken,
   type Principal,
   SESSION_COOKIE,
@@ -28,13 +31,15 @@ import {
   verifyApiKey,
 } from './auth.js';
 import { createDashboardEvents, type DashboardEvents, eventStreamResponse } from './dashboard-events.js';
-import type { DashboardExperimentList, DashboardServerInfo } from './dashboard-types.js';
+import type { DashboardExperimentList, DashboardServerInfo, ExperimentMeta } from './dashboard-types.js';
 import { handleErrors } from './error-handling.js';
 import { experimentDetails, experimentInfo, experimentListEntry, syncStatus } from './experiment-view.js';
+import { exportFormatOf, exportResponse, storedSeriesPieces } from './export-series.js';
 import { metricSeries } from './metric-series.js';
 import { batchPrefixCheck, parseIngestBatch } from './parse-batch.js';
 import { readBody, readJson, requireContentType } from './read-body.js';
 import { metricKeyOf, metricQueryOf, validateId } from './route-params.js';
+import { createRunsTable } from './runs-table.js';
 import { requireSameOrigin } from './same-origin.js';
 import { serveUi } from './static-ui.js';
 import type { ExperimentRecord, Storage } from './storage/storage.js';
@@ -71,9 +76,17 @@ export function createApp(options: CreateAppOptions): Hono {
   const experimentOf = async (c: Context, who: Principal): Promise<ExperimentRecord> => {
     const id = validateId(c.req.param('id') ?? '');
     const record = await storage.getExperiment({ workspace: who.workspace, id });
-    if (record === undefined) throw new SwanlogError('RUN_NOT_FOUND', `experiment ${id} not found`);
+    if (record === undefined) {
+      if ((await storage.deletedAt({ workspace: who.workspace, id })) !== undefined) {
+        throw new SwanlogError('EXPERIMENT_DELETED', `experiment ${id} was deleted on this server`, {
+          hint: 'sync the run directory with --new to upload it into a new experiment',
+        });
+      }
+      throw new SwanlogError('RUN_NOT_FOUND', `experiment ${id} not found`);
+    }
     return record;
   };
+  const runsTable = createRunsTable(storage);
   const workspaceOf = (c: Context, who: Principal): string => {
     const ws = c.req.param('ws') ?? '';
     if (ws !== who.workspace) throw new SwanlogError('NOT_FOUND', `workspace ${ws} not found`);
@@ -89,6 +102,7 @@ export function createApp(options: CreateAppOptions): Hono {
       workspace: who.workspace,
       scope: who.scope,
       mode: 'server',
+      ...editRights(c.req.raw, who),
     };
     return c.json(info);
   });
@@ -126,6 +140,17 @@ export function createApp(options: CreateAppOptions): Hono {
     const key = metricKeyOf(c.req.raw.url);
     const query = metricQueryOf(c.req.query());
     return c.json(await metricSeries(storage, { workspace: record.workspace, id: record.id }, key, query));
+  });
+
+  // Full resolution, streamed: the metrics route caps maxPoints, a download does not.
+  api.get('/experiments/:id/export/*', async (c) => {
+    const who = await authenticate(storage, c.req.raw, 'read', publicUrl);
+    const record = await experimentOf(c, who);
+    const key = metricKeyOf(c.req.raw.url, '/export/');
+    const query = metricQueryOf(c.req.query());
+    const format = exportFormatOf(c.req.query('format'));
+    const ref = { workspace: record.workspace, id: record.id };
+    return exportResponse(storedSeriesPieces(storage, ref, key, query), { id: record.id, key, format });
   });
 
   api.get('/experiments/:id/details', async (c) => {
@@ -195,6 +220,38 @@ export function createApp(options: CreateAppOptions): Hono {
     return c.json(await createdAnswer(storage, result), result.created ? 201 : 200);
   });
 
+  api.patch('/experiments/:id/meta', async (c) => {
+    const who = await authenticateMetaEdit(storage, c.req.raw, publicUrl);
+    const record = await experimentOf(c, who);
+    const body = await readJson(c.req.raw, experimentMetaSchema, MAX_JSON_BYTES);
+    const next = await storage.updateExperimentMeta({ workspace: record.workspace, id: record.id }, body);
+    events.emit(record.workspace, { type: 'runs' });
+    const answer: ExperimentMeta = {
+      id: next.id,
+      name: next.name,
+      tags: next.tags,
+      note: next.note,
+      archived: next.archived,
+    };
+    return c.json(answer);
+  });
+
+  // A real delete: Bearer write keys only (the dashboard's session never deletes).
+  api.delete('/experiments/:id', async (c) => {
+    const who = await authenticate(storage, c.req.raw, 'write', publicUrl);
+    const record = await experimentOf(c, who);
+    await storage.deleteExperiment({ workspace: record.workspace, id: record.id }, Date.now());
+    events.emit(record.workspace, { type: 'runs' });
+    return c.json({ id: record.id, deleted: true });
+  });
+
+  api.get('/workspaces/:ws/runs-table', async (c) => {
+    const who = await authenticate(storage, c.req.raw, 'read', publicUrl);
+    const ws = workspaceOf(c, who);
+    const project = c.req.query('project');
+    return c.json(await runsTable(ws, project === undefined || project === '' ? undefined : project));
+  });
+
   api.get('/workspaces/:ws/projects', async (c) => {
     const who = await authenticate(storage, c.req.raw, 'read', publicUrl);
     const list: ProjectList = { projects: await storage.listProjects(workspaceOf(c, who)) };
@@ -211,7 +268,13 @@ export function createApp(options: CreateAppOptions): Hono {
       project === undefined || project === '' ? undefined : project,
     );
     const list: DashboardExperimentList = { experiments: [] };
-    for (const r of records) list.experiments.push(await experimentListEntry(storage, r, now));
+    for (const r of records)
+      list.experiments.push({
+        ...(await experimentListEntry(storage, r, now)),
+        tags: r.tags,
+        note: r.note,
+        archived: r.archived,
+      });
     return c.json(list);
   });
 
@@ -242,6 +305,17 @@ export function createApp(options: CreateAppOptions): Hono {
   serveUi(app, options.webRoot);
   handleErrors(app, log, 'swanlog server');
   return app;
+}
+
+/**
+ * Whether the caller may change team metadata, and the CSRF token a dashboard session sends with
+ * such a change (none for Bearer keys, which no other site can send).
+ */
+function editRights(request: Request, who: Principal): { canEdit: boolean; csrfToken: string | null } {
+  const canEdit = who.scope === 'write';
+  if (request.headers.get('authorization') !== null) return { canEdit, csrfToken: null };
+  const token = cookieOf(request, SESSION_COOKIE);
+  return { canEdit, csrfToken: canEdit && token !== undefined ? csrfTokenOf(token) : null };
 }
 
 /** The answer of a create or a copy: the experiment as the read API shows it, and whether it is new. */

@@ -116,6 +116,33 @@ export async function experimentListEntry(
   return { ...infoOf(d, now), segments: d.sources.length };
 }
 
+/**
+ * What the runs table needs of one experiment: its list entry, each key's last visible step, and
+ * a version string that changes whenever its points could have (watermarks, rewinds).
+ */
+export async function experimentTableParts(
+  storage: Storage,
+  record: ExperimentRecord,
+  now: number,
+): Promise<{
+  entry: DashboardExperiment;
+  keyLastSteps: Map<string, number>;
+  version: string;
+  updatedAt: number;
+}> {
+  const d = await load(storage, record);
+  const version = JSON.stringify([d.sources.map((s) => [s.source, s.watermark]), d.rewinds.length]);
+  let updatedAt = record.createdAt;
+  for (const { session } of d.sources)
+    updatedAt = Math.max(updatedAt, session.endedAt ?? session.heartbeatAt ?? session.startedAt);
+  return {
+    entry: { ...infoOf(d, now), segments: d.sources.length },
+    keyLastSteps: d.keyLastSteps,
+    version,
+    updatedAt,
+  };
+}
+
 /** GET /experiments/:id/details: segments (with the first step each wrote), config history, rewinds. */
 export async function experimentDetails(
   storage: Storage,

@@ -143,7 +143,15 @@ describe('auth', () => {
       workspace: 'ws',
       scope: 'read',
       mode: 'server',
+      canEdit: false,
+      csrfToken: null,
     });
+    const write = await t.request('/api/v1/server');
+    assert.deepEqual(
+      [write.body.canEdit, write.body.csrfToken],
+      [true, null],
+      'a Bearer key needs no CSRF token',
+    );
     assert.match(res.body.instanceId, /^[0-9A-Z]{26}$/);
   });
 

@@ -83,11 +83,29 @@ async function copyAll(
   >[];
   for (const e of experiments) {
     const row = await q(
-      'INSERT INTO experiments (workspace, id, project, name, created_at, copied_from, request_key, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING pk',
-      [e.workspace, e.id, e.project, e.name, e.created_at, e.copied_from, e.request_key, e.source ?? null],
+      'INSERT INTO experiments (workspace, id, project, name, created_at, copied_from, request_key, source, tags, note, archived) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING pk',
+      [
+        e.workspace,
+        e.id,
+        e.project,
+        e.name,
+        e.created_at,
+        e.copied_from,
+        e.request_key,
+        e.source ?? null,
+        e.tags ?? '[]',
+        e.note ?? '',
+        e.archived === 1,
+      ],
     );
     pks.set(e.pk as number, row.rows[0].pk as number);
   }
+  for (const d of sqlite.prepare('SELECT * FROM deleted_experiments').all() as Record<string, unknown>[])
+    await q('INSERT INTO deleted_experiments (workspace, id, deleted_at) VALUES ($1, $2, $3)', [
+      d.workspace,
+      d.id,
+      d.deleted_at,
+    ]);
   const pk = (exp: unknown) => pks.get(exp as number);
   for (const s of sqlite.prepare('SELECT * FROM sources').iterate() as IterableIterator<
     Record<string, unknown>

@@ -15,10 +15,10 @@ export function validateId(id: string): string {
 }
 
 /** The metric key of a metrics URL, percent-decoded from the raw path (keys may contain `/`). */
-export function metricKeyOf(url: string): string {
+export function metricKeyOf(url: string, marker = '/metrics/'): string {
   const path = new URL(url).pathname;
-  const at = path.indexOf('/metrics/');
-  const raw = path.slice(at + '/metrics/'.length);
+  const at = path.indexOf(marker);
+  const raw = path.slice(at + marker.length);
   let key: string;
   try {
     key = decodeURIComponent(raw);

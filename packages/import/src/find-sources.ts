@@ -1,9 +1,24 @@
 import { lstatSync, readdirSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { SwanlogError } from '@swanlog/protocol';
+import type { SwanlabRunFile } from './swanlab/import-swanlab.js';
 
 /** One run of another tracker found on disk. */
-export type Source = TensorboardSource | WandbSource;
+export type Source = TensorboardSource | WandbSource | SwanlabSource;
+
+/** A SwanLab run: every folder (`run-<time>-<id>`) of one run id, a resumed run's too. */
+export interface SwanlabSource {
+  kind: 'swanlab';
+  root: string;
+  /** The first folder of the run. */
+  dir: string;
+  /** SwanLab's run id. */
+  id: string;
+  /** The run's `.swanlab` files, absolute, in time order (one per folder: a session each). */
+  files: string[];
+  /** Each folder's run file and config file, in the same order. */
+  runs: SwanlabRunFile[];
+}
 
 /** A W&B run: every directory (`offline-run-<time>-<id>`, `run-<time>-<id>`) of one run id. */
 export interface WandbSource {
@@ -56,24 +71,69 @@ export function findSources(path: string, cwd: string): Source[] {
     const wandbFile = /^(?:run-)?(.+)\.wandb$/.exec(basename(abs));
     if (wandbFile !== null)
       return [{ kind: 'wandb', root: abs, dir: dirname(abs), id: wandbFile[1]!, files: [abs] }];
+    if (abs.endsWith('.swanlab')) {
+      const run = swanlabRunOf(dirname(abs));
+      const id = run?.id ?? /^run-(.+)\.swanlab$/.exec(basename(abs))?.[1] ?? basename(dirname(abs));
+      return [swanlabSource(abs, id, [{ file: abs, config: swanlabConfigOf(dirname(abs)) }])];
+    }
     if (!isEventFile(basename(abs))) {
       throw new SwanlogError('SOURCE_CORRUPT', `${abs} is not a file swanlog imports`, {
-        hint: 'pass a TensorBoard event file (events.out.tfevents.*), a W&B run file (run-<id>.wandb) or a directory to search',
+        hint: 'pass a TensorBoard event file (events.out.tfevents.*), a W&B run file (run-<id>.wandb), a SwanLab run file (*.swanlab) or a directory to search',
       });
     }
     const dir = dirname(abs);
     return [{ kind: 'tensorboard', root: abs, dir, id: basename(dir), files: eventFilesOf(dir) }];
   }
   const out: Source[] = [];
-  const wandb = new Map<string, string[]>();
+  const found: Found = { wandb: new Map(), swanlab: new Map() };
   const own = wandbRunOf(abs);
-  if (own !== undefined) wandb.set(own.id, [own.file]);
-  else walk(abs, abs, out, wandb);
-  for (const [id, files] of wandb) {
+  const ownSwanlab = own === undefined ? swanlabRunOf(abs) : undefined;
+  if (own !== undefined) found.wandb.set(own.id, [own.file]);
+  else if (ownSwanlab !== undefined) found.swanlab.set(ownSwanlab.id, [ownSwanlab.run]);
+  else walk(abs, abs, out, found);
+  for (const [id, files] of found.wandb) {
     files.sort((a, b) => compareByTime(dirname(a), dirname(b)));
     out.push({ kind: 'wandb', root: abs, dir: dirname(files[0]!), id, files });
   }
+  for (const [id, runs] of found.swanlab) {
+    runs.sort((a, b) => compareByTime(dirname(a.file), dirname(b.file)));
+    out.push(swanlabSource(abs, id, runs));
+  }
   return out;
+}
+
+interface Found {
+  wandb: Map<string, string[]>;
+  swanlab: Map<string, SwanlabRunFile[]>;
+}
+
+function swanlabSource(root: string, id: string, runs: SwanlabRunFile[]): SwanlabSource {
+  return { kind: 'swanlab', root, dir: dirname(runs[0]!.file), id, files: runs.map((r) => r.file), runs };
+}
+
+/** `run-20250101_120000-abc123`: SwanLab's folder name (also swanlog's, told apart by their files). */
+const SWANLAB_DIR = /^run-(\d{8}_\d{6})-([A-Za-z0-9_-]+)$/;
+
+/**
+ * The SwanLab run a folder is, when it is one: `run-<id>.swanlab` (SwanLab >= 0.8) or
+ * `backup.swanlab` (0.6-0.7), and no run.sqlite (a swanlog run of the same name).
+ */
+function swanlabRunOf(dir: string): { id: string; run: SwanlabRunFile } | undefined {
+  const m = SWANLAB_DIR.exec(basename(dir));
+  if (m === null || isSwanlogRun(dir)) return undefined;
+  for (const name of [`run-${m[2]}.swanlab`, 'backup.swanlab']) {
+    const file = join(dir, name);
+    try {
+      if (lstatSync(file).isFile()) return { id: m[2]!, run: { file, config: swanlabConfigOf(dir) } };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+  return undefined;
+}
+
+function swanlabConfigOf(dir: string): string {
+  return join(dir, 'files', 'config.yaml');
 }
 
 /** `offline-run-20210216_154407-g9dvvkua` (offline) or `run-…` (online). */
@@ -98,7 +158,7 @@ function compareByTime(a: string, b: string): number {
   return ta < tb ? -1 : ta > tb ? 1 : a < b ? -1 : a > b ? 1 : 0;
 }
 
-function walk(root: string, dir: string, out: Source[], wandb: Map<string, string[]>): void {
+function walk(root: string, dir: string, out: Source[], found: Found): void {
   const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
   const events = entries.filter((e) => e.isFile() && isEventFile(e.name)).map((e) => e.name);
   if (events.length > 0) {
@@ -111,10 +171,15 @@ function walk(root: string, dir: string, out: Source[], wandb: Map<string, strin
     const run = wandbRunOf(sub);
     if (run !== undefined) {
       // A W&B directory's files/ may hold copies of TensorBoard logs (sync_tensorboard): not searched.
-      wandb.set(run.id, [...(wandb.get(run.id) ?? []), run.file]);
+      found.wandb.set(run.id, [...(found.wandb.get(run.id) ?? []), run.file]);
       continue;
     }
-    walk(root, sub, out, wandb);
+    const swanlab = swanlabRunOf(sub);
+    if (swanlab !== undefined) {
+      found.swanlab.set(swanlab.id, [...(found.swanlab.get(swanlab.id) ?? []), swanlab.run]);
+      continue;
+    }
+    walk(root, sub, out, found);
   }
 }
 

@@ -1,8 +1,9 @@
 import { resolve } from 'node:path';
 import { SwanlogError } from '@swanlog/protocol';
-import { RunReader } from '@swanlog/store';
+import { type JsonObject, RunReader } from '@swanlog/store';
 import { findSources, type Source } from './find-sources.js';
 import { locateRun } from './locate-run.js';
+import { importSwanlab, readSwanlabRunInfo } from './swanlab/import-swanlab.js';
 import { type ImportCounts, importTensorboard } from './tensorboard/import-tensorboard.js';
 import { importWandb, readWandbRunInfo } from './wandb/import-wandb.js';
 
@@ -12,6 +13,8 @@ export interface ImportOptions {
   paths: string[];
   /** Where the swanlog runs go. */
   logdir: string;
+  /** Only sources of these kinds (default: every kind). */
+  kinds?: Source['kind'][];
   /** Called after each source, for a progress bar. */
   onSource?: (done: number, total: number, result: ImportResult) => void;
 }
@@ -53,7 +56,11 @@ export function importSources(options: ImportOptions): ImportResult[] {
   const found: (Source | ImportResult)[] = [];
   for (const path of options.paths) {
     try {
-      found.push(...findSources(path, options.cwd));
+      found.push(
+        ...findSources(path, options.cwd).filter(
+          (s) => options.kinds === undefined || options.kinds.includes(s.kind),
+        ),
+      );
     } catch (error) {
       found.push({ ...emptyResult(resolve(options.cwd, path)), error: errorOf(error) });
     }
@@ -71,15 +78,21 @@ function importSource(found: Source, logdir: string): ImportResult {
   let source = found;
   const result: ImportResult = { ...emptyResult(source.dir), kind: source.kind, sourceId: source.id };
   try {
-    const info = source.kind === 'wandb' ? readWandbRunInfo(source.files[0]!) : null;
+    const info = runInfoOf(source);
     // A W&B file given by a name of its own: the run's id is the one its run record holds.
-    if (info !== null && info.id !== '' && info.id !== source.id) {
+    if (
+      source.kind === 'wandb' &&
+      info !== null &&
+      info.id !== null &&
+      info.id !== '' &&
+      info.id !== source.id
+    ) {
       source = { ...source, id: info.id };
       result.sourceId = info.id;
     }
     const run = locateRun(
       logdir,
-      { kind: source.kind, path: source.kind === 'wandb' ? source.root : source.dir, id: source.id },
+      { kind: source.kind, path: source.kind === 'tensorboard' ? source.dir : source.root, id: source.id },
       {
         project: info?.project ?? '',
         name: info?.name ?? source.id,
@@ -94,6 +107,8 @@ function importSource(found: Source, logdir: string): ImportResult {
       const w = importWandb(run.dir, source.files);
       if (Object.keys(w.stepOffsets).length > 0) result.stepOffsets = w.stepOffsets;
       counts = w;
+    } else if (source.kind === 'swanlab') {
+      counts = importSwanlab(run.dir, source.runs);
     } else {
       counts = importTensorboard(run.dir, source.dir, source.files);
     }
@@ -108,6 +123,19 @@ function importSource(found: Source, logdir: string): ImportResult {
     result.error = errorOf(error);
   }
   return result;
+}
+
+/** What the source's own files say of the run (project, name, config, start), before importing it. */
+function runInfoOf(source: Source): {
+  id: string | null;
+  project: string | null;
+  name: string | null;
+  config: JsonObject;
+  startTime: number | null;
+} | null {
+  if (source.kind === 'wandb') return readWandbRunInfo(source.files[0]!);
+  if (source.kind === 'swanlab') return readSwanlabRunInfo(source.runs[0]!);
+  return null;
 }
 
 function emptyResult(source: string): ImportResult {

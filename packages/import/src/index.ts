@@ -5,4 +5,5 @@ export { importSources } from './import-sources.js';
 export { frameTfRecord, readTfRecords } from './read-tf-records.js';
 export type { ExportTfeventsResult } from './tensorboard/export-tfevents.js';
 export { exportTfevents } from './tensorboard/export-tfevents.js';
-export { encodeScalarEvent, encodeWandbFile } from './write-source-files.js';
+export type { SwanlabTestRecord } from './write-source-files.js';
+export { encodeScalarEvent, encodeSwanlabFile, encodeWandbFile } from './write-source-files.js';

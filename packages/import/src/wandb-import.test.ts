@@ -217,3 +217,34 @@ describe('LevelDB framing', () => {
     );
   });
 });
+
+describe('W&B config changes after the start (wandb.config.update)', () => {
+  test('each change is a config revision; an unchanged value adds none; importing again adds none', () => {
+    const src = join(tmp.path, 'config-updates', 'offline-run-20260101_000000-cfgup001');
+    mkdirSync(src, { recursive: true });
+    const row = (step: number) => ({ step, time: 1_700_000_000 + step, values: { loss: 1 / (step + 1) } });
+    writeFileSync(
+      join(src, 'run-cfgup001.wandb'),
+      encodeWandbFile([
+        { config: { lr: 0.01 } },
+        row(0),
+        row(1),
+        { config: { lr: 0.01 } },
+        { config: { lr: 0.001, warmup: 5 } },
+        row(2),
+      ]),
+    );
+    const logdir = join(tmp.path, 'config-updates-logs');
+    const r = importSources({ cwd: tmp.path, paths: [src], logdir })[0]!;
+    assert.equal(r.error, undefined);
+    const again = importSources({ cwd: tmp.path, paths: [src], logdir })[0]!;
+    assert.equal(again.action, 'up-to-date');
+    const reader = RunReader.open(r.dir!);
+    assert.deepEqual(reader.config(), { lr: 0.001, warmup: 5 });
+    assert.deepEqual(
+      reader.configRevisions().map((c) => c.patch),
+      [{ lr: 0.01 }, { lr: 0.001, warmup: 5 }],
+    );
+    reader.close();
+  });
+});

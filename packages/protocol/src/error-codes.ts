@@ -10,12 +10,16 @@ export const ERROR_STATUS = {
   BAD_REQUEST: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
+  /** `swanlog watch`: the local dashboard changes nothing. */
+  READ_ONLY: 403,
   RUN_NOT_FOUND: 404,
   NOT_FOUND: 404,
   RUN_EXISTS: 409,
   RUN_DIVERGED: 409,
   RUN_FINISHED: 409,
   CONFLICT: 409,
+  /** The experiment was deleted on the server (`swanlog server delete`); its id is not given again. */
+  EXPERIMENT_DELETED: 410,
   PAYLOAD_TOO_LARGE: 413,
   RUN_DIR_CORRUPT: null,
   UNSUPPORTED_FORMAT: null,

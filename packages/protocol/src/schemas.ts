@@ -105,6 +105,25 @@ export const configRevisionsSchema = z
   })
   .strict();
 
+/** `PATCH /experiments/:id/meta`: team metadata; only the fields given change. */
+export const experimentMetaSchema = z
+  .object({
+    name: z.string().max(200).nullable().optional(),
+    tags: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(64)
+          .regex(/^[^\s,]+$/, 'a tag has no spaces or commas'),
+      )
+      .max(50)
+      .optional(),
+    note: z.string().max(10_000).optional(),
+    archived: z.boolean().optional(),
+  })
+  .strict();
+
 export const sessionLoginSchema = z.object({ apiKey: z.string().min(1).max(200) }).strict();
 
 export const metricsQuerySchema = z.object({

@@ -4,6 +4,7 @@ import { SwanlogError } from '@swanlog/protocol';
 import Database from 'better-sqlite3';
 import { ulid } from 'ulid';
 import { encodeChunk } from './chunk-codec.js';
+import type { JsonObject } from './deep-merge.js';
 import { initWriterFile, openSwanlogFile, RUN_FILE, WRITERS_DIR } from './format.js';
 import { currentProcess } from './liveness.js';
 import { RunReader } from './run-reader.js';
@@ -183,6 +184,11 @@ export class ImportedSession {
     return { points: plan.pointCount, rewinds: plan.rewinds.length };
   }
 
+  /** The session's clock: the last timestamp it holds (its start while it holds nothing). */
+  get clock(): number {
+    return this.lastTs;
+  }
+
   close(): void {
     if (this.db.open) {
       this.db.pragma('journal_mode = DELETE');
@@ -335,6 +341,41 @@ export function recordStepOffsets(dir: string, offsets: Record<string, number>):
     db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('source_step_offsets', ?)").run(
       JSON.stringify(offsets),
     );
+  } catch (error) {
+    throw wrapStorageError(error, path, 'import into');
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Adds a config revision an imported source recorded after the run began (W&B's
+ * `wandb.config.update`, a SwanLab run resumed with another config): `patch` merged at clock `ts`,
+ * attributed to the import session `source`. A revision already there (same session and patch,
+ * from an import that stopped before recording its reading position) is not added twice.
+ * Returns whether a revision was added.
+ */
+export function recordImportedConfig(
+  dir: string,
+  revision: { ts: number; source: string; patch: JsonObject },
+): boolean {
+  if (Object.keys(revision.patch).length === 0) return false;
+  const path = join(resolve(dir), RUN_FILE);
+  const db = openSwanlogFile(path, { readonly: false, kind: 'run' });
+  const patch = JSON.stringify(revision.patch);
+  try {
+    return db
+      .transaction(() => {
+        const seen = db
+          .prepare('SELECT 1 FROM config_revisions WHERE source = ? AND patch = ?')
+          .get(revision.source, patch);
+        if (seen !== undefined) return false;
+        db.prepare(
+          'INSERT INTO config_revisions (rev, ts, source, patch) VALUES ((SELECT coalesce(max(rev), 0) + 1 FROM config_revisions), ?, ?, ?)',
+        ).run(Math.round(revision.ts), revision.source, patch);
+        return true;
+      })
+      .immediate();
   } catch (error) {
     throw wrapStorageError(error, path, 'import into');
   } finally {

@@ -22,7 +22,12 @@ export type {
   ImportProgress,
   WriteResult,
 } from './imported-session.js';
-export { ImportedSession, readImportProgress, recordStepOffsets } from './imported-session.js';
+export {
+  ImportedSession,
+  readImportProgress,
+  recordImportedConfig,
+  recordStepOffsets,
+} from './imported-session.js';
 export type { JournalMode } from './journal-mode.js';
 export { fileSystemOf, journalModeFor } from './journal-mode.js';
 export { HEARTBEAT_TIMEOUT_MS, isWriterAlive } from './liveness.js';

@@ -1,7 +1,14 @@
 import { existsSync, rmSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { SwanlogError } from '@swanlog/protocol';
-import { listRunDirs, RunReader, type RunState, readSyncRecords } from '@swanlog/store';
+import {
+  listRunDirs,
+  RUN_FILE,
+  RunReader,
+  type RunState,
+  readSyncRecords,
+  resolveRunDir,
+} from '@swanlog/store';
 import { errorJson } from '../print.js';
 
 export interface CleanOptions {
@@ -61,7 +68,7 @@ export function clean(options: CleanOptions): CleanResult {
   return { logdir, dryRun: options.yes !== true, runs };
 }
 
-function assess(dir: string, minAge: number, now: number): CleanEntry {
+export function assess(dir: string, minAge: number, now: number): CleanEntry {
   const entry: CleanEntry = {
     dir,
     id: null,
@@ -123,4 +130,52 @@ export function parseDuration(text: string): number {
     });
   }
   return Number(m[1]) * UNITS[m[2]!]!;
+}
+
+export interface RmEntry {
+  dir: string;
+  id: string | null;
+  removed: boolean;
+  /** Why the run was kept (null when removed). */
+  keptBecause: string | null;
+}
+
+/**
+ * `swanlog rm <run...>`: removes run directories (given by path, directory name or id). Never a
+ * run that is still being written; one not completely uploaded only with `force`. A target that
+ * is not a run directory is an error entry, and the other targets are still handled.
+ */
+export function rm(options: {
+  cwd: string;
+  targets: string[];
+  logdir: string;
+  force?: boolean | undefined;
+}): { runs: (RmEntry | { target: string; error: ReturnType<typeof errorJson> })[] } {
+  const runs: (RmEntry | { target: string; error: ReturnType<typeof errorJson> })[] = [];
+  for (const target of options.targets) {
+    let dir: string;
+    try {
+      dir = resolveRunDir(target, options.logdir, options.cwd);
+      if (!existsSync(join(dir, RUN_FILE))) {
+        throw new SwanlogError('RUN_NOT_FOUND', `${dir} is not a run directory (it has no ${RUN_FILE})`, {
+          hint: 'pass a run directory, its name or its run id (see `swanlog ls`)',
+        });
+      }
+    } catch (error) {
+      runs.push({ target, error: errorJson(error) });
+      continue;
+    }
+    const a = assess(dir, 0, Date.now());
+    const entry: RmEntry = { dir, id: a.id, removed: false, keptBecause: null };
+    if (a.state === 'running') entry.keptBecause = 'still being written (a writer is alive): stop it first';
+    else if (a.id === null) entry.keptBecause = a.keptBecause;
+    else if (a.uploadedTo.length === 0 && options.force !== true)
+      entry.keptBecause = 'not completely uploaded: run `swanlog sync` first, or pass --force to lose it';
+    if (entry.keptBecause === null) {
+      rmSync(dir, { recursive: true, force: true });
+      entry.removed = true;
+    }
+    runs.push(entry);
+  }
+  return { runs };
 }

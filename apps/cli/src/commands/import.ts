@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import type { ImportResult } from '@swanlog/import';
+import { RUN_FILE, WRITERS_DIR } from '@swanlog/store';
 import { type Command, Option } from 'commander';
 import { formatImportResult, printJson } from '../print.js';
 
@@ -33,7 +36,9 @@ export async function importCommand(options: ImportCommandOptions): Promise<Impo
   let wake: () => void = () => {};
   const watcher = watch(
     options.paths.map((p) => resolve(options.cwd, p)),
-    { ignoreInitial: true },
+    // swanlog's own runs may sit beside the sources (SwanLab and swanlog share ./swanlog): the
+    // writes of an import are not a change to import again.
+    { ignoreInitial: true, ignored: isSwanlogOwnFile },
   ).on('all', () => {
     changed = true;
     clearTimeout(pending);
@@ -62,6 +67,16 @@ export async function importCommand(options: ImportCommandOptions): Promise<Impo
     await watcher.close();
   }
   return results;
+}
+
+/** A file of a swanlog run directory (run.sqlite*, writers/), or the claims and temp dirs of a logdir. */
+function isSwanlogOwnFile(path: string): boolean {
+  const parts = path.split(sep);
+  const name = parts.at(-1) ?? '';
+  if (name === RUN_FILE || name.startsWith(`${RUN_FILE}-`) || name.startsWith('.tmp-')) return true;
+  if (parts.includes('.swanlog')) return true;
+  const writers = parts.lastIndexOf(WRITERS_DIR);
+  return writers > 0 && existsSync(join(parts.slice(0, writers).join(sep), RUN_FILE));
 }
 
 /** Totals per source over the passes of --watch. */
@@ -93,11 +108,11 @@ export function registerImportCommand(program: Command, defaultLogdir: () => str
   program
     .command('import')
     .description(
-      'import TensorBoard event files and W&B offline runs as swanlog runs, incrementally (again: only what is new)',
+      'import TensorBoard event files, W&B offline runs and SwanLab run folders as swanlog runs, incrementally (again: only what is new)',
     )
     .argument(
       '<paths...>',
-      'event files, .wandb files, or directories to search for runs (e.g. runs/, ./wandb)',
+      'event files, .wandb or .swanlab files, or directories to search for runs (e.g. runs/, ./wandb, ./swanlog)',
     )
     .addOption(new Option('--logdir <dir>', 'where the runs go (default: $SWANLOG_LOGDIR or ./swanlog)'))
     .option('--watch', 'keep importing what the sources gain until SIGINT/SIGTERM')

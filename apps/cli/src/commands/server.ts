@@ -82,6 +82,47 @@ export async function keyList(options: StoreOptions & { cwd: string }): Promise<
     : listApiKeys({ dataDir: location.dataDir });
 }
 
+/**
+ * Deletes an experiment from a server's storage (works while the server runs): all its rows go,
+ * a tombstone of its id stays, so a later sync of the run directory is told EXPERIMENT_DELETED.
+ */
+export async function deleteExperiment(
+  options: StoreOptions & { cwd: string; workspace: string; id: string },
+): Promise<{ id: string; points: number }> {
+  const { openStorage } = await loadServer();
+  const storage = await openStorage(locationOf(options));
+  try {
+    const ref = { workspace: options.workspace, id: options.id };
+    const record = await storage.getExperiment(ref);
+    if (record === undefined) {
+      const deleted = await storage.deletedAt(ref);
+      throw new SwanlogError(
+        'RUN_NOT_FOUND',
+        deleted === undefined
+          ? `no experiment ${options.id} in workspace ${options.workspace}`
+          : `experiment ${options.id} of workspace ${options.workspace} was already deleted (${new Date(deleted).toISOString()})`,
+        { hint: 'the dashboard and GET /api/v1/workspaces/<ws>/experiments list the experiments' },
+      );
+    }
+    const points = (await storage.chunkSummaries(ref)).reduce((n, c) => n + c.n, 0);
+    await storage.deleteExperiment(ref, Date.now());
+    return { id: options.id, points };
+  } finally {
+    await storage.close();
+  }
+}
+
+/** Gives the space of deleted experiments back to the file system. */
+export async function vacuum(options: StoreOptions & { cwd: string }): Promise<void> {
+  const { openStorage } = await loadServer();
+  const storage = await openStorage(locationOf(options));
+  try {
+    await storage.vacuum();
+  } finally {
+    await storage.close();
+  }
+}
+
 /** A consistent snapshot of a running SQLite server (SQLite's online backup). */
 export async function backup(options: { cwd: string; data: string; out: string }): Promise<{ out: string }> {
   const { backupServer } = await loadServer();
@@ -197,6 +238,36 @@ export function registerServerCommands(program: Command): void {
       process.stdout.write(
         `migrated ${r.experiments} experiments, ${r.chunks} chunks and ${r.apiKeys} API keys; instance id ${r.instanceId}\n`,
       );
+    });
+
+  server
+    .command('delete')
+    .description(
+      'delete an experiment and all its points (the id is never given again; a later sync of it is told EXPERIMENT_DELETED)',
+    )
+    .argument('<id>', 'the experiment id')
+    .requiredOption('--workspace <ws>', 'the workspace it belongs to')
+    .addOption(dataOption())
+    .addOption(databaseOption())
+    .action(async (id: string, opts: { workspace: string }, command: Command) => {
+      const store = needData(command);
+      const r = await deleteExperiment({ cwd, ...store, workspace: opts.workspace, id });
+      process.stdout.write(
+        `deleted experiment ${r.id} of workspace ${opts.workspace} (${r.points} points); \`swanlog server vacuum\` gives the space back\n`,
+      );
+    });
+
+  server
+    .command('vacuum')
+    .description(
+      'give the space of deleted experiments back to the file system (SQLite VACUUM; PostgreSQL VACUUM)',
+    )
+    .addOption(dataOption())
+    .addOption(databaseOption())
+    .action(async (_opts: unknown, command: Command) => {
+      const store = needData(command);
+      await vacuum({ cwd, ...store });
+      process.stdout.write('vacuumed\n');
     });
 
   const key = server

@@ -48,7 +48,7 @@ export type SyncSuccess = Pick<
   SyncResult,
   'dir' | 'runId' | 'experimentId' | 'action' | 'uploaded' | 'url' | 'complete' | 'warnings'
 >;
-export type SyncFailure = { dir: string; error: { code: string; message: string } };
+export type SyncFailure = { dir: string; error: { code: string; message: string; hint?: string } };
 export type SyncEntry = SyncSuccess | SyncFailure;
 
 /** Codes that may pass on their own (the server restarting); --watch keeps trying through them. */
@@ -79,7 +79,8 @@ export async function syncCommand(options: SyncCommandOptions): Promise<SyncEntr
   const client = await connect(options);
   for (const f of failures) options.onResult?.(f);
   if (options.watch) return [...failures, ...(await watchLoop(options, client, target, runDirs, logdirs))];
-  const dirs = [...runDirs, ...found.flatMap((f) => f.dirs)];
+  // A run imported into a log directory named too is found there again: sync it once.
+  const dirs = [...new Set([...runDirs, ...found.flatMap((f) => f.dirs)])];
   const entries = await mapPool(dirs, concurrencyOf(options), async (dir) => {
     const entry = await syncOne(options, client, target, dir);
     options.onResult?.(entry);
@@ -128,19 +129,6 @@ async function connect(options: SyncCommandOptions): Promise<SwanlogClient> {
 }
 
 function noRuns(logdirs: string[]): SwanlogError {
-  const swanlab = logdirs.flatMap((l) => [
-    ...listSwanlabRunDirs(l),
-    ...listSwanlabRunDirs(dirname(l)).filter((s) => s.dir === l),
-  ]);
-  if (swanlab.length > 0) {
-    return new SwanlogError(
-      'NO_RUNS',
-      `no swanlog runs under ${logdirs.join(', ')}: ${swanlab.length === 1 ? 'it holds a SwanLab run' : `they hold ${swanlab.length} SwanLab runs`} (${swanlab.map((s) => s.id).join(', ')})`,
-      {
-        hint: 'swanlog does not import SwanLab run files yet; TensorBoard logs and W&B offline runs (./wandb) sync directly',
-      },
-    );
-  }
   return new SwanlogError('NO_RUNS', `no runs under ${logdirs.join(', ')}`, {
     hint: 'run directories are named run-<date>_<time>-<id>; pass the log directory your job wrote (default ./swanlog, or $SWANLOG_LOGDIR), or add --watch to wait for runs',
   });
@@ -173,7 +161,10 @@ function expandPaths(options: SyncCommandOptions): {
     const abs = resolve(options.cwd, p);
     if (existsSync(join(abs, RUN_FILE))) runDirs.push(abs);
     else if (existsSync(abs) && statSync(abs).isDirectory()) logdirs.push(abs);
-    else if (existsSync(abs) && (isEventFile(basename(abs)) || abs.endsWith('.wandb')))
+    else if (
+      existsSync(abs) &&
+      (isEventFile(basename(abs)) || abs.endsWith('.wandb') || abs.endsWith('.swanlab'))
+    )
       logdirs.push(dirname(abs));
     else {
       const error = new SwanlogError('NOT_FOUND', `${abs} is neither a run directory nor a log directory`, {
@@ -186,8 +177,10 @@ function expandPaths(options: SyncCommandOptions): {
 }
 
 /**
- * Directories that hold no swanlog run but other trackers' runs (TensorBoard event files) are
- * imported into the logdir first; their swanlog runs then sync like any other.
+ * Directories that hold no swanlog run but other trackers' runs (TensorBoard event files, W&B
+ * and SwanLab runs) are imported into the logdir first; their swanlog runs then sync like any
+ * other. A log directory holding swanlog runs may hold SwanLab folders too (both log into
+ * ./swanlog): those are imported (or brought up to date) and the directory syncs as a whole.
  */
 function importForeignRuns(
   options: SyncCommandOptions,
@@ -195,8 +188,22 @@ function importForeignRuns(
   runDirs: string[],
   failures: SyncFailure[],
 ): void {
+  const importInto = options.logdir ?? './swanlog';
   for (const dir of [...logdirs]) {
-    if (listRunDirs(dir).length > 0) continue;
+    if (listRunDirs(dir).length > 0) {
+      if (listSwanlabRunDirs(dir).length === 0) continue;
+      const results = importSources({
+        cwd: options.cwd,
+        paths: [dir],
+        logdir: importInto,
+        kinds: ['swanlab'],
+      });
+      for (const r of results) {
+        if (r.error !== undefined) failures.push({ dir: r.source, error: r.error });
+        else if (r.dir !== null) runDirs.push(r.dir);
+      }
+      continue;
+    }
     let sources: ReturnType<typeof findSources>;
     try {
       sources = findSources(dir, options.cwd);
@@ -206,7 +213,7 @@ function importForeignRuns(
     }
     if (sources.length === 0) continue;
     logdirs.splice(logdirs.indexOf(dir), 1);
-    const results = importSources({ cwd: options.cwd, paths: [dir], logdir: options.logdir ?? './swanlog' });
+    const results = importSources({ cwd: options.cwd, paths: [dir], logdir: importInto });
     for (const r of results) {
       if (r.error !== undefined) failures.push({ dir: r.source, error: r.error });
       else if (r.dir !== null) runDirs.push(r.dir);

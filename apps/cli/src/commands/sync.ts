@@ -74,6 +74,37 @@ is an error (NO_RUNS) unless --watch waits for runs to appear.`,
         else process.stdout.write(formatClean(result));
       },
     );
+
+  program
+    .command('rm')
+    .description(
+      'remove run directories: never one still being written; one not completely uploaded only with --force',
+    )
+    .argument('<runs...>', 'run directories, their names or run ids')
+    .option('--logdir <dir>', 'where run ids are looked up (default: $SWANLOG_LOGDIR or ./swanlog)')
+    .option('--force', 'also remove runs that are not completely uploaded (their points are lost)')
+    .option('--json', 'print the result as JSON on stdout')
+    .action(async (targets: string[], opts: { logdir?: string; force?: boolean; json?: boolean }) => {
+      const { rm } = await import('./clean.js');
+      const result = rm({
+        cwd,
+        targets,
+        logdir: opts.logdir ?? (process.env.SWANLOG_LOGDIR || './swanlog'),
+        force: opts.force,
+      });
+      if (opts.json) printJson(result);
+      for (const r of result.runs) {
+        if ('error' in r) {
+          process.stderr.write(`error[${r.error.code}]: ${r.error.message}\n`);
+          process.stderr.write(
+            `hint: ${r.error.hint ?? 'pass a run directory, its name or its run id (see `swanlog ls`)'}\n`,
+          );
+        } else if (!opts.json) {
+          process.stdout.write(r.removed ? `removed ${r.dir}\n` : `kept ${r.dir}: ${r.keptBecause}\n`);
+        }
+      }
+      if (result.runs.some((r) => 'error' in r || !r.removed)) process.exitCode = 1;
+    });
 }
 
 interface SyncCliOptions {

@@ -33,7 +33,16 @@ const VALID_BODIES: Record<string, () => { body: Buffer | string; headers: Recor
   'POST /api/v1/experiments/:id/config': () =>
     json({ revisions: [{ ts: 1, source: null, patch: { lr: 1 } }] }),
   'POST /api/v1/experiments/:id/copy': () => json({ requestKey: 'matrix-copy' }),
+  'PATCH /api/v1/experiments/:id/meta': () => json({ tags: ['matrix'] }),
 };
+
+/**
+ * The one write a dashboard session may make (team metadata), and only with its CSRF token: the
+ * cookie alone is refused (403, not 401, since the session itself is valid).
+ */
+const SESSION_WRITE_ROUTES = new Set(['PATCH /api/v1/experiments/:id/meta']);
+/** Routes that remove their experiment: the matrix points them at one of their own. */
+const DELETE_ROUTES = new Set(['DELETE /api/v1/experiments/:id']);
 
 const json = (value: unknown) => ({
   body: JSON.stringify(value),
@@ -42,6 +51,7 @@ const json = (value: unknown) => ({
 
 let t: TestServer;
 let id: string;
+let doomed: string;
 let otherReadKey: string;
 let cookie: string;
 let routes: RouteEntry[];
@@ -54,6 +64,9 @@ before(async () => {
     json: { requestKey: 'r', project: 'p' },
   });
   id = created.body.experiment.id;
+  doomed = (
+    await t.request('/api/v1/experiments', { method: 'POST', json: { requestKey: 'doomed', project: 'p' } })
+  ).body.experiment.id;
   const ingested = await t.request(`/api/v1/experiments/${id}/ingest`, {
     method: 'POST',
     body: batch([
@@ -119,7 +132,7 @@ test('every API route: no key 401, another workspace 404, read key on write 403,
     const label = labelOf(route);
     if (NO_AUTH_ROUTES.has(label)) continue;
     assert.ok(route.path.startsWith('/api/v1/'), `${label}: outside /api/v1 and not a documented exception`);
-    const path = fillPath(route.path, { id, ws: 'ws' }, 'loss');
+    const path = fillPath(route.path, { id: DELETE_ROUTES.has(label) ? doomed : id, ws: 'ws' }, 'loss');
     const example = VALID_BODIES[label]?.() ?? json({});
     const send = (key: string | null, extra: Record<string, string> = {}) =>
       statusOf(
@@ -136,8 +149,12 @@ test('every API route: no key 401, another workspace 404, read key on write 403,
     const scoped = route.path.includes(':id') || route.path.includes(':ws');
     if (isWrite(route.method)) {
       assert.equal(await send(t.readKey), 403, `${label} with a read key`);
-      // The dashboard cookie authorizes reads only.
-      assert.equal(await send(null, { cookie }), 401, `${label} with the session cookie`);
+      // The dashboard cookie authorizes reads only (and metadata changes carrying its CSRF token).
+      assert.equal(
+        await send(null, { cookie }),
+        SESSION_WRITE_ROUTES.has(label) ? 403 : 401,
+        `${label} with the session cookie`,
+      );
       if (scoped) assert.equal(await send(t.otherKey), 404, `${label} with another workspace's write key`);
     } else {
       if (scoped) {
@@ -189,8 +206,18 @@ test('watch mode: every route is a read, no write method answers 2xx, and it bin
     );
     for (const route of watchRoutes.filter((r) => r.method !== 'ALL')) {
       const label = labelOf(route);
-      assert.equal(route.method, 'GET', `${label}: watch mode is read-only`);
       const path = fillPath(route.path, { id: runId, ws: 'local' }, 'loss');
+      if (route.method !== 'GET') {
+        // Edits the server allows (metadata, delete) are refused with READ_ONLY, naming why.
+        const res = await fetch(`${watch.url}${path}`, {
+          method: route.method,
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+        });
+        assert.equal(res.status, 403, `${label}: watch mode is read-only`);
+        assert.equal(((await res.json()) as { code: string }).code, 'READ_ONLY', label);
+        continue;
+      }
       const status = await statusOf(watch.url, 'GET', path, {});
       assert.ok(status < 400, `${label} answers ${status} without auth`);
       for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {

@@ -12,6 +12,7 @@ import type {
   CopyExperimentInput,
   CreateExperimentInput,
   CreateResult,
+  ExperimentMetaPatch,
   ExperimentRecord,
   ExperimentRef,
   IngestChunk,
@@ -71,6 +72,13 @@ const MIGRATIONS: string[] = [
      token_hash text PRIMARY KEY, key_id text NOT NULL, expires_at bigint NOT NULL);`,
   // 2: the origin of an imported run ({kind, path, id} as JSON), as the SQLite backend's migration 3.
   `ALTER TABLE experiments ADD COLUMN source text;`,
+  // 3: team metadata and tombstones of deleted experiments, as the SQLite backend's migration 4.
+  `ALTER TABLE experiments ADD COLUMN tags text NOT NULL DEFAULT '[]';
+   ALTER TABLE experiments ADD COLUMN note text NOT NULL DEFAULT '';
+   ALTER TABLE experiments ADD COLUMN archived boolean NOT NULL DEFAULT false;
+   CREATE TABLE deleted_experiments (
+     workspace text NOT NULL, id text NOT NULL, deleted_at bigint NOT NULL,
+     PRIMARY KEY (workspace, id));`,
 ];
 
 /** The advisory lock key migrations run under, so replicas starting at once migrate once. */
@@ -538,6 +546,69 @@ class PostgresStorage implements Storage {
     }
   }
 
+  async updateExperimentMeta(ref: ExperimentRef, patch: ExperimentMetaPatch): Promise<ExperimentRecord> {
+    return this.transaction('READ COMMITTED', async (q) => {
+      const now = toExperiment(
+        (
+          await q('SELECT * FROM experiments WHERE workspace = $1 AND id = $2 FOR UPDATE', [
+            ref.workspace,
+            ref.id,
+          ])
+        ).rows[0] ?? (await this.row(q, ref)),
+      );
+      const row = (
+        await q(
+          'UPDATE experiments SET name = $1, tags = $2, note = $3, archived = $4 WHERE workspace = $5 AND id = $6 RETURNING *',
+          [
+            patch.name === undefined ? now.name : patch.name,
+            JSON.stringify(patch.tags ?? now.tags),
+            patch.note ?? now.note,
+            patch.archived ?? now.archived,
+            ref.workspace,
+            ref.id,
+          ],
+        )
+      ).rows[0] as ExperimentRow;
+      return toExperiment(row);
+    });
+  }
+
+  async deleteExperiment(ref: ExperimentRef, now: number): Promise<boolean> {
+    return this.transaction('READ COMMITTED', async (q) => {
+      const row = (
+        await q('SELECT pk FROM experiments WHERE workspace = $1 AND id = $2 FOR UPDATE', [
+          ref.workspace,
+          ref.id,
+        ])
+      ).rows[0] as { pk: number } | undefined;
+      if (row === undefined) return false;
+      await q('DELETE FROM chunks WHERE exp = $1', [row.pk]);
+      await q('DELETE FROM sources WHERE exp = $1', [row.pk]);
+      await q('DELETE FROM rewinds WHERE exp = $1', [row.pk]);
+      await q('DELETE FROM config_revisions WHERE exp = $1', [row.pk]);
+      await q('DELETE FROM experiments WHERE pk = $1', [row.pk]);
+      await q(
+        'INSERT INTO deleted_experiments (workspace, id, deleted_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+        [ref.workspace, ref.id, now],
+      );
+      return true;
+    });
+  }
+
+  async deletedAt(ref: ExperimentRef): Promise<number | undefined> {
+    const row = (
+      await this.q('SELECT deleted_at FROM deleted_experiments WHERE workspace = $1 AND id = $2', [
+        ref.workspace,
+        ref.id,
+      ])
+    ).rows[0] as { deleted_at: number } | undefined;
+    return row?.deleted_at;
+  }
+
+  async vacuum(): Promise<void> {
+    await this.q('VACUUM');
+  }
+
   private async find(ref: ExperimentRef, q: Query = this.q): Promise<ExperimentRow | undefined> {
     return (await q('SELECT * FROM experiments WHERE workspace = $1 AND id = $2', [ref.workspace, ref.id]))
       .rows[0] as ExperimentRow | undefined;
@@ -570,7 +641,14 @@ class PostgresStorage implements Storage {
     const known = await byKey();
     if (known !== undefined) return { experiment: toExperiment(known), created: false };
     let id = input.requestedId;
-    if (id !== undefined && (await this.find({ workspace, id }, q)) !== undefined) {
+    // A deleted experiment's id is never given again: its old sync records must not find a stranger.
+    const tombstone = async (id: string) =>
+      (await q('SELECT 1 FROM deleted_experiments WHERE workspace = $1 AND id = $2', [workspace, id])).rows
+        .length > 0;
+    if (
+      id !== undefined &&
+      ((await this.find({ workspace, id }, q)) !== undefined || (await tombstone(id)))
+    ) {
       if (exact) throw runExists(workspace, id);
       id = undefined;
     }

@@ -13,6 +13,7 @@ import type {
   CopyExperimentInput,
   CreateExperimentInput,
   CreateResult,
+  ExperimentMetaPatch,
   ExperimentRecord,
   ExperimentRef,
   IngestChunk,
@@ -78,6 +79,13 @@ const MIGRATIONS: string[] = [
   `CREATE TABLE chunk_blocks (chunk INTEGER PRIMARY KEY, data BLOB NOT NULL);`,
   // 3: the origin of imported runs (JSON {kind, path, id}), NULL for the others.
   `ALTER TABLE experiments ADD COLUMN source TEXT;`,
+  // 4: team metadata (tags as a JSON array, a note, archived), and tombstones of deleted experiments.
+  `ALTER TABLE experiments ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+   ALTER TABLE experiments ADD COLUMN note TEXT NOT NULL DEFAULT '';
+   ALTER TABLE experiments ADD COLUMN archived INTEGER NOT NULL DEFAULT 0;
+   CREATE TABLE deleted_experiments (
+     workspace TEXT NOT NULL, id TEXT NOT NULL, deleted_at INTEGER NOT NULL,
+     PRIMARY KEY (workspace, id)) WITHOUT ROWID;`,
 ];
 
 export interface OpenSqliteStorageOptions {
@@ -210,6 +218,13 @@ class SqliteStorage implements Storage {
         'SELECT k.* FROM dashboard_sessions s JOIN api_keys k ON k.id = s.key_id WHERE s.token_hash = ? AND s.expires_at > ? AND k.revoked_at IS NULL',
       ),
       deleteSession: p('DELETE FROM dashboard_sessions WHERE token_hash = ?'),
+      updateMeta: p(
+        'UPDATE experiments SET name = ?, tags = ?, note = ?, archived = ? WHERE workspace = ? AND id = ?',
+      ),
+      deletedAt: p('SELECT deleted_at FROM deleted_experiments WHERE workspace = ? AND id = ?').pluck(),
+      insertTombstone: p(
+        'INSERT OR IGNORE INTO deleted_experiments (workspace, id, deleted_at) VALUES (?, ?, ?)',
+      ),
       deleteExpiredSessions: p('DELETE FROM dashboard_sessions WHERE expires_at <= ?'),
     };
   }
@@ -317,6 +332,52 @@ class SqliteStorage implements Storage {
         return { experiment: toExperiment(this.row({ workspace: ref.workspace, id })), created: true };
       })
       .immediate();
+  }
+
+  updateExperimentMeta(ref: ExperimentRef, patch: ExperimentMetaPatch): ExperimentRecord {
+    return this.db
+      .transaction((): ExperimentRecord => {
+        const now = toExperiment(this.row(ref));
+        this.s.updateMeta.run(
+          patch.name === undefined ? now.name : patch.name,
+          JSON.stringify(patch.tags ?? now.tags),
+          patch.note ?? now.note,
+          (patch.archived ?? now.archived) ? 1 : 0,
+          ref.workspace,
+          ref.id,
+        );
+        return toExperiment(this.row(ref));
+      })
+      .immediate();
+  }
+
+  deleteExperiment(ref: ExperimentRef, now: number): boolean {
+    return this.db
+      .transaction((): boolean => {
+        const row = this.s.experiment.get(ref.workspace, ref.id) as ExperimentRow | undefined;
+        if (row === undefined) return false;
+        const pk = row.pk;
+        this.db
+          .prepare('DELETE FROM chunk_blocks WHERE chunk IN (SELECT id FROM chunks WHERE exp = ?)')
+          .run(pk);
+        this.db.prepare('DELETE FROM chunks WHERE exp = ?').run(pk);
+        this.db.prepare('DELETE FROM sources WHERE exp = ?').run(pk);
+        this.db.prepare('DELETE FROM rewinds WHERE exp = ?').run(pk);
+        this.db.prepare('DELETE FROM config_revisions WHERE exp = ?').run(pk);
+        this.db.prepare('DELETE FROM experiments WHERE pk = ?').run(pk);
+        this.s.insertTombstone.run(ref.workspace, ref.id, now);
+        return true;
+      })
+      .immediate();
+  }
+
+  deletedAt(ref: ExperimentRef): number | undefined {
+    return this.s.deletedAt.get(ref.workspace, ref.id) as number | undefined;
+  }
+
+  vacuum(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.db.exec('VACUUM');
   }
 
   ingest(ref: ExperimentRef, sources: IngestSource[]): IngestResult {
@@ -488,7 +549,9 @@ class SqliteStorage implements Storage {
   }
 
   private pickId(workspace: string, requested: string | undefined, exact: boolean): string {
-    const taken = (id: string) => this.s.experiment.get(workspace, id) !== undefined;
+    // A deleted experiment's id is never given again: its old sync records must not find a stranger.
+    const taken = (id: string) =>
+      this.s.experiment.get(workspace, id) !== undefined || this.s.deletedAt.get(workspace, id) !== undefined;
     if (requested !== undefined && !taken(requested)) return requested;
     if (requested !== undefined && exact) {
       throw new SwanlogError(

@@ -417,5 +417,73 @@ export function describeStorageContract(name: string, factory: StorageFactory): 
       await storage.revokeApiKey(`ks-${ws}`, 2);
       assert.equal(await storage.findDashboardSession(`t2-${ws}`, Date.now()), undefined);
     });
+
+    test('team metadata: tags, note, rename, archive and undo; only the fields given change', async () => {
+      const ws = freshWs();
+      const { experiment } = await create(storage, ws, 'rk-meta', { requestedId: 'meta-run', name: 'first' });
+      assert.deepEqual([experiment.tags, experiment.note, experiment.archived], [[], '', false]);
+      const ref = { workspace: ws, id: 'meta-run' };
+      const tagged = await storage.updateExperimentMeta(ref, { tags: ['baseline', 'lr-sweep'] });
+      assert.deepEqual(
+        [tagged.name, tagged.tags, tagged.note, tagged.archived],
+        ['first', ['baseline', 'lr-sweep'], '', false],
+      );
+      await storage.updateExperimentMeta(ref, { note: 'diverged at 3k', name: 'renamed', archived: true });
+      const read = await storage.getExperiment(ref);
+      assert.deepEqual(
+        [read?.name, read?.tags, read?.note, read?.archived],
+        ['renamed', ['baseline', 'lr-sweep'], 'diverged at 3k', true],
+      );
+      await storage.updateExperimentMeta(ref, { archived: false });
+      assert.equal((await storage.listExperiments(ws))[0]?.archived, false);
+      await assert.rejects(
+        Promise.resolve().then(() =>
+          storage.updateExperimentMeta({ workspace: ws, id: 'nope' }, { note: 'x' }),
+        ),
+        (e: Error & { code?: string }) => e.code === 'RUN_NOT_FOUND',
+      );
+    });
+
+    test('delete removes every row of one experiment, keeps a tombstone; its id is never given again', async () => {
+      const ws = freshWs();
+      await create(storage, ws, 'rk-del', { requestedId: 'doomed' });
+      await create(storage, ws, 'rk-keep', { requestedId: 'kept' });
+      const doomed = { workspace: ws, id: 'doomed' };
+      const kept = { workspace: ws, id: 'kept' };
+      for (const ref of [doomed, kept]) {
+        const r = await storage.ingest(ref, [batchOf('src', -1, 299)]);
+        assert.equal(r.status, 'stored');
+        await storage.addConfigRevisions(ref, [{ ts: 1, source: 'src', patch: { lr: 1 } }]);
+      }
+      assert.equal(await storage.deletedAt(doomed), undefined);
+      assert.equal(await storage.deleteExperiment(doomed, 777), true);
+      assert.equal(await storage.getExperiment(doomed), undefined);
+      assert.equal(await storage.deletedAt(doomed), 777);
+      assert.equal(await storage.deleteExperiment(doomed, 888), false, 'already gone');
+      assert.deepEqual(
+        (await storage.listExperiments(ws)).map((e) => e.id),
+        ['kept'],
+      );
+      const again = await create(storage, ws, 'rk-new', { requestedId: 'doomed' });
+      assert.notEqual(again.experiment.id, 'doomed', 'a deleted id is not reused');
+      await assert.rejects(
+        Promise.resolve().then(() =>
+          create(storage, ws, 'rk-exact', { requestedId: 'doomed', exactId: true }),
+        ),
+        (e: Error & { code?: string }) => e.code === 'RUN_EXISTS',
+      );
+      // The other experiment is whole.
+      const summaries = await storage.chunkSummaries(kept);
+      assert.equal(
+        summaries.reduce((n, c) => n + c.n, 0),
+        300,
+      );
+      assert.equal((await storage.configRevisions(kept)).length, 1);
+      await storage.vacuum();
+      assert.equal(
+        (await storage.chunkSummaries(kept)).reduce((n, c) => n + c.n, 0),
+        300,
+      );
+    });
   });
 }

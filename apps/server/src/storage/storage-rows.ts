@@ -12,6 +12,9 @@ export interface ExperimentRow {
   created_at: number;
   copied_from: string | null;
   source: string | null;
+  tags: string;
+  note: string;
+  archived: number | boolean;
 }
 
 export interface ChunkRow {
@@ -48,6 +51,9 @@ export function toExperiment(row: ExperimentRow): ExperimentRecord {
     createdAt: row.created_at,
     copiedFrom: row.copied_from,
     source: row.source === null ? null : (JSON.parse(row.source) as ExperimentSource),
+    tags: JSON.parse(row.tags ?? '[]') as string[],
+    note: row.note ?? '',
+    archived: row.archived === true || row.archived === 1,
   };
 }
 

@@ -20,6 +20,19 @@ export interface ExperimentRecord {
   copiedFrom: string | null;
   /** The origin of an imported run. */
   source: ExperimentSource | null;
+  /** Team metadata, set from the dashboard or the API (`updateExperimentMeta`). */
+  tags: string[];
+  note: string;
+  /** Hidden from the runs list unless asked for; undone by setting it false. */
+  archived: boolean;
+}
+
+/** A change of an experiment's team metadata: only the fields given change. */
+export interface ExperimentMetaPatch {
+  name?: string | null;
+  tags?: string[];
+  note?: string;
+  archived?: boolean;
 }
 
 export interface CreateExperimentInput {
@@ -141,6 +154,17 @@ export interface Storage {
   listProjects(workspace: string): MaybePromise<{ name: string; experiments: number }[]>;
   /** A new experiment with the same points, rewinds, sessions (open ones crashed) and config. */
   copyExperiment(ref: ExperimentRef, input: CopyExperimentInput): MaybePromise<CreateResult>;
+  /** Changes the given metadata fields; answers the experiment as it now is. */
+  updateExperimentMeta(ref: ExperimentRef, patch: ExperimentMetaPatch): MaybePromise<ExperimentRecord>;
+  /**
+   * Removes the experiment and all its rows, keeping a tombstone of its id (`deletedAt`), so the
+   * id is never given again and a later sync of it is told so. False when there was none.
+   */
+  deleteExperiment(ref: ExperimentRef, now: number): MaybePromise<boolean>;
+  /** When the experiment `ref` names was deleted, or undefined when it never was. */
+  deletedAt(ref: ExperimentRef): MaybePromise<number | undefined>;
+  /** Gives the space of deleted rows back to the file system (SQLite VACUUM; PostgreSQL VACUUM). */
+  vacuum(): MaybePromise<void>;
 
   /**
    * Applies the watermark rule to every source of a batch in one transaction: all sources are

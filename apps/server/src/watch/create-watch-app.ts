@@ -6,11 +6,13 @@ import { type Context, Hono } from 'hono';
 import { type DashboardEvents, eventStreamResponse } from '../dashboard-events.js';
 import type { DashboardExperimentList, DashboardServerInfo, RunProblem } from '../dashboard-types.js';
 import { handleErrors } from '../error-handling.js';
+import { exportFormatOf, exportResponse, localSeriesPieces } from '../export-series.js';
 import { metricKeyOf, metricQueryOf, validateId } from '../route-params.js';
+import { runsTableOf } from '../runs-table.js';
 import { seriesResponse } from '../series-response.js';
 import { serveUi } from '../static-ui.js';
 import { eachLocalRun, openLocalRun } from './local-runs.js';
-import { LOCAL_WORKSPACE, localDetails, localExperiment } from './local-views.js';
+import { LOCAL_WORKSPACE, localDetails, localExperiment, localTableRow } from './local-views.js';
 
 export interface CreateWatchAppOptions {
   logdir: string;
@@ -86,6 +88,8 @@ export function createWatchApp(options: CreateWatchAppOptions): Hono {
       workspace: LOCAL_WORKSPACE,
       scope: 'read',
       mode: 'watch',
+      canEdit: false,
+      csrfToken: null,
     };
     return c.json(info);
   });
@@ -100,6 +104,24 @@ export function createWatchApp(options: CreateWatchAppOptions): Hono {
     };
     return c.json(list);
   });
+
+  api.get('/workspaces/:ws/runs-table', (c) => {
+    workspaceOf(c);
+    const project = c.req.query('project');
+    const rows = eachLocalRun(logdir, localTableRow).results;
+    return c.json(
+      runsTableOf(project === undefined || project === '' ? rows : rows.filter((r) => r.project === project)),
+    );
+  });
+
+  // The local dashboard changes nothing: tags, notes and archive live on a server.
+  const readOnly = () => {
+    throw new SwanlogError('READ_ONLY', 'swanlog watch shows local runs read-only', {
+      hint: 'sync the runs to a swanlog server (`swanlog sync`) to tag, annotate, rename or archive them there',
+    });
+  };
+  api.patch('/experiments/:id/meta', readOnly);
+  api.delete('/experiments/:id', readOnly);
 
   api.get('/workspaces/:ws/projects', (c) => {
     workspaceOf(c);
@@ -134,6 +156,18 @@ export function createWatchApp(options: CreateWatchAppOptions): Hono {
         return seriesResponse(reader.series(key, { superseded: query.superseded }), query);
       }),
     );
+  });
+
+  api.get('/experiments/:id/export/*', (c) => {
+    const key = metricKeyOf(c.req.raw.url, '/export/');
+    const query = metricQueryOf(c.req.query());
+    const format = exportFormatOf(c.req.query('format'));
+    const { id, series } = withRun(c, (reader) => {
+      if (!reader.keys().includes(key))
+        throw new SwanlogError('NOT_FOUND', `run ${reader.meta.id} has no metric ${JSON.stringify(key)}`);
+      return { id: reader.meta.id, series: reader.series(key) };
+    });
+    return exportResponse(localSeriesPieces(series, query), { id, key, format });
   });
 
   api.get('/events', (c) =>

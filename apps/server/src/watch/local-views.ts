@@ -1,6 +1,13 @@
+import { encodeValue } from '@swanlog/protocol';
 import type { RunReader } from '@swanlog/store';
 import { readSyncRecords } from '@swanlog/store';
-import type { DashboardExperiment, ExperimentDetails } from '../dashboard-types.js';
+import type {
+  DashboardExperiment,
+  ExperimentDetails,
+  MetricSummary,
+  RunsTableRow,
+} from '../dashboard-types.js';
+import { extremesOf, flattenConfig } from '../runs-table.js';
 
 /** The workspace every local run is shown in. */
 export const LOCAL_WORKSPACE = 'local';
@@ -25,6 +32,38 @@ export function localExperiment(reader: RunReader): DashboardExperiment {
     segments: reader.sessionRows().length,
     dir: reader.dir,
     sync: syncOf(reader.dir),
+  };
+}
+
+/** A run directory as a row of the runs table: its flattened config and each key's last/min/max. */
+export function localTableRow(reader: RunReader): RunsTableRow {
+  const e = localExperiment(reader);
+  const metrics: Record<string, MetricSummary> = {};
+  for (const key of e.keys) {
+    const s = reader.series(key);
+    const n = s.steps.length;
+    if (n === 0) continue;
+    const values: ReturnType<typeof encodeValue>[] = new Array(n);
+    for (let i = 0; i < n; i++) values[i] = encodeValue(s.values[i]!);
+    metrics[key] = { last: values[n - 1]!, ...extremesOf(values), step: s.steps[n - 1]! };
+  }
+  let updatedAt = reader.meta.createdAt;
+  for (const row of reader.sessionRows()) updatedAt = Math.max(updatedAt, row.ended_at ?? row.started_at);
+  return {
+    id: e.id,
+    name: e.name,
+    project: e.project,
+    state: e.state,
+    createdAt: reader.meta.createdAt,
+    updatedAt,
+    lastStep: e.lastStep,
+    segments: e.segments,
+    tags: [],
+    note: '',
+    archived: false,
+    config: flattenConfig(e.config),
+    metrics,
+    dir: reader.dir,
   };
 }
 

@@ -1,5 +1,6 @@
 import { basename, dirname } from 'node:path';
 import { ImportedSession, readImportProgress, recordStepOffsets } from '@swanlog/store';
+import { addConfigRevisions } from '../add-config-revisions.js';
 import { readFrom } from '../read-from.js';
 import type { ImportCounts } from '../tensorboard/import-tensorboard.js';
 import {
@@ -69,6 +70,12 @@ export function importWandb(runDir: string, files: string[]): WandbImportCounts 
       if (done !== undefined) index++;
       continue;
     }
+    // A later directory's run record (a resumed run given a new config) and `wandb.config.update`
+    // calls change the config: each change is a config revision, recorded before the points.
+    const updates = [
+      ...(index > 0 && done === undefined && chunk.run !== null ? [chunk.run.config] : []),
+      ...chunk.configUpdates,
+    ];
     const first = chunk.records[0]?.time;
     const session =
       done === undefined
@@ -81,6 +88,7 @@ export function importWandb(runDir: string, files: string[]): WandbImportCounts 
     if (done === undefined) counts.sessions++;
     index++;
     try {
+      addConfigRevisions(runDir, session, updates);
       const written = session.write({
         records: chunk.records,
         progress: [{ file: key, offset: chunk.end, state: JSON.stringify(chunk.state) }],

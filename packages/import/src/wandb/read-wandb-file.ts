@@ -1,7 +1,12 @@
 import { fromBinary } from '@bufbuild/protobuf';
 import { isSwanlogError } from '@swanlog/protocol';
 import type { ImportedRecord, JsonObject } from '@swanlog/store';
-import { type HistoryRecord, RecordSchema, type Record as WandbRecord } from '../gen/wandb_pb.js';
+import {
+  type ConfigItem,
+  type HistoryRecord,
+  RecordSchema,
+  type Record as WandbRecord,
+} from '../gen/wandb_pb.js';
 import { readLevelDbLog, readLogHeader } from '../read-leveldb-log.js';
 import { parsePythonJson } from './parse-python-json.js';
 
@@ -36,6 +41,8 @@ export interface WandbFileChunk {
   end: number;
   state: WandbReaderState;
   run: WandbRunInfo | null;
+  /** The config changes the run made after it started (`wandb.config.update`), in file order. */
+  configUpdates: JsonObject[];
   skipped: Record<string, number>;
   error?: unknown;
 }
@@ -60,11 +67,12 @@ export function readWandbFile(options: {
     skipped[what] = (skipped[what] ?? 0) + 1;
   };
   let run: WandbRunInfo | null = null;
+  const configUpdates: JsonObject[] = [];
   let end = options.offset;
   try {
     if (options.offset === 0) {
       if (readLogHeader(options.bytes, options.file, WANDB_HEADER) === undefined) {
-        return { records, end: 0, state, run, skipped };
+        return { records, end: 0, state, run, configUpdates, skipped };
       }
       end = HEADER_BYTES;
     }
@@ -84,7 +92,10 @@ export function readWandbFile(options: {
       }
       const what = record.recordType;
       if (what.case === 'run') run = runInfo(what.value);
-      else if (what.case === 'exit') state.exitCode = what.value.exitCode;
+      else if (what.case === 'config') {
+        const update = configOf(what.value.update);
+        if (Object.keys(update).length > 0) configUpdates.push(update);
+      } else if (what.case === 'exit') state.exitCode = what.value.exitCode;
       else if (what.case === 'history') {
         const row = historyRow(what.value, state, skip);
         if (row === undefined) continue;
@@ -96,14 +107,27 @@ export function readWandbFile(options: {
     }
   } catch (error) {
     if (!isSwanlogError(error, 'SOURCE_CORRUPT')) throw error;
-    return { records, end, state, run, skipped, error };
+    return { records, end, state, run, configUpdates, skipped, error };
   }
-  return { records, end, state, run, skipped };
+  return { records, end, state, run, configUpdates, skipped };
 }
 
 function runInfo(r: NonNullable<Extract<WandbRecord['recordType'], { case: 'run' }>['value']>): WandbRunInfo {
+  const start =
+    r.startTime === undefined ? null : Number(r.startTime.seconds) * 1000 + r.startTime.nanos / 1e6;
+  return {
+    id: r.runId,
+    project: r.project,
+    name: r.displayName === '' ? null : r.displayName,
+    config: configOf(r.config?.update ?? []),
+    startTime: start,
+  };
+}
+
+/** The config a run record or config record carries, nested keys as nested objects. */
+function configOf(items: ConfigItem[]): JsonObject {
   const config: JsonObject = {};
-  for (const item of r.config?.update ?? []) {
+  for (const item of items) {
     const path = item.key !== '' ? [item.key] : item.nestedKey;
     const value = parsePythonJson(item.valueJson);
     // `_wandb` is W&B's own bookkeeping (versions, telemetry), not the run's config.
@@ -117,15 +141,7 @@ function runInfo(r: NonNullable<Extract<WandbRecord['recordType'], { case: 'run'
     // W&B stores each config entry as {value, desc}: the value is what the run was given.
     at[path.at(-1)!] = unwrapConfigValue(value) as JsonObject[string];
   }
-  const start =
-    r.startTime === undefined ? null : Number(r.startTime.seconds) * 1000 + r.startTime.nanos / 1e6;
-  return {
-    id: r.runId,
-    project: r.project,
-    name: r.displayName === '' ? null : r.displayName,
-    config,
-    startTime: start,
-  };
+  return config;
 }
 
 function unwrapConfigValue(value: unknown): unknown {
