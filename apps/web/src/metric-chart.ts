@@ -2,6 +2,7 @@ import type { MetricPoint } from '@swanlog/protocol';
 import uPlot from 'uplot';
 import { buildChartData, type LineInput } from './chart-data.js';
 import { h } from './h.js';
+import { smoothEma } from './smoothing.js';
 
 /** A vertical line on the x axis: where a run resumed or rewound. */
 export interface ChartMarker {
@@ -23,6 +24,10 @@ export interface ChartContent {
   markers?: ChartMarker[];
   /** A note under the chart (e.g. "downsampled from N points"). */
   note?: string;
+  /** Debiased EMA weight in [0, 1) for the drawn lines; the raw line stays faint behind. */
+  smoothing?: number;
+  /** Log-scale y: points <= 0 are left out (counted in the note). */
+  logScale?: boolean;
 }
 
 export interface MetricChart {
@@ -69,6 +74,19 @@ export function createMetricChart(options: MetricChartOptions): MetricChart {
   function build(content: ChartContent, data: uPlot.AlignedData, layerCount: number): void {
     plot?.destroy();
     const series: uPlot.Series[] = [{ label: 'step' }];
+    const smoothed = (content.smoothing ?? 0) > 0;
+    if (smoothed) {
+      content.lines.forEach((line, i) => {
+        series.push({
+          label: `${line.label} (raw)`,
+          stroke: `${PALETTE[i % PALETTE.length]}40`,
+          width: 1,
+          spanGaps: true,
+          value: (_u, v) => formatValue(v),
+          points: { show: false },
+        });
+      });
+    }
     content.lines.forEach((line, i) => {
       series.push({
         label: line.label,
@@ -92,12 +110,19 @@ export function createMetricChart(options: MetricChartOptions): MetricChart {
       width: plotWidth(plotBox),
       height: HEIGHT,
       series,
-      scales: { x: { time: false } },
+      scales: { x: { time: false }, y: content.logScale ? { distr: 3 } : {} },
       axes: [
         { values: (_u, splits) => splits.map((v) => (v === null ? '' : String(v))) },
-        { values: (_u, splits) => splits.map(formatValue), size: 60 },
+        {
+          values: (_u, splits) => {
+            const ticks = splits.map(formatValue);
+            element.dataset.yTicks = ticks.join(' ');
+            return ticks;
+          },
+          size: 60,
+        },
       ],
-      legend: { show: content.lines.length > 1 || layerCount > 0 },
+      legend: { show: content.lines.length > 1 || layerCount > 0 || smoothed },
       cursor: { drag: { x: true, y: false, setScale: false } },
       plugins: [markerPlugin(() => markers)],
       hooks: {
@@ -122,18 +147,41 @@ export function createMetricChart(options: MetricChartOptions): MetricChart {
     update(content) {
       markers = content.markers ?? [];
       const built = buildChartData(content.lines, content.superseded);
-      const data = [built.steps, ...built.lines, ...built.supersededLayers] as uPlot.AlignedData;
-      const nextShape = `${content.lines.map((l) => l.label).join('|')}#${built.supersededLayers.length}`;
+      let leftOut = 0;
+      const onAxis = (col: (number | null)[]) =>
+        content.logScale
+          ? col.map((v) => {
+              if (v !== null && v <= 0) {
+                leftOut++;
+                return null;
+              }
+              return v;
+            })
+          : col;
+      const raw = built.lines.map(onAxis);
+      const layers = built.supersededLayers.map(onAxis);
+      const weight = content.smoothing ?? 0;
+      const drawn = weight > 0 ? raw.map((col) => smoothEma(col, weight)) : raw;
+      const data = [built.steps, ...(weight > 0 ? raw : []), ...drawn, ...layers] as uPlot.AlignedData;
+      const nextShape = `${content.lines.map((l) => l.label).join('|')}#${built.supersededLayers.length}#${weight > 0}#${!!content.logScale}`;
       if (!plot || nextShape !== shape) build(content, data, built.supersededLayers.length);
       else plot.setData(data);
       shape = nextShape;
       element.dataset.points = String(built.pointCount);
       element.dataset.lastStep = String(built.steps.at(-1) ?? '');
+      element.dataset.yScale = content.logScale ? 'log' : 'linear';
+      element.dataset.smoothing = String(weight);
+      element.dataset.drawnLast = String(drawn[0]?.findLast((v) => v !== null) ?? '');
+      element.dataset.rawLast = String(raw[0]?.findLast((v) => v !== null) ?? '');
       markerList.replaceChildren(
         ...markers.map((m) => h('li', { class: `marker-${m.kind}` }, `${m.label} (step ${m.step})`)),
       );
       const bad = built.nonFinite.reduce((a, b) => a + b, 0);
-      const notes = [content.note, bad ? `${bad} non-finite value${bad === 1 ? '' : 's'} not drawn` : ''];
+      const notes = [
+        content.note,
+        bad ? `${bad} non-finite value${bad === 1 ? '' : 's'} not drawn` : '',
+        leftOut ? `${leftOut} point${leftOut === 1 ? '' : 's'} ≤ 0 left out (log scale)` : '',
+      ];
       caption.textContent = notes.filter(Boolean).join(' · ');
     },
     destroy() {

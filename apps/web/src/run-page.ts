@@ -15,6 +15,43 @@ interface KeyChart {
 /** The run page (`/experiments/<id>`): header, a chart per key, config history, segments. */
 export function renderRunPage(root: HTMLElement, id: string): void {
   let showSuperseded = false;
+  const params = new URLSearchParams(location.search);
+  let smoothing = Math.min(0.99, Math.max(0, Number(params.get('smooth')) || 0));
+  let logScale = params.get('log') === '1';
+  const saveView = () => {
+    const q = new URLSearchParams(location.search);
+    if (smoothing > 0) q.set('smooth', String(smoothing));
+    else q.delete('smooth');
+    if (logScale) q.set('log', '1');
+    else q.delete('log');
+    const search = q.toString();
+    history.replaceState(history.state, '', `${location.pathname}${search ? `?${search}` : ''}`);
+  };
+  const smoothValue = h('span', { 'data-testid': 'smoothing-value' }, smoothing.toFixed(2));
+  const smoothSlider = h('input', {
+    type: 'range',
+    min: '0',
+    max: '0.99',
+    step: '0.01',
+    value: String(smoothing),
+    'data-testid': 'smoothing',
+    oninput: (e) => {
+      smoothing = Number((e.target as HTMLInputElement).value);
+      smoothValue.textContent = smoothing.toFixed(2);
+      saveView();
+      for (const c of charts.values()) c.refresh();
+    },
+  });
+  const logToggle = h('input', {
+    type: 'checkbox',
+    'data-testid': 'log-scale',
+    onchange: (e) => {
+      logScale = (e.target as HTMLInputElement).checked;
+      saveView();
+      for (const c of charts.values()) c.refresh();
+    },
+  });
+  (logToggle as HTMLInputElement).checked = logScale;
   let markers: ChartMarker[] = [];
   const charts = new Map<string, KeyChart>();
   const header = h('header', { class: 'run-header' });
@@ -39,6 +76,8 @@ export function renderRunPage(root: HTMLElement, id: string): void {
         'div',
         { class: 'toolbar' },
         h('label', { class: 'toggle' }, toggle, ' show superseded points'),
+        h('label', { class: 'toggle' }, logToggle, ' log-scale y'),
+        h('label', { class: 'toggle' }, 'smoothing ', smoothSlider, ' ', smoothValue),
         h('span', { class: 'hint' }, 'drag on a chart to zoom, double click to reset'),
       ),
       status,
@@ -76,6 +115,8 @@ export function renderRunPage(root: HTMLElement, id: string): void {
           lines: [{ label: key, points: visible }],
           superseded: showSuperseded ? series.points.filter((p) => p.superseded) : [],
           markers,
+          smoothing,
+          logScale,
           note: [
             series.downsampled
               ? `${visible.length} of ${series.total} points (downsampled)`

@@ -149,6 +149,51 @@ describe('dashboard over swanlog watch', () => {
     );
   });
 
+  test('log scale changes the y axis, smoothing the drawn line (not the data), and a link restores both', async () => {
+    await page.goto('/experiments/fx-finished');
+    const chart = page.getByTestId('chart-loss');
+    await chart.locator('canvas').waitFor();
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-points'),
+    );
+    const points = await chart.getAttribute('data-points');
+    const rawLast = await chart.getAttribute('data-raw-last');
+    const linearTicks = await chart.getAttribute('data-y-ticks');
+    assert.equal(await chart.getAttribute('data-drawn-last'), rawLast);
+
+    await page.getByTestId('log-scale').check();
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-y-scale') === 'log',
+    );
+    await page.waitForFunction(
+      (before) =>
+        document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-y-ticks') !== before,
+      linearTicks,
+    );
+
+    await page.getByTestId('smoothing').fill('0.9');
+    assert.equal(await text(page.getByTestId('smoothing-value')), '0.90');
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-smoothing') === '0.9',
+    );
+    assert.notEqual(await chart.getAttribute('data-drawn-last'), rawLast, 'the drawn line is smoothed');
+    assert.equal(await chart.getAttribute('data-raw-last'), rawLast, 'the data is unchanged');
+    assert.equal(await chart.getAttribute('data-points'), points);
+    assert.match(await text(chart.locator('.u-legend')), /loss \(raw\)/);
+
+    const url = new URL(page.url());
+    assert.equal(url.searchParams.get('smooth'), '0.9');
+    assert.equal(url.searchParams.get('log'), '1');
+    await page.goto(url.pathname + url.search);
+    await page.waitForFunction(
+      () =>
+        document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-y-scale') === 'log' &&
+        document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-smoothing') === '0.9',
+    );
+    assert.equal(await page.getByTestId('log-scale').isChecked(), true);
+    assert.equal(await page.getByTestId('smoothing').inputValue(), '0.9');
+  });
+
   test('a point logged by a live process appears without a reload', async () => {
     await page.goto('/experiments/web-live');
     const lastStep = page.getByTestId('last-step');
