@@ -192,6 +192,7 @@ describe('dashboard over swanlog watch', () => {
     );
     assert.equal(await page.getByTestId('log-scale').isChecked(), true);
     assert.equal(await page.getByTestId('smoothing').inputValue(), '0.9');
+    await screenshot(page, 'watch-run-log-smoothed');
   });
 
   test('a point logged by a live process appears without a reload', async () => {
