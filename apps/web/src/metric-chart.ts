@@ -16,6 +16,8 @@ export interface MetricChartOptions {
   testId: string;
   /** Called with the step range the user selected by dragging, or null on double click (reset). */
   onZoom?: (range: { from: number; to: number } | null) => void;
+  /** Charts with the same key share one crosshair (uPlot cursor sync on the x value). */
+  syncKey?: string;
 }
 
 export interface ChartContent {
@@ -123,7 +125,10 @@ export function createMetricChart(options: MetricChartOptions): MetricChart {
         },
       ],
       legend: { show: content.lines.length > 1 || layerCount > 0 || smoothed },
-      cursor: { drag: { x: true, y: false, setScale: false } },
+      cursor: {
+        drag: { x: true, y: false, setScale: false },
+        ...(options.syncKey ? { sync: { key: options.syncKey, setSeries: false } } : {}),
+      },
       plugins: [markerPlugin(() => markers)],
       hooks: {
         setSelect: [

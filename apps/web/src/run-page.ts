@@ -96,6 +96,7 @@ export function renderRunPage(root: HTMLElement, id: string): void {
       chart: createMetricChart({
         title: key,
         testId: `chart-${key}`,
+        syncKey: `run-${id}`,
         onZoom: (range) => {
           entry.range = range;
           entry.refresh();

@@ -195,6 +195,34 @@ describe('dashboard over swanlog watch', () => {
     await screenshot(page, 'watch-run-log-smoothed');
   });
 
+  test('the crosshair moves in every chart of the run when the pointer is over one', async () => {
+    await page.goto('/experiments/fx-finished');
+    for (const key of ['loss', 'acc']) await page.getByTestId(`chart-${key}`).locator('canvas').waitFor();
+    const cursorLeft = (key: string) =>
+      page.evaluate((k) => {
+        const el = document.querySelector<HTMLElement>(`[data-testid="chart-${k}"] .u-cursor-x`);
+        return el ? el.style.transform || el.style.left : '';
+      }, key);
+    const before = await cursorLeft('acc');
+    const box = (await page.getByTestId('chart-loss').locator('.u-over').boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 3 });
+    await page.waitForFunction((b) => {
+      const el = document.querySelector<HTMLElement>('[data-testid="chart-acc"] .u-cursor-x');
+      return el && (el.style.transform || el.style.left) !== b && !el.classList.contains('u-off');
+    }, before);
+    const accLeft = await cursorLeft('acc');
+    assert.equal(accLeft, await cursorLeft('loss'), 'both crosshairs stand at the same x');
+    await page.mouse.move(box.x + box.width * 0.2, box.y + box.height / 2, { steps: 3 });
+    await page.waitForFunction(
+      (b) =>
+        (() => {
+          const el = document.querySelector<HTMLElement>('[data-testid="chart-acc"] .u-cursor-x');
+          return el ? el.style.transform || el.style.left : '';
+        })() !== b,
+      accLeft,
+    );
+  });
+
   test('a point logged by a live process appears without a reload', async () => {
     await page.goto('/experiments/web-live');
     const lastStep = page.getByTestId('last-step');
