@@ -15,6 +15,7 @@ interface KeyChart {
 /** The run page (`/experiments/<id>`): header, a chart per key, config history, segments. */
 export function renderRunPage(root: HTMLElement, id: string): void {
   let showSuperseded = false;
+  let zoom: { from: number; to: number } | null = null;
   const params = new URLSearchParams(location.search);
   let smoothing = Math.min(0.99, Math.max(0, Number(params.get('smooth')) || 0));
   let logScale = params.get('log') === '1';
@@ -91,15 +92,19 @@ export function renderRunPage(root: HTMLElement, id: string): void {
     const existing = charts.get(key);
     if (existing) return existing;
     const entry: KeyChart = {
-      range: null,
+      range: zoom,
       refresh: () => {},
       chart: createMetricChart({
         title: key,
         testId: `chart-${key}`,
         syncKey: `run-${id}`,
         onZoom: (range) => {
-          entry.range = range;
-          entry.refresh();
+          // The zoom is shared: every chart of the run refetches that step range.
+          zoom = range;
+          for (const c of charts.values()) {
+            c.range = range;
+            c.refresh();
+          }
         },
       }),
     };

@@ -142,6 +142,13 @@ describe('dashboard over swanlog watch', () => {
     );
     const zoomed = Number(await chart.getAttribute('data-points'));
     assert.ok(zoomed > 0 && zoomed < all, `zoomed to ${zoomed} of ${all} points`);
+    const lossNote = await text(chart.getByTestId('chart-note'));
+    // The zoom is shared: the acc chart shows the same step range.
+    await page.waitForFunction(
+      (note) =>
+        document.querySelector('[data-testid="chart-acc"] [data-testid="chart-note"]')?.textContent === note,
+      lossNote,
+    );
     await chart.locator('.u-over').dblclick();
     await page.waitForFunction(
       (n) => document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-points') === String(n),
