@@ -225,20 +225,40 @@ function markerPlugin(getMarkers: () => ChartMarker[]): uPlot.Plugin {
           ctx.setLineDash([5, 4]);
           ctx.lineWidth = uPlot.pxRatio * 1.5;
           ctx.font = `${Math.round(11 * uPlot.pxRatio)}px system-ui, sans-serif`;
-          for (const m of getMarkers()) {
-            if (m.step < min || m.step > max) continue;
-            const x = Math.round(u.valToPos(m.step, 'x', true));
+          const shown = getMarkers()
+            .filter((m) => m.step >= min && m.step <= max)
+            .map((m) => ({ m, x: Math.round(u.valToPos(m.step, 'x', true)) }))
+            .sort((a, b) => a.x - b.x);
+          const pad = 4 * uPlot.pxRatio;
+          const rows = layoutLabelRows(
+            shown.map(({ m, x }) => ({ x: x + pad, width: ctx.measureText(m.label).width + pad })),
+          );
+          for (const [i, { m, x }] of shown.entries()) {
             ctx.strokeStyle = MARKER_COLORS[m.kind];
             ctx.fillStyle = MARKER_COLORS[m.kind];
             ctx.beginPath();
             ctx.moveTo(x, top);
             ctx.lineTo(x, top + height);
             ctx.stroke();
-            ctx.fillText(m.label, x + 4 * uPlot.pxRatio, top + 12 * uPlot.pxRatio);
+            ctx.fillText(m.label, x + pad, top + (12 + 13 * rows[i]!) * uPlot.pxRatio);
           }
           ctx.restore();
         },
       ],
     },
   };
+}
+
+/**
+ * Rows for marker labels so none overlaps another: each label (sorted by x) takes the first row
+ * whose last label ends before it starts.
+ */
+export function layoutLabelRows(labels: readonly { x: number; width: number }[]): number[] {
+  const rowEnds: number[] = [];
+  return labels.map(({ x, width }) => {
+    let row = rowEnds.findIndex((end) => end <= x);
+    if (row === -1) row = rowEnds.length;
+    rowEnds[row] = x + width;
+    return row;
+  });
 }
