@@ -28,6 +28,12 @@ export function renderRunPage(root: HTMLElement, id: string): void {
     const search = q.toString();
     history.replaceState(history.state, '', `${location.pathname}${search ? `?${search}` : ''}`);
   };
+  const keySearch = h('input', {
+    type: 'search',
+    placeholder: 'search keys',
+    'data-testid': 'key-search',
+    oninput: () => applyKeySearch(),
+  });
   const smoothValue = h('span', { 'data-testid': 'smoothing-value' }, smoothing.toFixed(2));
   const smoothSlider = h('input', {
     type: 'range',
@@ -76,6 +82,7 @@ export function renderRunPage(root: HTMLElement, id: string): void {
       h(
         'div',
         { class: 'toolbar' },
+        keySearch,
         h('label', { class: 'toggle' }, toggle, ' show superseded points'),
         h('label', { class: 'toggle' }, logToggle, ' log-scale y'),
         h('label', { class: 'toggle' }, 'smoothing ', smoothSlider, ' ', smoothValue),
@@ -87,6 +94,15 @@ export function renderRunPage(root: HTMLElement, id: string): void {
       segmentsBox,
     ),
   );
+
+  /** Hides the charts whose key does not contain the search text, and groups left empty. */
+  function applyKeySearch(): void {
+    const q = keySearch.value.trim().toLowerCase();
+    for (const [key, c] of charts) c.chart.element.hidden = q !== '' && !key.toLowerCase().includes(q);
+    for (const group of chartsBox.querySelectorAll<HTMLElement>('.chart-group')) {
+      group.hidden = ![...group.querySelectorAll<HTMLElement>('.chart')].some((el) => !el.hidden);
+    }
+  }
 
   function chartFor(key: string): KeyChart {
     const existing = charts.get(key);
@@ -150,13 +166,14 @@ export function renderRunPage(root: HTMLElement, id: string): void {
       .sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b)))
       .map(([group, groupKeys]) =>
         h(
-          'section',
-          { class: 'chart-group', 'data-group': group },
-          h('h2', {}, group === '' ? 'metrics' : `${group}/`),
+          'details',
+          { class: 'chart-group', 'data-group': group, open: true },
+          h('summary', {}, h('h2', {}, group === '' ? 'metrics' : `${group}/`)),
           h('div', { class: 'chart-grid' }, ...groupKeys.map((k) => chartFor(k).chart.element)),
         ),
       );
     chartsBox.replaceChildren(...sections);
+    applyKeySearch();
     if (keys.length === 0) chartsBox.append(h('p', { class: 'status' }, 'No metrics logged yet.'));
   }
 

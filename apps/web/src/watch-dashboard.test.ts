@@ -118,6 +118,17 @@ describe('dashboard over swanlog watch', () => {
       await page.getByTestId(`chart-${key}`).locator('canvas').waitFor();
     }
     assert.equal(await page.locator('[data-testid^="chart-"] canvas').count(), 2);
+    await page.getByTestId('key-search').fill('eval');
+    assert.equal(await page.getByTestId('chart-eval/loss').isVisible(), true);
+    assert.equal(await page.getByTestId('chart-train/loss').isVisible(), false);
+    await page.getByTestId('key-search').fill('');
+    await page.locator('[data-group="train"] > summary').click();
+    assert.equal(
+      await page.getByTestId('chart-train/loss').isVisible(),
+      false,
+      'the train/ section is collapsed',
+    );
+    assert.equal(await page.getByTestId('chart-eval/loss').isVisible(), true);
     assert.match(await text(page.getByTestId('config')), /\{/);
   });
 
