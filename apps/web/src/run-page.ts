@@ -151,6 +151,25 @@ export function renderRunPage(root: HTMLElement, id: string): void {
       },
       (error) => entry.chart.update({ lines: [], note: `Could not load ${key}: ${message(error)}` }),
     );
+    // A chart off screen is fetched and drawn only once it is scrolled near the viewport.
+    const fetchNow = entry.refresh;
+    let onScreen = false;
+    let pending = false;
+    entry.refresh = () => {
+      if (onScreen) fetchNow();
+      else pending = true;
+    };
+    const seen = new IntersectionObserver(
+      (items) => {
+        onScreen = items.some((i) => i.isIntersecting);
+        if (onScreen && pending) {
+          pending = false;
+          fetchNow();
+        }
+      },
+      { rootMargin: '200px' },
+    );
+    seen.observe(entry.chart.element);
     charts.set(key, entry);
     return entry;
   }

@@ -118,6 +118,19 @@ describe('dashboard over swanlog watch', () => {
       await page.getByTestId(`chart-${key}`).locator('canvas').waitFor();
     }
     assert.equal(await page.locator('[data-testid^="chart-"] canvas').count(), 2);
+    // A chart far below the viewport is fetched only when scrolled to.
+    await page.setViewportSize({ width: 1280, height: 200 });
+    await page.goto('/experiments/fx-two-writers');
+    await page.getByTestId('chart-eval/loss').locator('canvas').waitFor();
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="chart-eval/loss"]')?.getAttribute('data-points'),
+    );
+    assert.equal(await page.getByTestId('chart-train/loss').getAttribute('data-points'), null);
+    await page.getByTestId('chart-train/loss').scrollIntoViewIfNeeded();
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="chart-train/loss"]')?.getAttribute('data-points'),
+    );
+    await page.setViewportSize({ width: 1280, height: 900 });
     await page.getByTestId('key-search').fill('eval');
     assert.equal(await page.getByTestId('chart-eval/loss').isVisible(), true);
     assert.equal(await page.getByTestId('chart-train/loss').isVisible(), false);
