@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildChartData } from './chart-data.js';
+import { layoutLabelRows } from './metric-chart.js';
 import { parseRoute } from './route.js';
 
 test('lines of different runs share one step axis, with gaps where a run has no point', () => {
@@ -60,4 +61,17 @@ test('routes: runs list, run page, compare, login, unknown', () => {
   assert.deepEqual(parseRoute('/login/', ''), { page: 'login' });
   assert.deepEqual(parseRoute('/experiments/%E0%A4%A', ''), { page: 'not-found' });
   assert.deepEqual(parseRoute('/nope', ''), { page: 'not-found' });
+});
+
+test('marker labels that would overlap go to the next row; far apart ones share a row', () => {
+  // "resume" at x=100 and "rewind to 1000" at x=110 were drawn over each other.
+  assert.deepEqual(
+    layoutLabelRows([
+      { x: 100, width: 50 },
+      { x: 110, width: 90 },
+      { x: 160, width: 20 },
+      { x: 400, width: 20 },
+    ]),
+    [0, 1, 0, 0],
+  );
 });

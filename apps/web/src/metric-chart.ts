@@ -2,6 +2,7 @@ import type { MetricPoint } from '@swanlog/protocol';
 import uPlot from 'uplot';
 import { buildChartData, type LineInput } from './chart-data.js';
 import { h } from './h.js';
+import { smoothEma } from './smoothing.js';
 
 /** A vertical line on the x axis: where a run resumed or rewound. */
 export interface ChartMarker {
@@ -15,6 +16,8 @@ export interface MetricChartOptions {
   testId: string;
   /** Called with the step range the user selected by dragging, or null on double click (reset). */
   onZoom?: (range: { from: number; to: number } | null) => void;
+  /** Charts with the same key share one crosshair (uPlot cursor sync on the x value). */
+  syncKey?: string;
 }
 
 export interface ChartContent {
@@ -23,6 +26,10 @@ export interface ChartContent {
   markers?: ChartMarker[];
   /** A note under the chart (e.g. "downsampled from N points"). */
   note?: string;
+  /** Debiased EMA weight in [0, 1) for the drawn lines; the raw line stays faint behind. */
+  smoothing?: number;
+  /** Log-scale y: points <= 0 are left out (counted in the note). */
+  logScale?: boolean;
 }
 
 export interface MetricChart {
@@ -69,6 +76,19 @@ export function createMetricChart(options: MetricChartOptions): MetricChart {
   function build(content: ChartContent, data: uPlot.AlignedData, layerCount: number): void {
     plot?.destroy();
     const series: uPlot.Series[] = [{ label: 'step' }];
+    const smoothed = (content.smoothing ?? 0) > 0;
+    if (smoothed) {
+      content.lines.forEach((line, i) => {
+        series.push({
+          label: `${line.label} (raw)`,
+          stroke: `${PALETTE[i % PALETTE.length]}40`,
+          width: 1,
+          spanGaps: true,
+          value: (_u, v) => formatValue(v),
+          points: { show: false },
+        });
+      });
+    }
     content.lines.forEach((line, i) => {
       series.push({
         label: line.label,
@@ -92,13 +112,23 @@ export function createMetricChart(options: MetricChartOptions): MetricChart {
       width: plotWidth(plotBox),
       height: HEIGHT,
       series,
-      scales: { x: { time: false } },
+      scales: { x: { time: false }, y: content.logScale ? { distr: 3 } : {} },
       axes: [
         { values: (_u, splits) => splits.map((v) => (v === null ? '' : String(v))) },
-        { values: (_u, splits) => splits.map(formatValue), size: 60 },
+        {
+          values: (_u, splits) => {
+            const ticks = splits.map(formatValue);
+            element.dataset.yTicks = ticks.join(' ');
+            return ticks;
+          },
+          size: 60,
+        },
       ],
-      legend: { show: content.lines.length > 1 || layerCount > 0 },
-      cursor: { drag: { x: true, y: false, setScale: false } },
+      legend: { show: content.lines.length > 1 || layerCount > 0 || smoothed },
+      cursor: {
+        drag: { x: true, y: false, setScale: false },
+        ...(options.syncKey ? { sync: { key: options.syncKey, setSeries: false } } : {}),
+      },
       plugins: [markerPlugin(() => markers)],
       hooks: {
         setSelect: [
@@ -122,18 +152,41 @@ export function createMetricChart(options: MetricChartOptions): MetricChart {
     update(content) {
       markers = content.markers ?? [];
       const built = buildChartData(content.lines, content.superseded);
-      const data = [built.steps, ...built.lines, ...built.supersededLayers] as uPlot.AlignedData;
-      const nextShape = `${content.lines.map((l) => l.label).join('|')}#${built.supersededLayers.length}`;
+      let leftOut = 0;
+      const onAxis = (col: (number | null)[]) =>
+        content.logScale
+          ? col.map((v) => {
+              if (v !== null && v <= 0) {
+                leftOut++;
+                return null;
+              }
+              return v;
+            })
+          : col;
+      const raw = built.lines.map(onAxis);
+      const layers = built.supersededLayers.map(onAxis);
+      const weight = content.smoothing ?? 0;
+      const drawn = weight > 0 ? raw.map((col) => smoothEma(col, weight)) : raw;
+      const data = [built.steps, ...(weight > 0 ? raw : []), ...drawn, ...layers] as uPlot.AlignedData;
+      const nextShape = `${content.lines.map((l) => l.label).join('|')}#${built.supersededLayers.length}#${weight > 0}#${!!content.logScale}`;
       if (!plot || nextShape !== shape) build(content, data, built.supersededLayers.length);
       else plot.setData(data);
       shape = nextShape;
       element.dataset.points = String(built.pointCount);
       element.dataset.lastStep = String(built.steps.at(-1) ?? '');
+      element.dataset.yScale = content.logScale ? 'log' : 'linear';
+      element.dataset.smoothing = String(weight);
+      element.dataset.drawnLast = String(drawn[0]?.findLast((v) => v !== null) ?? '');
+      element.dataset.rawLast = String(raw[0]?.findLast((v) => v !== null) ?? '');
       markerList.replaceChildren(
         ...markers.map((m) => h('li', { class: `marker-${m.kind}` }, `${m.label} (step ${m.step})`)),
       );
       const bad = built.nonFinite.reduce((a, b) => a + b, 0);
-      const notes = [content.note, bad ? `${bad} non-finite value${bad === 1 ? '' : 's'} not drawn` : ''];
+      const notes = [
+        content.note,
+        bad ? `${bad} non-finite value${bad === 1 ? '' : 's'} not drawn` : '',
+        leftOut ? `${leftOut} point${leftOut === 1 ? '' : 's'} ≤ 0 left out (log scale)` : '',
+      ];
       caption.textContent = notes.filter(Boolean).join(' · ');
     },
     destroy() {
@@ -172,20 +225,40 @@ function markerPlugin(getMarkers: () => ChartMarker[]): uPlot.Plugin {
           ctx.setLineDash([5, 4]);
           ctx.lineWidth = uPlot.pxRatio * 1.5;
           ctx.font = `${Math.round(11 * uPlot.pxRatio)}px system-ui, sans-serif`;
-          for (const m of getMarkers()) {
-            if (m.step < min || m.step > max) continue;
-            const x = Math.round(u.valToPos(m.step, 'x', true));
+          const shown = getMarkers()
+            .filter((m) => m.step >= min && m.step <= max)
+            .map((m) => ({ m, x: Math.round(u.valToPos(m.step, 'x', true)) }))
+            .sort((a, b) => a.x - b.x);
+          const pad = 4 * uPlot.pxRatio;
+          const rows = layoutLabelRows(
+            shown.map(({ m, x }) => ({ x: x + pad, width: ctx.measureText(m.label).width + pad })),
+          );
+          for (const [i, { m, x }] of shown.entries()) {
             ctx.strokeStyle = MARKER_COLORS[m.kind];
             ctx.fillStyle = MARKER_COLORS[m.kind];
             ctx.beginPath();
             ctx.moveTo(x, top);
             ctx.lineTo(x, top + height);
             ctx.stroke();
-            ctx.fillText(m.label, x + 4 * uPlot.pxRatio, top + 12 * uPlot.pxRatio);
+            ctx.fillText(m.label, x + pad, top + (12 + 13 * rows[i]!) * uPlot.pxRatio);
           }
           ctx.restore();
         },
       ],
     },
   };
+}
+
+/**
+ * Rows for marker labels so none overlaps another: each label (sorted by x) takes the first row
+ * whose last label ends before it starts.
+ */
+export function layoutLabelRows(labels: readonly { x: number; width: number }[]): number[] {
+  const rowEnds: number[] = [];
+  return labels.map(({ x, width }) => {
+    let row = rowEnds.findIndex((end) => end <= x);
+    if (row === -1) row = rowEnds.length;
+    rowEnds[row] = x + width;
+    return row;
+  });
 }

@@ -15,6 +15,50 @@ interface KeyChart {
 /** The run page (`/experiments/<id>`): header, a chart per key, config history, segments. */
 export function renderRunPage(root: HTMLElement, id: string): void {
   let showSuperseded = false;
+  let zoom: { from: number; to: number } | null = null;
+  const params = new URLSearchParams(location.search);
+  let smoothing = Math.min(0.99, Math.max(0, Number(params.get('smooth')) || 0));
+  let logScale = params.get('log') === '1';
+  const saveView = () => {
+    const q = new URLSearchParams(location.search);
+    if (smoothing > 0) q.set('smooth', String(smoothing));
+    else q.delete('smooth');
+    if (logScale) q.set('log', '1');
+    else q.delete('log');
+    const search = q.toString();
+    history.replaceState(history.state, '', `${location.pathname}${search ? `?${search}` : ''}`);
+  };
+  const keySearch = h('input', {
+    type: 'search',
+    placeholder: 'search keys',
+    'data-testid': 'key-search',
+    oninput: () => applyKeySearch(),
+  });
+  const smoothValue = h('span', { 'data-testid': 'smoothing-value' }, smoothing.toFixed(2));
+  const smoothSlider = h('input', {
+    type: 'range',
+    min: '0',
+    max: '0.99',
+    step: '0.01',
+    value: String(smoothing),
+    'data-testid': 'smoothing',
+    oninput: (e) => {
+      smoothing = Number((e.target as HTMLInputElement).value);
+      smoothValue.textContent = smoothing.toFixed(2);
+      saveView();
+      for (const c of charts.values()) c.refresh();
+    },
+  });
+  const logToggle = h('input', {
+    type: 'checkbox',
+    'data-testid': 'log-scale',
+    onchange: (e) => {
+      logScale = (e.target as HTMLInputElement).checked;
+      saveView();
+      for (const c of charts.values()) c.refresh();
+    },
+  });
+  (logToggle as HTMLInputElement).checked = logScale;
   let markers: ChartMarker[] = [];
   const charts = new Map<string, KeyChart>();
   const header = h('header', { class: 'run-header' });
@@ -38,7 +82,10 @@ export function renderRunPage(root: HTMLElement, id: string): void {
       h(
         'div',
         { class: 'toolbar' },
+        keySearch,
         h('label', { class: 'toggle' }, toggle, ' show superseded points'),
+        h('label', { class: 'toggle' }, logToggle, ' log-scale y'),
+        h('label', { class: 'toggle' }, 'smoothing ', smoothSlider, ' ', smoothValue),
         h('span', { class: 'hint' }, 'drag on a chart to zoom, double click to reset'),
       ),
       status,
@@ -48,18 +95,32 @@ export function renderRunPage(root: HTMLElement, id: string): void {
     ),
   );
 
+  /** Hides the charts whose key does not contain the search text, and groups left empty. */
+  function applyKeySearch(): void {
+    const q = keySearch.value.trim().toLowerCase();
+    for (const [key, c] of charts) c.chart.element.hidden = q !== '' && !key.toLowerCase().includes(q);
+    for (const group of chartsBox.querySelectorAll<HTMLElement>('.chart-group')) {
+      group.hidden = ![...group.querySelectorAll<HTMLElement>('.chart')].some((el) => !el.hidden);
+    }
+  }
+
   function chartFor(key: string): KeyChart {
     const existing = charts.get(key);
     if (existing) return existing;
     const entry: KeyChart = {
-      range: null,
+      range: zoom,
       refresh: () => {},
       chart: createMetricChart({
         title: key,
         testId: `chart-${key}`,
+        syncKey: `run-${id}`,
         onZoom: (range) => {
-          entry.range = range;
-          entry.refresh();
+          // The zoom is shared: every chart of the run refetches that step range.
+          zoom = range;
+          for (const c of charts.values()) {
+            c.range = range;
+            c.refresh();
+          }
         },
       }),
     };
@@ -76,6 +137,8 @@ export function renderRunPage(root: HTMLElement, id: string): void {
           lines: [{ label: key, points: visible }],
           superseded: showSuperseded ? series.points.filter((p) => p.superseded) : [],
           markers,
+          smoothing,
+          logScale,
           note: [
             series.downsampled
               ? `${visible.length} of ${series.total} points (downsampled)`
@@ -88,6 +151,25 @@ export function renderRunPage(root: HTMLElement, id: string): void {
       },
       (error) => entry.chart.update({ lines: [], note: `Could not load ${key}: ${message(error)}` }),
     );
+    // A chart off screen is fetched and drawn only once it is scrolled near the viewport.
+    const fetchNow = entry.refresh;
+    let onScreen = false;
+    let pending = false;
+    entry.refresh = () => {
+      if (onScreen) fetchNow();
+      else pending = true;
+    };
+    const seen = new IntersectionObserver(
+      (items) => {
+        onScreen = items.some((i) => i.isIntersecting);
+        if (onScreen && pending) {
+          pending = false;
+          fetchNow();
+        }
+      },
+      { rootMargin: '200px' },
+    );
+    seen.observe(entry.chart.element);
     charts.set(key, entry);
     return entry;
   }
@@ -103,13 +185,14 @@ export function renderRunPage(root: HTMLElement, id: string): void {
       .sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b)))
       .map(([group, groupKeys]) =>
         h(
-          'section',
-          { class: 'chart-group', 'data-group': group },
-          h('h2', {}, group === '' ? 'metrics' : `${group}/`),
+          'details',
+          { class: 'chart-group', 'data-group': group, open: true },
+          h('summary', {}, h('h2', {}, group === '' ? 'metrics' : `${group}/`)),
           h('div', { class: 'chart-grid' }, ...groupKeys.map((k) => chartFor(k).chart.element)),
         ),
       );
     chartsBox.replaceChildren(...sections);
+    applyKeySearch();
     if (keys.length === 0) chartsBox.append(h('p', { class: 'status' }, 'No metrics logged yet.'));
   }
 

@@ -118,6 +118,30 @@ describe('dashboard over swanlog watch', () => {
       await page.getByTestId(`chart-${key}`).locator('canvas').waitFor();
     }
     assert.equal(await page.locator('[data-testid^="chart-"] canvas').count(), 2);
+    // A chart far below the viewport is fetched only when scrolled to.
+    await page.setViewportSize({ width: 1280, height: 200 });
+    await page.goto('/experiments/fx-two-writers');
+    await page.getByTestId('chart-eval/loss').locator('canvas').waitFor();
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="chart-eval/loss"]')?.getAttribute('data-points'),
+    );
+    assert.equal(await page.getByTestId('chart-train/loss').getAttribute('data-points'), null);
+    await page.getByTestId('chart-train/loss').scrollIntoViewIfNeeded();
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="chart-train/loss"]')?.getAttribute('data-points'),
+    );
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.getByTestId('key-search').fill('eval');
+    assert.equal(await page.getByTestId('chart-eval/loss').isVisible(), true);
+    assert.equal(await page.getByTestId('chart-train/loss').isVisible(), false);
+    await page.getByTestId('key-search').fill('');
+    await page.locator('[data-group="train"] > summary').click();
+    assert.equal(
+      await page.getByTestId('chart-train/loss').isVisible(),
+      false,
+      'the train/ section is collapsed',
+    );
+    assert.equal(await page.getByTestId('chart-eval/loss').isVisible(), true);
     assert.match(await text(page.getByTestId('config')), /\{/);
   });
 
@@ -142,10 +166,91 @@ describe('dashboard over swanlog watch', () => {
     );
     const zoomed = Number(await chart.getAttribute('data-points'));
     assert.ok(zoomed > 0 && zoomed < all, `zoomed to ${zoomed} of ${all} points`);
+    const lossNote = await text(chart.getByTestId('chart-note'));
+    // The zoom is shared: the acc chart shows the same step range.
+    await page.waitForFunction(
+      (note) =>
+        document.querySelector('[data-testid="chart-acc"] [data-testid="chart-note"]')?.textContent === note,
+      lossNote,
+    );
     await chart.locator('.u-over').dblclick();
     await page.waitForFunction(
       (n) => document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-points') === String(n),
       all,
+    );
+  });
+
+  test('log scale changes the y axis, smoothing the drawn line (not the data), and a link restores both', async () => {
+    await page.goto('/experiments/fx-finished');
+    const chart = page.getByTestId('chart-loss');
+    await chart.locator('canvas').waitFor();
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-points'),
+    );
+    const points = await chart.getAttribute('data-points');
+    const rawLast = await chart.getAttribute('data-raw-last');
+    const linearTicks = await chart.getAttribute('data-y-ticks');
+    assert.equal(await chart.getAttribute('data-drawn-last'), rawLast);
+
+    await page.getByTestId('log-scale').check();
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-y-scale') === 'log',
+    );
+    await page.waitForFunction(
+      (before) =>
+        document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-y-ticks') !== before,
+      linearTicks,
+    );
+
+    await page.getByTestId('smoothing').fill('0.9');
+    assert.equal(await text(page.getByTestId('smoothing-value')), '0.90');
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-smoothing') === '0.9',
+    );
+    assert.notEqual(await chart.getAttribute('data-drawn-last'), rawLast, 'the drawn line is smoothed');
+    assert.equal(await chart.getAttribute('data-raw-last'), rawLast, 'the data is unchanged');
+    assert.equal(await chart.getAttribute('data-points'), points);
+    assert.match(await text(chart.locator('.u-legend')), /loss \(raw\)/);
+
+    const url = new URL(page.url());
+    assert.equal(url.searchParams.get('smooth'), '0.9');
+    assert.equal(url.searchParams.get('log'), '1');
+    await page.goto(url.pathname + url.search);
+    await page.waitForFunction(
+      () =>
+        document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-y-scale') === 'log' &&
+        document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-smoothing') === '0.9',
+    );
+    assert.equal(await page.getByTestId('log-scale').isChecked(), true);
+    assert.equal(await page.getByTestId('smoothing').inputValue(), '0.9');
+    await screenshot(page, 'watch-run-log-smoothed');
+  });
+
+  test('the crosshair moves in every chart of the run when the pointer is over one', async () => {
+    await page.goto('/experiments/fx-finished');
+    for (const key of ['loss', 'acc']) await page.getByTestId(`chart-${key}`).locator('canvas').waitFor();
+    const cursorLeft = (key: string) =>
+      page.evaluate((k) => {
+        const el = document.querySelector<HTMLElement>(`[data-testid="chart-${k}"] .u-cursor-x`);
+        return el ? el.style.transform || el.style.left : '';
+      }, key);
+    const before = await cursorLeft('acc');
+    const box = (await page.getByTestId('chart-loss').locator('.u-over').boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 3 });
+    await page.waitForFunction((b) => {
+      const el = document.querySelector<HTMLElement>('[data-testid="chart-acc"] .u-cursor-x');
+      return el && (el.style.transform || el.style.left) !== b && !el.classList.contains('u-off');
+    }, before);
+    const accLeft = await cursorLeft('acc');
+    assert.equal(accLeft, await cursorLeft('loss'), 'both crosshairs stand at the same x');
+    await page.mouse.move(box.x + box.width * 0.2, box.y + box.height / 2, { steps: 3 });
+    await page.waitForFunction(
+      (b) =>
+        (() => {
+          const el = document.querySelector<HTMLElement>('[data-testid="chart-acc"] .u-cursor-x');
+          return el ? el.style.transform || el.style.left : '';
+        })() !== b,
+      accLeft,
     );
   });
 
