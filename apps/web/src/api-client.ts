@@ -1,8 +1,13 @@
 import type { ExperimentInfo, MetricPoint, RunState, ServerInfo } from '@swanlog/protocol';
+import type { ExperimentMeta, RunsTableWire } from './runs-table.js';
 
 /** What `GET /api/v1/server` answers: the server's info plus which backend serves the page. */
 export interface DashboardServerInfo extends ServerInfo {
   mode: 'server' | 'watch';
+  /** Whether this session may change team metadata (a write key on `swanlog server`). */
+  canEdit?: boolean;
+  /** The session's token for `X-CSRF-Token` on metadata changes. */
+  csrfToken?: string | null;
 }
 
 /** A run as the runs list shows it; `swanlog watch` adds its directory and sync records. */
@@ -71,6 +76,28 @@ export const api = {
   server: () => getJson<DashboardServerInfo>('/server'),
   runs: (workspace: string) =>
     getJson<{ experiments: RunInfo[] }>(`/workspaces/${encodeURIComponent(workspace)}/experiments`),
+  runsTable: (workspace: string) =>
+    getJson<RunsTableWire>(`/workspaces/${encodeURIComponent(workspace)}/runs-table`),
+  /** Changes a run's team metadata; a cookie session sends its CSRF token. */
+  patchMeta: async (
+    id: string,
+    patch: { tags?: string[]; note?: string; name?: string; archived?: boolean },
+    csrfToken: string | null | undefined,
+  ): Promise<ExperimentMeta> => {
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: 'application/json',
+    };
+    if (csrfToken) headers['x-csrf-token'] = csrfToken;
+    const res = await fetch(`${PREFIX}/experiments/${encodeURIComponent(id)}/meta`, {
+      method: 'PATCH',
+      headers,
+      body: JSON.stringify(patch),
+      credentials: 'same-origin',
+    });
+    if (!res.ok) throw await toApiError(res);
+    return (await res.json()) as ExperimentMeta;
+  },
   /** `swanlog watch` only: run directories it could not read. */
   problems: (workspace: string) =>
     getJson<{ dir: string; code: string; message: string }[]>(
@@ -108,7 +135,12 @@ export const api = {
 async function toApiError(res: Response): Promise<ApiError> {
   const text = await res.text();
   try {
-    const body = JSON.parse(text) as { code?: string; message?: string };
+    const parsed = JSON.parse(text) as {
+      code?: string;
+      message?: string;
+      error?: { code?: string; message?: string };
+    };
+    const body = parsed.error ?? parsed;
     return new ApiError(res.status, body.code ?? 'SERVER_ERROR', body.message ?? `HTTP ${res.status}`);
   } catch (error) {
     if (!(error instanceof SyntaxError)) throw error;

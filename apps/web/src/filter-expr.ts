@@ -7,6 +7,8 @@
  * Double quotes keep spaces inside one word: `name="my run"`.
  */
 
+export type TableValue = string | number | boolean | null;
+
 export type Op = '=' | '!=' | '<' | '<=' | '>' | '>=';
 
 export type FilterTerm =

@@ -1,96 +1,318 @@
-import { api, type DashboardServerInfo, type RunInfo } from './api-client.js';
+import { ApiError, api, type DashboardServerInfo, type RunInfo } from './api-client.js';
+import { decodeValue } from './decode-value.js';
+import { applyFilter, type TableValue } from './filter-expr.js';
 import { formatStep, formatSync, formatTime } from './format.js';
 import { h } from './h.js';
 import { createRefresher, subscribeLiveEvents } from './live-events.js';
+import type { RunsTableRowWire } from './runs-table.js';
 import { stateBadge } from './state-badge.js';
 
-type SortKey = 'project' | 'name' | 'id' | 'state' | 'lastStep' | 'createdAt';
+type Stat = 'last' | 'min' | 'max';
 
-const COLUMNS: { key: SortKey; label: string }[] = [
-  { key: 'project', label: 'project' },
-  { key: 'name', label: 'name' },
-  { key: 'id', label: 'id' },
-  { key: 'state', label: 'state' },
-  { key: 'lastStep', label: 'last step' },
-  { key: 'createdAt', label: 'created' },
+/** A row as the table holds it: metric summaries decoded to numbers, plus the experiments list's extras. */
+interface Row {
+  id: string;
+  name: string | null;
+  project: string;
+  state: string;
+  createdAt: number;
+  lastStep: number | null;
+  tags: string[];
+  note: string;
+  archived: boolean;
+  config: Record<string, TableValue>;
+  metrics: Record<string, { last: number | null; min: number | null; max: number | null; step: number }>;
+  sync?: unknown;
+  copiedFrom?: string | null;
+}
+
+const BUILTIN: { id: string; label: string }[] = [
+  { id: 'project', label: 'project' },
+  { id: 'name', label: 'name' },
+  { id: 'id', label: 'id' },
+  { id: 'state', label: 'state' },
+  { id: 'lastStep', label: 'last step' },
+  { id: 'createdAt', label: 'created' },
 ];
+const PAGE_SIZE = 100;
 
-/** The runs list (`/`): filter, sort, pick runs to compare; follows the backend's live events. */
+/**
+ * The runs table (`/`): one request for every run with its flattened config and metric summaries;
+ * columns from a picker, sort by any column, a filter expression, paging. The filter, sort,
+ * columns, statistic and "show archived" live in the address, so a link shows the same table.
+ */
 export function renderRunsPage(root: HTMLElement, server: DashboardServerInfo): void {
-  let runs: RunInfo[] = [];
-  let filter = new URLSearchParams(location.search).get('q') ?? '';
-  let sort: { key: SortKey; desc: boolean } = { key: 'createdAt', desc: true };
+  const params = new URLSearchParams(location.search);
+  let rows: Row[] = [];
+  let configKeys: string[] = [];
+  let metricKeys: string[] = [];
+  let filter = params.get('q') ?? '';
+  let sort: { col: string; desc: boolean } = {
+    col: params.get('sort') ?? 'createdAt',
+    desc: params.has('sort') ? params.get('desc') === '1' : true,
+  };
+  /** null: the default columns (every top-level config key). */
+  let chosen: string[] | null = params.has('cols')
+    ? (params.get('cols') ?? '').split(',').filter(Boolean)
+    : null;
+  let stat: Stat = (['last', 'min', 'max'] as const).find((s) => s === params.get('stat')) ?? 'last';
+  let showArchived = params.get('archived') === '1';
+  let page = 0;
   const picked = new Set<string>();
   const watch = server.mode === 'watch';
+  const canEdit = server.mode === 'server' && server.canEdit === true;
 
+  const thead = h('thead');
   const tbody = h('tbody');
-  const headRow = h('tr', {}, h('th', { class: 'pick' }, ''));
   const status = h('p', { class: 'status', 'data-testid': 'runs-status' });
+  const filterError = h('p', { class: 'error', 'data-testid': 'filter-error', hidden: true });
   const problems = h('details', { class: 'problems', 'data-testid': 'runs-problems', hidden: true });
+  const pager = h('div', { class: 'pager', 'data-testid': 'runs-pager' });
+  const undoBar = h('div', { class: 'undo', 'data-testid': 'undo-bar', hidden: true });
+  const picker = h('details', { class: 'column-picker', 'data-testid': 'column-picker' });
   const compare = h('a', { class: 'button', 'data-testid': 'compare-link', href: '/compare' }, 'compare');
   const search = h('input', {
     type: 'search',
-    placeholder: 'filter by project, name or id',
+    placeholder: 'filter: text, lr>0.01, optimizer/name=adam, state:crashed, tag:baseline',
     'data-testid': 'runs-filter',
     value: filter,
     oninput: (e) => {
       filter = (e.target as HTMLInputElement).value;
-      renderRows();
+      page = 0;
+      render();
     },
   });
-
-  for (const col of COLUMNS) {
-    headRow.append(
-      h(
-        'th',
-        {
-          class: 'sortable',
-          'data-testid': `sort-${col.key}`,
-          onclick: () => {
-            sort = { key: col.key, desc: sort.key === col.key ? !sort.desc : col.key === 'createdAt' };
-            renderRows();
-          },
-        },
-        col.label,
-      ),
-    );
-  }
-  if (watch) headRow.append(h('th', {}, 'sync'));
-  headRow.append(h('th', {}, 'copied from'));
+  const statSelect = h(
+    'select',
+    {
+      'data-testid': 'metric-stat',
+      'aria-label': 'metric summary',
+      onchange: (e) => {
+        stat = (e.target as HTMLSelectElement).value as Stat;
+        render();
+      },
+    },
+    ...(['last', 'min', 'max'] as const).map((s) => h('option', { value: s, selected: s === stat }, s)),
+  );
+  const archivedBox = h('input', {
+    type: 'checkbox',
+    'data-testid': 'show-archived',
+    checked: showArchived,
+    onchange: (e) => {
+      showArchived = (e.target as HTMLInputElement).checked;
+      page = 0;
+      render();
+    },
+  });
 
   root.replaceChildren(
     h(
       'section',
       { class: 'runs-page' },
-      h('div', { class: 'toolbar' }, search, compare),
-      h('table', { class: 'runs', 'data-testid': 'runs-table' }, h('thead', {}, headRow), tbody),
+      h(
+        'div',
+        { class: 'toolbar' },
+        search,
+        h('label', {}, 'metrics: ', statSelect),
+        h('label', {}, archivedBox, ' show archived'),
+        compare,
+      ),
+      filterError,
+      picker,
+      undoBar,
+      h(
+        'div',
+        { class: 'table-wrap' },
+        h('table', { class: 'runs', 'data-testid': 'runs-table' }, thead, tbody),
+      ),
+      pager,
       status,
       problems,
     ),
   );
 
-  function renderRows(): void {
-    const q = filter.trim().toLowerCase();
-    const shown = runs
-      .filter((r) => !q || [r.project, r.name ?? '', r.id].some((s) => s.toLowerCase().includes(q)))
-      .sort(compareBy(sort.key, sort.desc));
-    for (const th of headRow.querySelectorAll<HTMLElement>('th.sortable')) {
-      const key = th.dataset.testid?.slice('sort-'.length);
-      th.dataset.sorted = key === sort.key ? (sort.desc ? 'desc' : 'asc') : '';
+  function columns(): string[] {
+    const base = BUILTIN.map((c) => c.id);
+    const extra = chosen ?? configKeys.filter((k) => !k.includes('/')).map((k) => `c:${k}`);
+    return [...base, ...extra];
+  }
+
+  function label(col: string): string {
+    if (col.startsWith('c:')) return col.slice(2);
+    if (col.startsWith('m:')) return `${col.slice(2)} (${stat})`;
+    return BUILTIN.find((c) => c.id === col)?.label ?? col;
+  }
+
+  function value(r: Row, col: string): TableValue {
+    if (col.startsWith('c:')) return r.config[col.slice(2)] ?? null;
+    if (col.startsWith('m:')) return r.metrics[col.slice(2)]?.[stat] ?? null;
+    const v = (r as unknown as Record<string, TableValue>)[col];
+    return v ?? null;
+  }
+
+  function saveUrl(): void {
+    const p = new URLSearchParams(location.search);
+    const set = (k: string, v: string | null) => (v === null || v === '' ? p.delete(k) : p.set(k, v));
+    set('q', filter.trim() ? filter : null);
+    set('sort', sort.col === 'createdAt' && sort.desc ? null : sort.col);
+    set('desc', sort.col === 'createdAt' && sort.desc ? null : sort.desc ? '1' : '0');
+    set('cols', chosen === null ? null : chosen.join(','));
+    if (chosen !== null && chosen.length === 0) p.set('cols', '');
+    set('stat', stat === 'last' ? null : stat);
+    set('archived', showArchived ? '1' : null);
+    const qs = p.toString();
+    history.replaceState(history.state, '', `${location.pathname}${qs ? `?${qs}` : ''}`);
+  }
+
+  function renderPicker(): void {
+    const current = new Set(columns());
+    const box = (col: string) =>
+      h(
+        'label',
+        {},
+        h('input', {
+          type: 'checkbox',
+          'data-testid': `col-${col}`,
+          checked: current.has(col),
+          onchange: (e) => {
+            const on = (e.target as HTMLInputElement).checked;
+            const list = columns().filter((c) => !BUILTIN.some((b) => b.id === c) && c !== col);
+            chosen = on ? [...list, col] : list;
+            render();
+          },
+        }),
+        ` ${col.slice(2)}`,
+      );
+    const wasOpen = picker.open;
+    picker.replaceChildren(
+      h('summary', {}, 'columns'),
+      h('div', { class: 'picker-group' }, h('strong', {}, 'config'), ...configKeys.map((k) => box(`c:${k}`))),
+      h(
+        'div',
+        { class: 'picker-group' },
+        h('strong', {}, 'metrics'),
+        ...metricKeys.map((k) => box(`m:${k}`)),
+      ),
+    );
+    picker.open = wasOpen;
+  }
+
+  function renderHead(cols: string[]): void {
+    const tr = h('tr', {}, h('th', { class: 'pick' }, ''));
+    for (const col of cols) {
+      tr.append(
+        h(
+          'th',
+          {
+            class: 'sortable',
+            'data-testid': `sort-${col}`,
+            'data-sorted': col === sort.col ? (sort.desc ? 'desc' : 'asc') : '',
+            onclick: () => {
+              sort = { col, desc: sort.col === col ? !sort.desc : col === 'createdAt' };
+              render();
+            },
+          },
+          label(col),
+        ),
+      );
     }
-    tbody.replaceChildren(...shown.map(row));
+    tr.append(h('th', {}, 'tags'));
+    if (watch) tr.append(h('th', {}, 'sync'));
+    tr.append(h('th', {}, 'copied from'));
+    if (canEdit) tr.append(h('th', {}, 'edit'));
+    thead.replaceChildren(tr);
+  }
+
+  function render(): void {
+    saveUrl();
+    const cols = columns();
+    renderPicker();
+    renderHead(cols);
+    let shown: Row[];
+    try {
+      checkFilter(filter, configKeys, metricKeys);
+      shown = applyFilter(rows, filter);
+      filterError.hidden = true;
+      filterError.textContent = '';
+    } catch (error) {
+      filterError.hidden = false;
+      filterError.textContent = error instanceof Error ? error.message : String(error);
+      shown = rows.slice();
+    }
+    const archivedCount = shown.filter((r) => r.archived).length;
+    if (!showArchived) shown = shown.filter((r) => !r.archived);
+    shown.sort(compareBy((r) => value(r, sort.col), sort.desc));
+    const pages = Math.max(1, Math.ceil(shown.length / PAGE_SIZE));
+    page = Math.min(page, pages - 1);
+    tbody.replaceChildren(...shown.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE).map((r) => row(r, cols)));
+    pager.replaceChildren(
+      ...(pages > 1
+        ? [
+            h(
+              'button',
+              { type: 'button', 'data-testid': 'page-prev', disabled: page === 0, onclick: () => go(-1) },
+              '‹ prev',
+            ),
+            h('span', { 'data-testid': 'page-index' }, ` page ${page + 1} of ${pages} `),
+            h(
+              'button',
+              {
+                type: 'button',
+                'data-testid': 'page-next',
+                disabled: page >= pages - 1,
+                onclick: () => go(1),
+              },
+              'next ›',
+            ),
+          ]
+        : []),
+    );
     status.textContent =
-      runs.length === 0
+      rows.length === 0
         ? 'No runs yet.'
-        : `${shown.length} of ${runs.length} run${runs.length === 1 ? '' : 's'}`;
+        : `${shown.length} of ${rows.length} run${rows.length === 1 ? '' : 's'}` +
+          (!showArchived && archivedCount ? ` (${archivedCount} archived hidden)` : '');
     updateCompare();
   }
 
-  function row(r: RunInfo): HTMLElement {
+  function go(delta: number): void {
+    page += delta;
+    render();
+  }
+
+  function cell(r: Row, col: string): HTMLElement {
     const link = (text: string) => h('a', { href: runHref(r.id), target: '_blank', rel: 'noopener' }, text);
+    switch (col) {
+      case 'project':
+        return h('td', {}, r.project);
+      case 'name':
+        return h(
+          'td',
+          {},
+          link(r.name ?? '(unnamed)'),
+          r.archived ? h('span', { class: 'badge', 'data-testid': 'archived-badge' }, ' archived') : '',
+        );
+      case 'id':
+        return h('td', { class: 'mono' }, link(r.id));
+      case 'state':
+        return h('td', {}, stateBadge(r.state));
+      case 'lastStep':
+        return h('td', { class: 'num', 'data-testid': 'run-last-step' }, formatStep(r.lastStep));
+      case 'createdAt':
+        return h('td', {}, formatTime(r.createdAt));
+    }
+    const v = value(r, col);
+    return h(
+      'td',
+      { class: typeof v === 'number' ? 'num' : '', 'data-testid': `cell-${col}` },
+      formatValue(v),
+    );
+  }
+
+  function row(r: Row, cols: string[]): HTMLElement {
     return h(
       'tr',
-      { 'data-testid': `run-row-${r.id}`, 'data-state': r.state },
+      { 'data-testid': `run-row-${r.id}`, 'data-state': r.state, 'data-archived': r.archived ? '1' : '0' },
       h(
         'td',
         { class: 'pick' },
@@ -106,23 +328,103 @@ export function renderRunsPage(root: HTMLElement, server: DashboardServerInfo): 
           },
         }),
       ),
-      h('td', {}, r.project),
-      h('td', {}, link(r.name ?? '(unnamed)')),
-      h('td', { class: 'mono' }, link(r.id)),
-      h('td', {}, stateBadge(r.state)),
-      h('td', { class: 'num', 'data-testid': 'run-last-step' }, formatStep(r.lastStep)),
-      h('td', {}, formatTime(r.createdAt)),
+      ...cols.map((c) => cell(r, c)),
+      h('td', { 'data-testid': 'run-tags' }, r.tags.join(', ')),
       watch ? h('td', { 'data-testid': 'run-sync' }, formatSync(r.sync)) : null,
       h(
         'td',
         { 'data-testid': 'run-copied-from' },
         r.copiedFrom ? h('a', { href: runHref(r.copiedFrom), class: 'mono' }, `↳ ${r.copiedFrom}`) : '',
       ),
+      canEdit ? editCell(r) : null,
+    );
+  }
+
+  /** Team metadata controls (server mode, a session signed in with a write key). */
+  function editCell(r: Row): HTMLElement {
+    const error = h('span', { class: 'error', 'data-testid': 'edit-error' });
+    const save = (patch: { tags?: string[]; note?: string; name?: string; archived?: boolean }) =>
+      api.patchMeta(r.id, patch, server.csrfToken).then(
+        (meta) => {
+          Object.assign(r, { name: meta.name, tags: meta.tags, note: meta.note, archived: meta.archived });
+          return true;
+        },
+        (e: unknown) => {
+          error.textContent = e instanceof ApiError ? `${e.code}: ${e.message}` : String(e);
+          return false;
+        },
+      );
+    const input = (testid: string, value: string, placeholder: string, toPatch: (v: string) => object) =>
+      h('input', {
+        type: 'text',
+        'data-testid': testid,
+        'aria-label': `${placeholder} of ${r.id}`,
+        placeholder,
+        value,
+        onchange: (e) => {
+          save(toPatch((e.target as HTMLInputElement).value)).then((ok) => ok && render());
+        },
+      });
+    return h(
+      'td',
+      { class: 'edit' },
+      input('edit-name', r.name ?? '', 'name', (v) => ({ name: v.trim() })),
+      input('edit-tags', r.tags.join(', '), 'tags, comma-separated', (v) => ({
+        tags: [
+          ...new Set(
+            v
+              .split(',')
+              .map((t) => t.trim())
+              .filter(Boolean),
+          ),
+        ],
+      })),
+      input('edit-note', r.note, 'note', (v) => ({ note: v })),
+      h(
+        'button',
+        {
+          type: 'button',
+          'data-testid': r.archived ? 'unarchive' : 'archive',
+          onclick: () => {
+            const archived = !r.archived;
+            save({ archived }).then((ok) => {
+              if (!ok) return;
+              if (archived) showUndo(r, save);
+              else undoBar.hidden = true;
+              render();
+            });
+          },
+        },
+        r.archived ? 'unarchive' : 'archive',
+      ),
+      error,
+    );
+  }
+
+  function showUndo(r: Row, save: (p: { archived: boolean }) => Promise<boolean>): void {
+    undoBar.hidden = false;
+    undoBar.replaceChildren(
+      `Archived ${r.name ?? r.id}. `,
+      h(
+        'button',
+        {
+          type: 'button',
+          'data-testid': 'undo-archive',
+          onclick: () => {
+            save({ archived: false }).then((ok) => {
+              if (!ok) return;
+              undoBar.hidden = true;
+              render();
+            });
+          },
+        },
+        'undo',
+      ),
     );
   }
 
   function updateCompare(): void {
-    const ids = runs.filter((r) => picked.has(r.id)).map((r) => r.id);
+    const ids = rows.filter((r) => picked.has(r.id)).map((r) => r.id);
     compare.setAttribute('href', `/compare?ids=${ids.map(encodeURIComponent).join(',')}`);
     compare.classList.toggle('disabled', ids.length < 2);
     compare.textContent = ids.length ? `compare (${ids.length})` : 'compare';
@@ -130,8 +432,12 @@ export function renderRunsPage(root: HTMLElement, server: DashboardServerInfo): 
 
   const refresh = createRefresher(
     async () => {
-      runs = (await api.runs(server.workspace)).experiments;
-      renderRows();
+      const [table, list] = await Promise.all([api.runsTable(server.workspace), api.runs(server.workspace)]);
+      const extras = new Map<string, RunInfo>(list.experiments.map((e) => [e.id, e]));
+      rows = table.runs.map((r) => toRow(r, extras.get(r.id)));
+      configKeys = table.configKeys;
+      metricKeys = table.metricKeys;
+      render();
       if (watch) renderProblems(problems, await api.problems(server.workspace));
     },
     (error) => {
@@ -140,6 +446,64 @@ export function renderRunsPage(root: HTMLElement, server: DashboardServerInfo): 
   );
   refresh();
   subscribeLiveEvents(() => refresh());
+}
+
+function toRow(r: RunsTableRowWire, extra: RunInfo | undefined): Row {
+  const num = (v: number | string | null) => (v === null ? null : decodeValue(v));
+  const metrics: Row['metrics'] = {};
+  for (const [k, m] of Object.entries(r.metrics)) {
+    metrics[k] = { last: num(m.last), min: num(m.min), max: num(m.max), step: m.step };
+  }
+  return {
+    id: r.id,
+    name: r.name,
+    project: r.project,
+    state: r.state,
+    createdAt: r.createdAt,
+    lastStep: r.lastStep ?? null,
+    tags: r.tags ?? [],
+    note: r.note ?? '',
+    archived: r.archived === true,
+    config: r.config,
+    metrics,
+    sync: extra?.sync,
+    copiedFrom: extra?.copiedFrom ?? null,
+  };
+}
+
+/**
+ * Throws a message naming the problem when a filter term names a key that no run has, or
+ * compares with an operator but no value: a typo would otherwise just show an empty table.
+ */
+export function checkFilter(input: string, configKeys: string[], metricKeys: string[]): void {
+  for (const word of input.split(/\s+/).filter(Boolean)) {
+    const m = /^"?([^=!<>"]+?)(!=|<=|>=|=|<|>)(.*)$/.exec(word);
+    if (!m) {
+      if (/^[=!<>]/.test(word))
+        throw new Error(`"${word}": a comparison needs a key before ${word[0]} (e.g. lr>0.01)`);
+      continue;
+    }
+    if (m[3] === '') throw new Error(`"${word}": no value after ${m[2]} (e.g. ${m[1]}${m[2]}0.01)`);
+    let key = m[1]!;
+    let keys = [...configKeys, ...metricKeys];
+    if (key.startsWith('config.')) [key, keys] = [key.slice(7), configKeys];
+    else if (key.startsWith('metric.')) [key, keys] = [key.slice(7), metricKeys];
+    if (!keys.includes(key)) {
+      throw new Error(
+        `unknown key "${key}" in "${word}": no run has it (known: ${keys.slice(0, 8).join(', ')}${keys.length > 8 ? ', …' : ''})`,
+      );
+    }
+  }
+}
+
+function formatValue(v: TableValue): string {
+  if (v === null) return '—';
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return String(v);
+    if (Number.isInteger(v)) return String(v);
+    return String(Number(v.toPrecision(5)));
+  }
+  return String(v);
 }
 
 /** Run directories `swanlog watch` could not read: listed, so one bad directory hides nothing else. */
@@ -156,13 +520,23 @@ export function runHref(id: string): string {
   return `/experiments/${encodeURIComponent(id)}`;
 }
 
-function compareBy(key: SortKey, desc: boolean): (a: RunInfo, b: RunInfo) => number {
+/** Numbers numerically, text by locale; empty values last either way; ties by id. */
+function compareBy(get: (r: Row) => TableValue, desc: boolean): (a: Row, b: Row) => number {
   const sign = desc ? -1 : 1;
   return (a, b) => {
-    const empty = key === 'lastStep' ? -1 : '';
-    const x = a[key] ?? empty;
-    const y = b[key] ?? empty;
-    const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
+    const x = get(a);
+    const y = get(b);
+    const ex = x === null || (typeof x === 'number' && Number.isNaN(x));
+    const ey = y === null || (typeof y === 'number' && Number.isNaN(y));
+    if (ex || ey) return ex && ey ? a.id.localeCompare(b.id) : ex ? 1 : -1;
+    const c =
+      typeof x === 'number' && typeof y === 'number'
+        ? x < y
+          ? -1
+          : x > y
+            ? 1
+            : 0
+        : String(x).localeCompare(String(y));
     return sign * c || a.id.localeCompare(b.id);
   };
 }

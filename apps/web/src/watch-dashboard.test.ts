@@ -93,6 +93,71 @@ describe('dashboard over swanlog watch', () => {
     );
   });
 
+  test('the runs table filters by config and metric expressions, sorts by a column, and a link restores both', async () => {
+    await page.goto('/');
+    const table = page.getByTestId('runs-table');
+    await table.getByTestId('run-row-web-live').waitFor();
+    const ids = async () =>
+      (
+        await table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-testid')))
+      ).map((t) => String(t).slice('run-row-'.length));
+    // Top-level config keys are columns by default; nested ones are in the picker.
+    assert.equal(await text(table.getByTestId('run-row-fx-finished').getByTestId('cell-c:lr')), '0.001');
+    assert.equal(await page.getByTestId('sort-c:model/layers').count(), 0);
+
+    await page.getByTestId('runs-filter').fill('lr=0.001');
+    assert.deepEqual((await ids()).sort(), [COPY_ID, 'fx-finished', 'web-live'].sort());
+    await page.getByTestId('runs-filter').fill('lr=0.001 model/layers>2');
+    assert.deepEqual(await ids(), ['web-live']);
+    await page.getByTestId('runs-filter').fill('loss<1');
+    assert.deepEqual((await ids()).sort(), [COPY_ID, 'fx-finished'].sort());
+    assert.equal(await page.getByTestId('filter-error').isVisible(), false);
+
+    await page.getByTestId('runs-filter').fill('lr>');
+    assert.match(await text(page.getByTestId('filter-error')), /no value after >/);
+    assert.equal(await page.getByTestId('filter-error').isVisible(), true);
+    await page.getByTestId('runs-filter').fill('lrr>0.1');
+    assert.match(await text(page.getByTestId('filter-error')), /unknown key "lrr"/);
+
+    // A metric column from the picker, sorted numerically both ways (runs without it last).
+    await page.getByTestId('runs-filter').fill('');
+    await page.getByTestId('column-picker').locator('summary').click();
+    await page.getByTestId('col-m:loss').check();
+    await page.getByTestId('sort-m:loss').click();
+    assert.deepEqual((await ids()).slice(0, 5), [
+      COPY_ID,
+      'fx-finished',
+      'fx-rewound',
+      'fx-crashed',
+      'fx-resumed',
+    ]);
+    await page.getByTestId('sort-m:loss').click();
+    assert.deepEqual((await ids()).slice(0, 3), ['fx-resumed', 'fx-crashed', 'fx-rewound']);
+    assert.equal(await text(table.getByTestId('run-row-fx-resumed').getByTestId('cell-m:loss')), '49000');
+    await page.getByTestId('metric-stat').selectOption('min');
+    assert.equal(await text(table.getByTestId('run-row-fx-resumed').getByTestId('cell-m:loss')), '0');
+    await page.getByTestId('metric-stat').selectOption('last');
+
+    await page.getByTestId('runs-filter').fill('acc>1');
+    assert.deepEqual(await ids(), ['fx-resumed', 'fx-crashed']);
+    const url = new URL(page.url());
+    assert.equal(url.searchParams.get('q'), 'acc>1');
+    assert.equal(url.searchParams.get('sort'), 'm:loss');
+    await page.goto(url.pathname + url.search);
+    await table.getByTestId('run-row-fx-resumed').waitFor();
+    assert.equal(await page.getByTestId('runs-filter').inputValue(), 'acc>1');
+    assert.equal(await page.getByTestId('sort-m:loss').getAttribute('data-sorted'), 'desc');
+    assert.deepEqual(await ids(), ['fx-resumed', 'fx-crashed']);
+    await screenshot(page, 'watch-runs-table-filtered');
+
+    // watch mode is read-only: no edit controls anywhere.
+    await page.goto('/');
+    await table.getByTestId('run-row-web-live').waitFor();
+    for (const id of ['edit-tags', 'edit-note', 'edit-name', 'archive']) {
+      assert.equal(await page.getByTestId(id).count(), 0, `no ${id} control in watch mode`);
+    }
+  });
+
   test('a run page draws one chart per key with rewinds marked and superseded points on demand', async () => {
     await page.goto('/experiments/fx-rewound');
     assert.equal(await text(page.getByTestId('run-state')), 'finished');
