@@ -18,13 +18,14 @@ describe('dashboard over swanlog server', () => {
   let page: Page;
   let foreign: string[];
   let readKey: string;
+  let writeKey: string;
   let runId: string;
 
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'swanlog-web-server-'));
     logdir = mkdtempSync(join(tmpdir(), 'swanlog-web-cloud-'));
     server = await startServer({ dataDir, port: 0, host: '127.0.0.1', webRoot: WEB_ROOT, log: () => {} });
-    const writeKey = createApiKey({ dataDir, workspace: 'team', scope: 'write' }).key;
+    writeKey = createApiKey({ dataDir, workspace: 'team', scope: 'write' }).key;
     readKey = createApiKey({ dataDir, workspace: 'team', scope: 'read' }).key;
     const run = await init({
       mode: 'cloud',
@@ -95,5 +96,76 @@ describe('dashboard over swanlog server', () => {
     await page.goto('/');
     await page.getByTestId('sign-out').click();
     await page.getByTestId('login-form').waitFor();
+  });
+
+  test('a read-key session sees no edit controls', async () => {
+    await page.getByTestId('login-key').fill(readKey);
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId(`run-row-${runId}`).waitFor();
+    assert.equal(await page.getByTestId('edit-tags').count(), 0);
+    assert.equal(await page.getByTestId('archive').count(), 0);
+    await page.getByTestId('sign-out').click();
+    await page.getByTestId('login-form').waitFor();
+  });
+
+  test('signed in with a write key, tags, a note, a rename and archive + undo persist across a reload', async () => {
+    await page.getByTestId('login-key').fill(writeKey);
+    await page.getByTestId('login-submit').click();
+    const row = page.getByTestId(`run-row-${runId}`);
+    await row.waitFor();
+    await row.getByTestId('edit-tags').fill('baseline, sweep-1');
+    await row.getByTestId('edit-tags').press('Enter');
+    await page.waitForFunction(
+      (id) =>
+        document.querySelector(`[data-testid="run-row-${id}"] [data-testid="run-tags"]`)?.textContent ===
+        'baseline, sweep-1',
+      runId,
+    );
+    await row.getByTestId('edit-note').fill('lr too high?');
+    await row.getByTestId('edit-note').press('Enter');
+    await row.getByTestId('edit-name').fill('uploaded-renamed');
+    await row.getByTestId('edit-name').press('Enter');
+    await row.getByRole('link', { name: 'uploaded-renamed' }).waitFor();
+
+    await page.reload();
+    await row.waitFor();
+    assert.equal(await text(row.getByTestId('run-tags')), 'baseline, sweep-1');
+    assert.equal(await row.getByTestId('edit-note').inputValue(), 'lr too high?');
+    assert.equal(await text(row.getByRole('link', { name: 'uploaded-renamed' })), 'uploaded-renamed');
+    await page.getByTestId('runs-filter').fill('tag:baseline');
+    assert.equal(await page.getByTestId('runs-table').locator('tbody tr').count(), 1);
+    await page.getByTestId('runs-filter').fill('tag:other');
+    assert.equal(await page.getByTestId('runs-table').locator('tbody tr').count(), 0);
+    await page.getByTestId('runs-filter').fill('');
+
+    // Archive hides the run; undo brings it back; both survive a reload.
+    await row.getByTestId('archive').click();
+    await row.waitFor({ state: 'detached' });
+    assert.match(await text(page.getByTestId('undo-bar')), /Archived uploaded-renamed/);
+    await page.reload();
+    await page.getByTestId('runs-status').filter({ hasText: 'archived hidden' }).waitFor();
+    assert.equal(await row.count(), 0, 'an archived run stays hidden after a reload');
+    await page.getByTestId('show-archived').check();
+    await row.waitFor();
+    assert.equal(await row.getAttribute('data-archived'), '1');
+    await page.getByTestId('show-archived').uncheck();
+    await row.waitFor({ state: 'detached' });
+    await page.getByTestId('show-archived').check();
+    await row.getByTestId('unarchive').click();
+    await page.getByTestId('show-archived').uncheck();
+    await row.waitFor();
+    await page.reload();
+    await row.waitFor();
+    assert.equal(await row.getAttribute('data-archived'), '0');
+
+    // The undo button of the archive notice.
+    await row.getByTestId('archive').click();
+    await row.waitFor({ state: 'detached' });
+    await page.getByTestId('undo-archive').click();
+    await row.waitFor();
+    await page.reload();
+    await row.waitFor();
+    assert.equal(await row.getAttribute('data-archived'), '0');
+    await screenshot(page, 'server-runs-table-edit');
   });
 });
