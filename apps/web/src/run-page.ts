@@ -9,6 +9,8 @@ import { stateBadge } from './state-badge.js';
 interface KeyChart {
   chart: MetricChart;
   range: { from: number; to: number } | null;
+  /** Points the chart's download links at its key and the current zoom. */
+  setExport: () => void;
   refresh: () => void;
 }
 
@@ -107,9 +109,15 @@ export function renderRunPage(root: HTMLElement, id: string): void {
   function chartFor(key: string): KeyChart {
     const existing = charts.get(key);
     if (existing) return existing;
+    const csv = h('a', { 'data-testid': 'export-csv', download: '' }, 'CSV');
+    const json = h('a', { 'data-testid': 'export-json', download: '' }, 'JSON');
     const entry: KeyChart = {
       range: zoom,
       refresh: () => {},
+      setExport: () => {
+        csv.href = exportHref(id, key, 'csv', entry.range);
+        json.href = exportHref(id, key, 'json', entry.range);
+      },
       chart: createMetricChart({
         title: key,
         testId: `chart-${key}`,
@@ -119,11 +127,25 @@ export function renderRunPage(root: HTMLElement, id: string): void {
           zoom = range;
           for (const c of charts.values()) {
             c.range = range;
+            c.setExport();
             c.refresh();
           }
         },
       }),
     };
+    entry.setExport();
+    entry.chart.element
+      .querySelector('figcaption')
+      ?.append(
+        h(
+          'span',
+          { class: 'chart-export', title: 'download the points, full resolution' },
+          '↓ ',
+          csv,
+          ' · ',
+          json,
+        ),
+      );
     entry.refresh = createRefresher(
       async () => {
         const range = entry.range ?? {};
@@ -341,6 +363,21 @@ function renderSegments(box: HTMLElement, details: RunDetails): void {
       ),
     ),
   );
+}
+
+/** The streaming export of a chart's visible points at full resolution (the zoomed range when zoomed). */
+export function exportHref(
+  id: string,
+  key: string,
+  format: 'csv' | 'json',
+  range: { from: number; to: number } | null,
+): string {
+  const params = new URLSearchParams({ format });
+  if (range) {
+    params.set('from', String(Math.floor(range.from)));
+    params.set('to', String(Math.ceil(range.to)));
+  }
+  return `/api/v1/experiments/${encodeURIComponent(id)}/export/${encodeURIComponent(key)}?${params}`;
 }
 
 function message(error: unknown): string {

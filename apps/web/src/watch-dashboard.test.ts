@@ -218,6 +218,12 @@ describe('dashboard over swanlog watch', () => {
       document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-points'),
     );
     const all = Number(await chart.getAttribute('data-points'));
+    // The chart's download link gets every visible point of the key.
+    const csvHref = (await chart.getByTestId('export-csv').getAttribute('href'))!;
+    assert.equal(csvHref, '/api/v1/experiments/fx-finished/export/loss?format=csv');
+    const fullCsv = await (await page.request.get(csvHref)).text();
+    const csvLines = fullCsv.trim().split('\n');
+    assert.equal(csvLines.length - 1, all, `${csvLines.length - 1} data rows for ${all} points`);
     const box = (await chart.locator('.u-over').boundingBox())!;
     const y = box.y + box.height / 2;
     await page.mouse.move(box.x + box.width * 0.25, y);
@@ -232,6 +238,17 @@ describe('dashboard over swanlog watch', () => {
     const zoomed = Number(await chart.getAttribute('data-points'));
     assert.ok(zoomed > 0 && zoomed < all, `zoomed to ${zoomed} of ${all} points`);
     const lossNote = await text(chart.getByTestId('chart-note'));
+    // Zoomed, the download covers that step range only.
+    const zoomedHref = new URL((await chart.getByTestId('export-json').getAttribute('href'))!, page.url());
+    assert.equal(zoomedHref.searchParams.get('format'), 'json');
+    const from = Number(zoomedHref.searchParams.get('from'));
+    const to = Number(zoomedHref.searchParams.get('to'));
+    assert.ok(from > 0 && from < to && to < 49, `zoomed download range ${from}–${to}`);
+    const zoomedCsv = await (
+      await page.request.get((await chart.getByTestId('export-csv').getAttribute('href'))!)
+    ).text();
+    const zoomedRows = zoomedCsv.trim().split('\n').length - 1;
+    assert.ok(zoomedRows > 0 && zoomedRows < all, `the zoomed download has ${zoomedRows} of ${all} rows`);
     // The zoom is shared: the acc chart shows the same step range.
     await page.waitForFunction(
       (note) =>
