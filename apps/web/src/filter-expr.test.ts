@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { applyFilter, type FilterableRow, parseFilter } from './filter-expr.js';
+import { applyFilter, type FilterableRow, filterProblem, parseFilter } from './filter-expr.js';
 
 function row(id: string, over: Partial<FilterableRow> = {}): FilterableRow {
   return { id, name: null, project: 'p', state: 'finished', tags: [], config: {}, metrics: {}, ...over };
@@ -59,4 +59,19 @@ test('free text matches id, name, project; quotes keep spaces; empty keeps all',
   assert.deepEqual(ids('"adam small"'), ['a']);
   assert.deepEqual(ids('  '), ['a', 'b', 'c']);
   assert.deepEqual(ids('nosuchkey>1'), []);
+});
+
+test('filterProblem names a missing value, a missing key and an unknown key', () => {
+  const config = ['lr', 'optimizer/name'];
+  const metrics = ['val/acc', 'lr'];
+  assert.equal(filterProblem('lr>0.01 val/acc>=0.9 state:crashed tag:x adam', config, metrics), null);
+  assert.equal(filterProblem('', config, metrics), null);
+  assert.match(filterProblem('lr>', config, metrics) ?? '', /no value after >/);
+  assert.match(filterProblem('>3', config, metrics) ?? '', /needs a key first/);
+  assert.match(
+    filterProblem('lrr=1', config, metrics) ?? '',
+    /unknown key "lrr".*known: lr, optimizer\/name/,
+  );
+  assert.match(filterProblem('config.val/acc>1', config, metrics) ?? '', /unknown config key "val\/acc"/);
+  assert.equal(filterProblem('metric.lr<1', config, metrics), null);
 });

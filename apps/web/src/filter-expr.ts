@@ -133,3 +133,32 @@ export function applyFilter<R extends FilterableRow>(rows: readonly R[], input: 
   if (terms.length === 0) return rows.slice();
   return rows.filter((row) => terms.every((t) => termHolds(row, t)));
 }
+
+/**
+ * A message naming what is wrong with a filter, or null when it is fine: a comparison without a
+ * key or value, or a key that no run has (a typo would otherwise just show an empty table).
+ */
+export function filterProblem(input: string, configKeys: string[], metricKeys: string[]): string | null {
+  for (const t of parseFilter(input)) {
+    if (t.kind === 'text') {
+      const m = /^([^=!<>]*)(!=|<=|>=|=|<|>)$/.exec(t.value);
+      if (m) return `"${t.value}": no value after ${m[2]} (e.g. ${m[1] || 'lr'}${m[2]}0.01)`;
+      if (/^(!=|<=|>=|=|<|>)/.test(t.value))
+        return `"${t.value}": a comparison needs a key first (e.g. lr>0.01)`;
+    }
+    if (t.kind !== 'compare') continue;
+    const keys =
+      t.scope === 'config' ? configKeys : t.scope === 'metric' ? metricKeys : [...configKeys, ...metricKeys];
+    if (!keys.includes(t.key)) {
+      const known = keys.length ? keys.slice(0, 8).join(', ') + (keys.length > 8 ? ', …' : '') : 'none';
+      return `unknown ${t.scope === 'any' ? '' : `${t.scope} `}key "${t.key}": no run has it (known: ${known})`;
+    }
+  }
+  return null;
+}
+
+/** Throws filterProblem's message, if any. */
+export function checkFilter(input: string, configKeys: string[], metricKeys: string[]): void {
+  const problem = filterProblem(input, configKeys, metricKeys);
+  if (problem) throw new Error(problem);
+}

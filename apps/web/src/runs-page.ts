@@ -1,6 +1,6 @@
 import { ApiError, api, type DashboardServerInfo, type RunInfo } from './api-client.js';
 import { decodeValue } from './decode-value.js';
-import { applyFilter, type TableValue } from './filter-expr.js';
+import { applyFilter, checkFilter, type TableValue } from './filter-expr.js';
 import { formatStep, formatSync, formatTime } from './format.js';
 import { h } from './h.js';
 import { createRefresher, subscribeLiveEvents } from './live-events.js';
@@ -469,31 +469,6 @@ function toRow(r: RunsTableRowWire, extra: RunInfo | undefined): Row {
     sync: extra?.sync,
     copiedFrom: extra?.copiedFrom ?? null,
   };
-}
-
-/**
- * Throws a message naming the problem when a filter term names a key that no run has, or
- * compares with an operator but no value: a typo would otherwise just show an empty table.
- */
-export function checkFilter(input: string, configKeys: string[], metricKeys: string[]): void {
-  for (const word of input.split(/\s+/).filter(Boolean)) {
-    const m = /^"?([^=!<>"]+?)(!=|<=|>=|=|<|>)(.*)$/.exec(word);
-    if (!m) {
-      if (/^[=!<>]/.test(word))
-        throw new Error(`"${word}": a comparison needs a key before ${word[0]} (e.g. lr>0.01)`);
-      continue;
-    }
-    if (m[3] === '') throw new Error(`"${word}": no value after ${m[2]} (e.g. ${m[1]}${m[2]}0.01)`);
-    let key = m[1]!;
-    let keys = [...configKeys, ...metricKeys];
-    if (key.startsWith('config.')) [key, keys] = [key.slice(7), configKeys];
-    else if (key.startsWith('metric.')) [key, keys] = [key.slice(7), metricKeys];
-    if (!keys.includes(key)) {
-      throw new Error(
-        `unknown key "${key}" in "${word}": no run has it (known: ${keys.slice(0, 8).join(', ')}${keys.length > 8 ? ', …' : ''})`,
-      );
-    }
-  }
 }
 
 function formatValue(v: TableValue): string {
