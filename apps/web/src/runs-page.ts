@@ -430,6 +430,20 @@ export function renderRunsPage(root: HTMLElement, server: DashboardServerInfo): 
     compare.textContent = ids.length ? `compare (${ids.length})` : 'compare';
   }
 
+  let deferred = false;
+  const typingInTable = () => {
+    const el = document.activeElement;
+    return el instanceof HTMLInputElement && el.type === 'text' && tbody.contains(el);
+  };
+  tbody.addEventListener('focusout', () => {
+    setTimeout(() => {
+      if (deferred && !typingInTable()) {
+        deferred = false;
+        render();
+      }
+    }, 0);
+  });
+
   const refresh = createRefresher(
     async () => {
       const [table, list] = await Promise.all([api.runsTable(server.workspace), api.runs(server.workspace)]);
@@ -437,7 +451,9 @@ export function renderRunsPage(root: HTMLElement, server: DashboardServerInfo): 
       rows = table.runs.map((r) => toRow(r, extras.get(r.id)));
       configKeys = table.configKeys;
       metricKeys = table.metricKeys;
-      render();
+      // A live refresh while someone types in an edit box waits until the box loses focus.
+      if (typingInTable()) deferred = true;
+      else render();
       if (watch) renderProblems(problems, await api.problems(server.workspace));
     },
     (error) => {
