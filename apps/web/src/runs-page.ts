@@ -217,6 +217,7 @@ export function renderRunsPage(root: HTMLElement, server: DashboardServerInfo): 
       );
     }
     tr.append(h('th', {}, 'tags'));
+    if (!watch) tr.append(h('th', {}, 'note'));
     if (watch) tr.append(h('th', {}, 'sync'));
     tr.append(h('th', {}, 'copied from'));
     if (canEdit) tr.append(h('th', {}, 'edit'));
@@ -330,6 +331,7 @@ export function renderRunsPage(root: HTMLElement, server: DashboardServerInfo): 
       ),
       ...cols.map((c) => cell(r, c)),
       h('td', { 'data-testid': 'run-tags' }, r.tags.join(', ')),
+      watch ? null : h('td', { class: 'note', 'data-testid': 'run-note' }, r.note),
       watch ? h('td', { 'data-testid': 'run-sync' }, formatSync(r.sync)) : null,
       h(
         'td',

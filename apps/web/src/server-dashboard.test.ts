@@ -131,6 +131,7 @@ describe('dashboard over swanlog server', () => {
     await row.waitFor();
     assert.equal(await text(row.getByTestId('run-tags')), 'baseline, sweep-1');
     assert.equal(await row.getByTestId('edit-note').inputValue(), 'lr too high?');
+    assert.equal(await text(row.getByTestId('run-note')), 'lr too high?');
     assert.equal(await text(row.getByRole('link', { name: 'uploaded-renamed' })), 'uploaded-renamed');
     await page.getByTestId('runs-filter').fill('tag:baseline');
     assert.equal(await page.getByTestId('runs-table').locator('tbody tr').count(), 1);
