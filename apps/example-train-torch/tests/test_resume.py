@@ -1,0 +1,165 @@
+"""A PyTorch job SIGKILLed at any moment and resumed with --resume ends exactly where an
+uninterrupted one does: bitwise-equal weights, the same swanlog curves, the same TensorBoard
+scalars. Leaving the optimizer, the scheduler or the RNG states out of the restore shows."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import threading
+import time
+
+import pytest
+from conftest import (
+    EPOCHS,
+    KILL_IN_SAVE_VAR,
+    OMIT_VAR,
+    PER_EPOCH,
+    Trainer,
+    copy_experiment,
+    differences,
+    export,
+    outcome,
+    swanlog_run_dir,
+    train_to_end,
+    write_config,
+)
+
+
+def epochs_printed(lines: list[str]) -> list[int]:
+    return [int(line.split()[1]) for line in lines if line.startswith("epoch ")]
+
+
+def test_resume_without_a_checkpoint_trains_from_epoch_1(reference):
+    lines = reference.trainer.lines
+    assert lines[0].startswith("no checkpoint in ") and lines[0].endswith(": training from scratch at epoch 1"), lines
+    assert epochs_printed(lines) == list(range(1, EPOCHS + 1))
+    # Each epoch line has the three numbers.
+    assert all(" train_loss=" in x and " val_loss=" in x and " val_acc=" in x for x in lines if x.startswith("epoch "))
+    ckpts = sorted(n for n in os.listdir(os.path.join(reference.dir, "checkpoints")) if n.endswith(".pt"))
+    assert ckpts == ["epoch_002.pt", "epoch_004.pt", "epoch_006.pt"]
+    # Steps: one per batch; the epoch's metrics at the step that ends it.
+    curves = reference.outcome["swanlog"]
+    assert [s for s, _ in curves["train/batch_loss"]] == list(range(1, EPOCHS * PER_EPOCH + 1))
+    for key in ("train/loss", "val/loss", "val/acc"):
+        assert [s for s, _ in curves[key]] == [e * PER_EPOCH for e in range(1, EPOCHS + 1)]
+    assert reference.outcome["tensorboard"].keys() == curves.keys()
+    for key, points in curves.items():
+        tb = reference.outcome["tensorboard"][key]
+        assert [s for s, _ in tb] == [s for s, _ in points]
+
+
+def test_sigkill_after_epoch_5_then_resume_equals_an_uninterrupted_run(reference, killed_after_epoch_5, tmp_path):
+    src, killed = killed_after_epoch_5
+    assert epochs_printed(killed.lines) == [1, 2, 3, 4, 5]
+    with open(os.path.join(src, "checkpoints", "training_metrics.json"), encoding="utf-8") as f:
+        assert [e["epoch"] for e in json.load(f)["epochs"]] == [1, 2, 3, 4]
+    exp, cfg = copy_experiment(src, str(tmp_path / "exp"))
+    t = train_to_end(cfg, resume=True)
+    assert t.lines[0].startswith("resuming from ") and "epoch_004.pt (epoch 4, step 24) at epoch 5" in t.lines[0], t.lines
+    assert epochs_printed(t.lines) == [5, 6]
+    assert t.run_id == killed.run_id, "the resume continues the same swanlog run"
+    assert differences(outcome(exp), reference.outcome) == []
+    # What the killed job logged after its checkpoint is kept but superseded, never duplicated.
+    superseded = {p["step"] for p in export(swanlog_run_dir(exp), "--all") if p.get("superseded")}
+    assert superseded and min(superseded) > 4 * PER_EPOCH and max(superseded) <= EPOCHS * PER_EPOCH
+    with open(os.path.join(exp, "checkpoints", "training_metrics.json"), encoding="utf-8") as f:
+        assert [e["epoch"] for e in json.load(f)["epochs"]] == list(range(1, EPOCHS + 1))
+
+
+@pytest.mark.parametrize("piece", ["optimizer", "scheduler", "rng"])
+def test_a_restore_that_leaves_one_piece_out_visibly_differs(piece, reference, killed_after_epoch_5, tmp_path):
+    src, _ = killed_after_epoch_5
+    exp, cfg = copy_experiment(src, str(tmp_path / "exp"))
+    t = train_to_end(cfg, resume=True, env={OMIT_VAR: piece})
+    assert "epoch_004.pt" in t.lines[0], t.lines
+    got = outcome(exp)
+    assert got["weights"] != reference.outcome["weights"], f"leaving out the {piece} state changed nothing"
+    after = lambda points: [p for p in points if p[0] > 4 * PER_EPOCH]  # noqa: E731
+    for view in ("swanlog", "tensorboard"):
+        assert after(got[view]["train/batch_loss"]) != after(reference.outcome[view]["train/batch_loss"])
+        # ...while everything up to the checkpoint is the same.
+        before = lambda points: [p for p in points if p[0] <= 4 * PER_EPOCH]  # noqa: E731
+        assert before(got[view]["train/batch_loss"]) == before(reference.outcome[view]["train/batch_loss"])
+
+
+@pytest.mark.parametrize("damage", ["cut short", "bytes flipped"])
+def test_a_damaged_newest_checkpoint_is_skipped_with_a_warning(damage, reference, killed_after_epoch_5, tmp_path):
+    src, _ = killed_after_epoch_5
+    exp, cfg = copy_experiment(src, str(tmp_path / "exp"))
+    newest = os.path.join(exp, "checkpoints", "epoch_004.pt")
+    with open(newest, "r+b") as f:
+        data = f.read()
+        if damage == "cut short":
+            f.truncate(len(data) // 2)
+        else:
+            f.seek(len(data) // 2)
+            f.write(bytes(b ^ 0xFF for b in data[len(data) // 2 : len(data) // 2 + 16]))
+    t = train_to_end(cfg, resume=True)
+    warning = [line for line in t.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1 and newest in warning[0] and "skipping checkpoint" in warning[0], t.stderr
+    assert "epoch_002.pt (epoch 2, step 12) at epoch 3" in t.lines[0], t.lines
+    assert epochs_printed(t.lines) == [3, 4, 5, 6]
+    assert differences(outcome(exp), reference.outcome) == []
+
+
+def test_a_kill_during_a_checkpoint_save_leaves_the_previous_checkpoint(reference, tmp_path):
+    exp = str(tmp_path / "exp")
+    cfg = write_config(exp)
+    t = Trainer(cfg, resume=False, env={KILL_IN_SAVE_VAR: "4"})
+    assert t.finish() == -signal.SIGKILL
+    names = os.listdir(os.path.join(exp, "checkpoints"))
+    assert "epoch_004.pt" not in names and any(n.startswith(".epoch_004.pt.tmp-") for n in names), names
+    t = train_to_end(cfg, resume=True)
+    assert "epoch_002.pt (epoch 2, step 12) at epoch 3" in t.lines[0], t.lines
+    assert differences(outcome(exp), reference.outcome) == []
+
+
+KILLS_PER_CHAIN = 5
+CHAINS = 2
+
+
+def test_sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run(reference, tmp_path):
+    """Two experiments, each killed 5 times at random moments (its first run and each --resume
+    after the trainer announced its swanlog run), then resumed to the end: 10 kill moments, mid-
+    epoch and during checkpoint saves alike. The seed is printed; rerun one with
+    EXAMPLE_TRAIN_TORCH_KILL_SEED=<seed>."""
+    seed = int(os.environ.get("EXAMPLE_TRAIN_TORCH_KILL_SEED") or random.SystemRandom().randrange(2**32))
+    print(f"kill seed {seed}")
+    window = reference.train_seconds * 1.1
+    results: dict[int, tuple[str, list[str]]] = {}
+    errors: list[BaseException] = []
+
+    def chain(index: int) -> None:
+        try:
+            rng = random.Random(seed * CHAINS + index)
+            exp = str(tmp_path / f"exp{index}")
+            cfg = write_config(exp)
+            log = []
+            for kill in range(KILLS_PER_CHAIN):
+                t = Trainer(cfg, resume=kill > 0)
+                started = t.read_until("swanlog run ")
+                delay = rng.uniform(0, window)
+                if started is not None:
+                    time.sleep(delay)
+                t.kill()
+                log.append(f"kill {kill + 1} after {delay:.3f} s: last line {t.lines[-1] if t.lines else None!r}, exit {t.proc.returncode}")
+            t = train_to_end(cfg, resume=True)
+            log.append(f"final resume: {t.lines[0]!r}")
+            results[index] = (exp, log)
+        except BaseException as error:  # noqa: BLE001 - reported by the test thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=chain, args=(i,)) for i in range(CHAINS)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    if errors:
+        raise AssertionError(f"kill seed {seed}: {errors[0]!r}") from errors[0]
+    for index in range(CHAINS):
+        exp, log = results[index]
+        diff = differences(outcome(exp), reference.outcome)
+        assert diff == [], f"kill seed {seed}, experiment {index}:\n" + "\n".join(log + diff)
