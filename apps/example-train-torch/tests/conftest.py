@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import yaml
@@ -170,30 +171,51 @@ class Reference:
         self.outcome = outcome(exp_dir)
 
 
-@pytest.fixture(scope="session")
-def reference(tmp_path_factory) -> Reference:
-    """One uninterrupted run of the test config, shared by every test. Started with --resume on
-    an empty experiment directory, which must train from scratch."""
-    exp = str(tmp_path_factory.mktemp("reference") / "exp")
-    t = Trainer(write_config(exp), resume=True)
-    assert t.read_until("swanlog run ") is not None, t.lines
-    started = time.monotonic()
-    code = t.finish()
-    seconds = time.monotonic() - started
-    assert code == 0, "\n".join(t.lines) + t.stderr
-    return Reference(exp, t, seconds)
+def in_parallel(tasks: dict, workers: int = 2) -> dict:
+    """Runs each task (a function of no arguments) on a pool of `workers` threads (the trainers
+    are child processes, so the machine's two cores both work); returns name -> result."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {name: pool.submit(fn) for name, fn in tasks.items()}
+        return {name: f.result() for name, f in futures.items()}
 
 
 @pytest.fixture(scope="session")
-def killed_after_epoch_5(tmp_path_factory) -> tuple[str, Trainer]:
-    """An experiment whose trainer was SIGKILLed right after printing epoch 5 (a template: copy it)."""
-    exp = str(tmp_path_factory.mktemp("killed5") / "exp")
-    t = Trainer(write_config(exp), resume=False)
-    line = t.read_until("epoch 5 ")
-    assert line is not None, t.lines
-    t.kill()
-    assert t.proc.returncode == -signal.SIGKILL
-    return exp, t
+def base(tmp_path_factory) -> tuple[Reference, tuple[str, Trainer]]:
+    """One uninterrupted run of the test config, shared by every test (started with --resume on
+    an empty experiment directory, which must train from scratch), and beside it an experiment
+    whose trainer was SIGKILLed right after printing epoch 5 (a template: copy it)."""
+
+    def uninterrupted() -> Reference:
+        exp = str(tmp_path_factory.mktemp("reference") / "exp")
+        t = Trainer(write_config(exp), resume=True)
+        assert t.read_until("swanlog run ") is not None, t.lines
+        started = time.monotonic()
+        code = t.finish()
+        seconds = time.monotonic() - started
+        assert code == 0, "\n".join(t.lines) + t.stderr
+        return Reference(exp, t, seconds)
+
+    def killed() -> tuple[str, Trainer]:
+        exp = str(tmp_path_factory.mktemp("killed5") / "exp")
+        t = Trainer(write_config(exp), resume=False)
+        line = t.read_until("epoch 5 ")
+        assert line is not None, t.lines
+        t.kill()
+        assert t.proc.returncode == -signal.SIGKILL
+        return exp, t
+
+    done = in_parallel({"reference": uninterrupted, "killed": killed})
+    return done["reference"], done["killed"]
+
+
+@pytest.fixture(scope="session")
+def reference(base) -> Reference:
+    return base[0]
+
+
+@pytest.fixture(scope="session")
+def killed_after_epoch_5(base) -> tuple[str, Trainer]:
+    return base[1]
 
 
 def copy_experiment(src: str, dst: str, **swanlog) -> tuple[str, str]:

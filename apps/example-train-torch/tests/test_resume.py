@@ -21,6 +21,7 @@ from conftest import (
     copy_experiment,
     differences,
     export,
+    in_parallel,
     outcome,
     swanlog_run_dir,
     train_to_end,
@@ -51,13 +52,56 @@ def test_resume_without_a_checkpoint_trains_from_epoch_1(reference):
         assert [s for s, _ in tb] == [s for s, _ in points]
 
 
-def test_sigkill_after_epoch_5_then_resume_equals_an_uninterrupted_run(reference, killed_after_epoch_5, tmp_path):
+def damage(path: str, how: str) -> None:
+    with open(path, "r+b") as f:
+        data = f.read()
+        if how == "cut short":
+            f.truncate(len(data) // 2)
+        else:
+            f.seek(len(data) // 2)
+            f.write(bytes(b ^ 0xFF for b in data[len(data) // 2 : len(data) // 2 + 16]))
+
+
+@pytest.fixture(scope="session")
+def resumed(base, tmp_path_factory) -> dict:
+    """The experiment killed after epoch 5, copied and resumed in several ways (two at a time):
+    as it is, with one piece of state left out of the restore, with its newest checkpoint
+    damaged; and an experiment killed halfway through writing its epoch-4 checkpoint, resumed."""
+    _, (src, _) = base
+    root = tmp_path_factory.mktemp("resumed")
+
+    def resume(name: str, env: dict | None = None, damaged: str | None = None):
+        def task():
+            exp, cfg = copy_experiment(src, str(root / name.replace(" ", "-")))
+            if damaged:
+                damage(os.path.join(exp, "checkpoints", "epoch_004.pt"), damaged)
+            return exp, train_to_end(cfg, resume=True, env=env)
+
+        return task
+
+    def killed_in_save():
+        exp = str(root / "killed-in-save")
+        cfg = write_config(exp)
+        t = Trainer(cfg, resume=False, env={KILL_IN_SAVE_VAR: "4"})
+        code = t.finish()
+        names = os.listdir(os.path.join(exp, "checkpoints"))
+        return exp, code, names, train_to_end(cfg, resume=True)
+
+    tasks = {"plain": resume("plain")}
+    for piece in ("optimizer", "scheduler", "rng"):
+        tasks[f"omit {piece}"] = resume(f"omit {piece}", env={OMIT_VAR: piece})
+    for how in ("cut short", "bytes flipped"):
+        tasks[how] = resume(how, damaged=how)
+    tasks["killed in save"] = killed_in_save
+    return in_parallel(tasks)
+
+
+def test_sigkill_after_epoch_5_then_resume_equals_an_uninterrupted_run(reference, killed_after_epoch_5, resumed):
     src, killed = killed_after_epoch_5
     assert epochs_printed(killed.lines) == [1, 2, 3, 4, 5]
     with open(os.path.join(src, "checkpoints", "training_metrics.json"), encoding="utf-8") as f:
         assert [e["epoch"] for e in json.load(f)["epochs"]] == [1, 2, 3, 4]
-    exp, cfg = copy_experiment(src, str(tmp_path / "exp"))
-    t = train_to_end(cfg, resume=True)
+    exp, t = resumed["plain"]
     assert t.lines[0].startswith("resuming from ") and "epoch_004.pt (epoch 4, step 24) at epoch 5" in t.lines[0], t.lines
     assert epochs_printed(t.lines) == [5, 6]
     assert t.run_id == killed.run_id, "the resume continues the same swanlog run"
@@ -70,34 +114,24 @@ def test_sigkill_after_epoch_5_then_resume_equals_an_uninterrupted_run(reference
 
 
 @pytest.mark.parametrize("piece", ["optimizer", "scheduler", "rng"])
-def test_a_restore_that_leaves_one_piece_out_visibly_differs(piece, reference, killed_after_epoch_5, tmp_path):
-    src, _ = killed_after_epoch_5
-    exp, cfg = copy_experiment(src, str(tmp_path / "exp"))
-    t = train_to_end(cfg, resume=True, env={OMIT_VAR: piece})
+def test_a_restore_that_leaves_one_piece_out_visibly_differs(piece, reference, resumed):
+    exp, t = resumed[f"omit {piece}"]
     assert "epoch_004.pt" in t.lines[0], t.lines
     got = outcome(exp)
     assert got["weights"] != reference.outcome["weights"], f"leaving out the {piece} state changed nothing"
-    after = lambda points: [p for p in points if p[0] > 4 * PER_EPOCH]  # noqa: E731
     for view in ("swanlog", "tensorboard"):
-        assert after(got[view]["train/batch_loss"]) != after(reference.outcome[view]["train/batch_loss"])
-        # ...while everything up to the checkpoint is the same.
-        before = lambda points: [p for p in points if p[0] <= 4 * PER_EPOCH]  # noqa: E731
-        assert before(got[view]["train/batch_loss"]) == before(reference.outcome[view]["train/batch_loss"])
+        want = reference.outcome[view]["train/batch_loss"]
+        have = got[view]["train/batch_loss"]
+        checkpoint = 4 * PER_EPOCH
+        # The curves part after the checkpoint, and only there.
+        assert [p for p in have if p[0] <= checkpoint] == [p for p in want if p[0] <= checkpoint]
+        assert [p for p in have if p[0] > checkpoint] != [p for p in want if p[0] > checkpoint], view
 
 
-@pytest.mark.parametrize("damage", ["cut short", "bytes flipped"])
-def test_a_damaged_newest_checkpoint_is_skipped_with_a_warning(damage, reference, killed_after_epoch_5, tmp_path):
-    src, _ = killed_after_epoch_5
-    exp, cfg = copy_experiment(src, str(tmp_path / "exp"))
+@pytest.mark.parametrize("how", ["cut short", "bytes flipped"])
+def test_a_damaged_newest_checkpoint_is_skipped_with_a_warning(how, reference, resumed):
+    exp, t = resumed[how]
     newest = os.path.join(exp, "checkpoints", "epoch_004.pt")
-    with open(newest, "r+b") as f:
-        data = f.read()
-        if damage == "cut short":
-            f.truncate(len(data) // 2)
-        else:
-            f.seek(len(data) // 2)
-            f.write(bytes(b ^ 0xFF for b in data[len(data) // 2 : len(data) // 2 + 16]))
-    t = train_to_end(cfg, resume=True)
     warning = [line for line in t.stderr.splitlines() if line.startswith("warning:")]
     assert len(warning) == 1 and newest in warning[0] and "skipping checkpoint" in warning[0], t.stderr
     assert "epoch_002.pt (epoch 2, step 12) at epoch 3" in t.lines[0], t.lines
@@ -105,14 +139,10 @@ def test_a_damaged_newest_checkpoint_is_skipped_with_a_warning(damage, reference
     assert differences(outcome(exp), reference.outcome) == []
 
 
-def test_a_kill_during_a_checkpoint_save_leaves_the_previous_checkpoint(reference, tmp_path):
-    exp = str(tmp_path / "exp")
-    cfg = write_config(exp)
-    t = Trainer(cfg, resume=False, env={KILL_IN_SAVE_VAR: "4"})
-    assert t.finish() == -signal.SIGKILL
-    names = os.listdir(os.path.join(exp, "checkpoints"))
+def test_a_kill_during_a_checkpoint_save_leaves_the_previous_checkpoint(reference, resumed):
+    exp, code, names, t = resumed["killed in save"]
+    assert code == -signal.SIGKILL
     assert "epoch_004.pt" not in names and any(n.startswith(".epoch_004.pt.tmp-") for n in names), names
-    t = train_to_end(cfg, resume=True)
     assert "epoch_002.pt (epoch 2, step 12) at epoch 3" in t.lines[0], t.lines
     assert differences(outcome(exp), reference.outcome) == []
 
@@ -161,5 +191,6 @@ def test_sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run(refer
         raise AssertionError(f"kill seed {seed}: {errors[0]!r}") from errors[0]
     for index in range(CHAINS):
         exp, log = results[index]
+        print(f"experiment {index}:", *log, sep="\n  ")
         diff = differences(outcome(exp), reference.outcome)
         assert diff == [], f"kill seed {seed}, experiment {index}:\n" + "\n".join(log + diff)
