@@ -102,7 +102,7 @@ def test_sigkill_after_epoch_5_then_resume_equals_an_uninterrupted_run(reference
     with open(os.path.join(src, "checkpoints", "training_metrics.json"), encoding="utf-8") as f:
         assert [e["epoch"] for e in json.load(f)["epochs"]] == [1, 2, 3, 4]
     exp, t = resumed["plain"]
-    assert t.lines[0].startswith("resuming from ") and "epoch_004.pt (epoch 4, step 24) at epoch 5" in t.lines[0], t.lines
+    assert t.lines[0].startswith("resuming from ") and f"epoch_004.pt (epoch 4, step {4 * PER_EPOCH}) at epoch 5" in t.lines[0], t.lines
     assert epochs_printed(t.lines) == [5, 6]
     assert t.run_id == killed.run_id, "the resume continues the same swanlog run"
     assert differences(outcome(exp), reference.outcome) == []
@@ -134,7 +134,7 @@ def test_a_damaged_newest_checkpoint_is_skipped_with_a_warning(how, reference, r
     newest = os.path.join(exp, "checkpoints", "epoch_004.pt")
     warning = [line for line in t.stderr.splitlines() if line.startswith("warning:")]
     assert len(warning) == 1 and newest in warning[0] and "skipping checkpoint" in warning[0], t.stderr
-    assert "epoch_002.pt (epoch 2, step 12) at epoch 3" in t.lines[0], t.lines
+    assert f"epoch_002.pt (epoch 2, step {2 * PER_EPOCH}) at epoch 3" in t.lines[0], t.lines
     assert epochs_printed(t.lines) == [3, 4, 5, 6]
     assert differences(outcome(exp), reference.outcome) == []
 
@@ -143,7 +143,7 @@ def test_a_kill_during_a_checkpoint_save_leaves_the_previous_checkpoint(referenc
     exp, code, names, t = resumed["killed in save"]
     assert code == -signal.SIGKILL
     assert "epoch_004.pt" not in names and any(n.startswith(".epoch_004.pt.tmp-") for n in names), names
-    assert "epoch_002.pt (epoch 2, step 12) at epoch 3" in t.lines[0], t.lines
+    assert f"epoch_002.pt (epoch 2, step {2 * PER_EPOCH}) at epoch 3" in t.lines[0], t.lines
     assert differences(outcome(exp), reference.outcome) == []
 
 
@@ -152,33 +152,53 @@ CHAINS = 2
 
 
 def test_sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run(reference, tmp_path):
-    """Two experiments, each killed 5 times at random moments (its first run and each --resume
-    after the trainer announced its swanlog run), then resumed to the end: 10 kill moments, mid-
-    epoch and during checkpoint saves alike. The seed is printed; rerun one with
+    """Two experiments, each killed 5 times at random moments, then resumed to the end: 10 kill
+    moments. Each kill picks one of the epochs still to train and a moment within it (its batches,
+    its validation, its checkpoint save); the seed is printed, rerun one with
     EXAMPLE_TRAIN_TORCH_KILL_SEED=<seed>."""
     seed = int(os.environ.get("EXAMPLE_TRAIN_TORCH_KILL_SEED") or random.SystemRandom().randrange(2**32))
     print(f"kill seed {seed}")
-    window = reference.train_seconds * 1.1
-    results: dict[int, tuple[str, list[str]]] = {}
+    results: list[tuple[str, list[str]]] = []
     errors: list[BaseException] = []
 
     def chain(index: int) -> None:
         try:
             rng = random.Random(seed * CHAINS + index)
-            exp = str(tmp_path / f"exp{index}")
-            cfg = write_config(exp)
-            log = []
-            for kill in range(KILLS_PER_CHAIN):
-                t = Trainer(cfg, resume=kill > 0)
-                started = t.read_until("swanlog run ")
-                delay = rng.uniform(0, window)
-                if started is not None:
+            log: list[str] = []
+            kills, attempts, n = 0, 0, 0
+            exp, cfg, fresh = None, None, True
+            while kills < KILLS_PER_CHAIN:
+                attempts += 1
+                assert attempts <= 4 * KILLS_PER_CHAIN, "\n".join(log)
+                if fresh:
+                    exp = str(tmp_path / f"exp{index}-{n}")
+                    cfg = write_config(exp)
+                    n += 1
+                t = Trainer(cfg, resume=not fresh)
+                first = t.read_until("swanlog run ")
+                start = 1
+                for line in t.lines:
+                    if line.startswith("resuming from "):
+                        start = int(line.split()[-1])
+                target = rng.randint(start, EPOCHS)
+                delay = rng.uniform(0, reference.epoch_seconds)
+                # The line before the target epoch's first batch, then a moment into the epoch.
+                if first is not None and (target == start or t.read_until(f"epoch {target - 1} ") is not None):
                     time.sleep(delay)
                 t.kill()
-                log.append(f"kill {kill + 1} after {delay:.3f} s: last line {t.lines[-1] if t.lines else None!r}, exit {t.proc.returncode}")
-            t = train_to_end(cfg, resume=True)
-            log.append(f"final resume: {t.lines[0]!r}")
-            results[index] = (exp, log)
+                printed = [int(x.split()[1]) for x in t.lines if x.startswith("epoch ")]
+                log.append(f"{os.path.basename(exp)}: kill {delay:.3f} s into epoch {target} (started at {start}, printed epochs {printed}, exit {t.proc.returncode})")
+                fresh = False
+                if EPOCHS in printed:
+                    # Too late: the job had trained its last epoch. A new experiment takes the next kill.
+                    results.append((exp, log))
+                    fresh = True
+                elif t.proc.returncode == -signal.SIGKILL:
+                    kills += 1
+            if not fresh:
+                t = train_to_end(cfg, resume=True)
+                log.append(f"{os.path.basename(exp)}: final resume: {t.lines[0]!r}")
+                results.append((exp, log))
         except BaseException as error:  # noqa: BLE001 - reported by the test thread
             errors.append(error)
 
@@ -189,8 +209,8 @@ def test_sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run(refer
         th.join()
     if errors:
         raise AssertionError(f"kill seed {seed}: {errors[0]!r}") from errors[0]
-    for index in range(CHAINS):
-        exp, log = results[index]
-        print(f"experiment {index}:", *log, sep="\n  ")
+    for exp, log in results:
         diff = differences(outcome(exp), reference.outcome)
-        assert diff == [], f"kill seed {seed}, experiment {index}:\n" + "\n".join(log + diff)
+        assert diff == [], f"kill seed {seed}, {os.path.basename(exp)}:\n" + "\n".join(log + diff)
+    for _, log in {id(log): (None, log) for _, log in results}.values():
+        print(*log, sep="\n  ")
