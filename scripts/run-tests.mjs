@@ -21,12 +21,19 @@ const files = ['packages', 'apps', 'swanlog-fixtures', 'bench']
   .flatMap((d) => collect(join(root, d), []))
   .filter((f) => filters.length === 0 || filters.some((p) => f.includes(p)))
   .sort();
-// The Python SDK's pytest suite runs too, with the venv scripts/setup-python.sh makes (.venv-py),
-// when no filter is given or a filter names it (`node scripts/run-tests.mjs sdk-python`).
-const pythonDir = 'packages/sdk-python';
+// The Python suites run too, with the venv scripts/setup-python.sh makes (.venv-py), when no
+// filter is given or a filter names them (`node scripts/run-tests.mjs sdk-python`): the Python
+// SDK's, and the PyTorch example trainer's (each its own pytest process: both have a conftest.py).
+const pythonSuites = [
+  { dir: 'packages/sdk-python', tests: 'packages/sdk-python/tests', what: "the Python SDK's tests" },
+  {
+    dir: 'apps/example-train-torch',
+    tests: 'apps/example-train-torch/tests',
+    what: "the PyTorch example trainer's tests",
+  },
+].filter((s) => filters.length === 0 || filters.some((p) => s.dir.includes(p) || p.startsWith(s.dir)));
 const venvPython = join(root, '.venv-py', 'bin', 'python');
-const runPython =
-  filters.length === 0 || filters.some((p) => pythonDir.includes(p) || p.startsWith(pythonDir));
+const runPython = pythonSuites.length > 0;
 if (files.length === 0 && !runPython) {
   console.error(
     `no test files found${filters.length ? ` matching ${filters.join(', ')}` : ''}; did \`tsc -b\` run?`,
@@ -45,28 +52,27 @@ if (files.length > 0) {
 }
 if (runPython && !existsSync(venvPython)) {
   // The README's test command sets everything up: the venv is made once, here, when missing.
-  console.log('making .venv-py for the Python SDK tests (bash scripts/setup-python.sh)');
+  console.log('making .venv-py for the Python tests (bash scripts/setup-python.sh)');
   const setup = spawnSync('bash', [join(root, 'scripts', 'setup-python.sh')], {
     stdio: 'inherit',
     cwd: root,
   });
   if (setup.status !== 0) {
-    console.error('scripts/setup-python.sh failed: the Python SDK tests cannot run');
+    console.error('scripts/setup-python.sh failed: the Python tests cannot run');
     status = 1;
   }
 }
 if (runPython) {
   if (existsSync(venvPython)) {
-    console.log(`running the Python SDK's tests (${pythonDir}/tests) with .venv-py`);
-    const py = spawnSync(
-      venvPython,
-      ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', join(pythonDir, 'tests')],
-      {
-        stdio: 'inherit',
-        cwd: root,
-      },
-    );
-    if (status === 0) status = py.status ?? 1;
+    for (const suite of pythonSuites) {
+      console.log(`running ${suite.what} (${suite.tests}) with .venv-py`);
+      const py = spawnSync(
+        venvPython,
+        ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', join(root, suite.tests)],
+        { stdio: 'inherit', cwd: root },
+      );
+      if (status === 0) status = py.status ?? 1;
+    }
   } else {
     status = 1;
   }
