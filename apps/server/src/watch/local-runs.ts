@@ -37,7 +37,7 @@ export function eachLocalRun<T>(
   const newest = new Map<string, { createdAt: number; result: T }>();
   for (const dir of listRunDirs(logdir)) {
     try {
-      const reader = RunReader.open(dir);
+      const reader = RunReader.open(dir, { readonly: true });
       try {
         const result = visit(reader);
         const seen = newest.get(reader.meta.id);
@@ -57,7 +57,7 @@ export function eachLocalRun<T>(
 
 function tryOpen(dir: string): RunReader | undefined {
   try {
-    return RunReader.open(dir);
+    return RunReader.open(dir, { readonly: true });
   } catch (error) {
     if (isSwanlogError(error)) return undefined;
     throw error;

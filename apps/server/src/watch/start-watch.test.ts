@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -237,4 +238,37 @@ test('a missing logdir is NOT_FOUND naming it', async () => {
       return true;
     },
   );
+});
+
+test('serving a logdir changes none of its data files (a crashed run left -wal files: they stay as they are)', async () => {
+  const copy = join(work, 'untouched');
+  cpSync(fixtures, copy, { recursive: true });
+  const hashes = () => {
+    const out: Record<string, string> = {};
+    const walk = (dir: string) => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, e.name);
+        if (e.isDirectory()) walk(path);
+        // -shm is SQLite's shared-memory index of a WAL, which every reader may rebuild: not data.
+        else if (!e.name.endsWith('-shm'))
+          out[path] = createHash('sha256').update(readFileSync(path)).digest('hex');
+      }
+    };
+    walk(copy);
+    return out;
+  };
+  const before = hashes();
+  const w = await startWatch({ logdir: copy, port: 0, webRoot, log: (m) => assert.fail(m) });
+  try {
+    const get = async (path: string) => (await fetch(`${w.url}${path}`)).status;
+    assert.equal(await get('/api/v1/workspaces/local/experiments'), 200);
+    assert.equal(await get('/api/v1/workspaces/local/runs-table'), 200);
+    for (const id of ['fx-crashed', 'fx-finished', 'fx-rewound']) {
+      assert.equal(await get(`/api/v1/experiments/${id}`), 200, id);
+      assert.equal(await get(`/api/v1/experiments/${id}/metrics/loss`), 200, id);
+    }
+  } finally {
+    await w.close();
+  }
+  assert.deepEqual(hashes(), before);
 });

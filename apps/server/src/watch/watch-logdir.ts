@@ -84,7 +84,7 @@ function idOf(ids: Map<string, string | undefined>, dir: string): string | undef
   let id = runIdOfDirName(basename(dir));
   if (id === undefined) {
     try {
-      const reader = RunReader.open(dir);
+      const reader = RunReader.open(dir, { readonly: true });
       id = reader.meta.id;
       reader.close();
     } catch (error) {
