@@ -180,6 +180,14 @@ def test_sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run(refer
                 for line in t.lines:
                     if line.startswith("resuming from "):
                         start = int(line.split()[-1])
+                if start > EPOCHS:
+                    # The killed job had saved its last checkpoint: nothing is left to train. This
+                    # resume ends the run; a new experiment takes the next kill.
+                    assert t.finish() == 0, t.stderr
+                    log.append(f"{os.path.basename(exp)}: resumed after the last checkpoint: {t.lines[0]!r}")
+                    results.append((exp, log))
+                    fresh = True
+                    continue
                 target = rng.randint(start, EPOCHS)
                 delay = rng.uniform(0, reference.epoch_seconds)
                 # The line before the target epoch's first batch, then a moment into the epoch.
