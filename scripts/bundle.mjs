@@ -118,12 +118,32 @@ if (!existsSync(cached24)) {
       ),
       '../node_modules/node-gyp/bin/node-gyp.js',
     );
+  // A machine's npm configuration may name a nodedir (this one's says /usr: Node 20's headers),
+  // which pnpm passes on as npm_config_nodedir and node-gyp prefers: the build must see Node 24's.
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/^npm_config_(nodedir|target|runtime|disturl)$/i.test(k)),
+  );
+  env.npm_config_nodedir = NODE24_DIR;
   run(node24, [gyp, 'rebuild', '--release', `--nodedir=${NODE24_DIR}`, '-j', '2'], {
     cwd: src,
+    env,
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  const built = join(src, 'build/Release/better_sqlite3.node');
+  // Loaded by Node 24 before it is cached: a binary of another ABI never reaches the bundle.
+  try {
+    execFileSync(node24, ['-e', `process.dlopen({ exports: {} }, ${JSON.stringify(built)})`], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+  } catch (error) {
+    console.error(
+      `bundle: NATIVE_BUILD_WRONG: the better-sqlite3 built for ABI ${abi24} does not load in Node.js 24`,
+    );
+    console.error(String(error.stderr ?? error));
+    process.exit(1);
+  }
   mkdirSync(dirname(cached24), { recursive: true });
-  copyFileSync(join(src, 'build/Release/better_sqlite3.node'), cached24);
+  copyFileSync(built, cached24);
 }
 copyFileSync(cached24, join(native, `better_sqlite3-abi${abi24}.node`));
 
