@@ -10,8 +10,13 @@ export type {
   DashboardExperimentList,
   DashboardServerInfo,
   ExperimentDetails,
+  ExperimentMeta,
+  MetricSummary,
   RunProblem,
+  RunsTable,
+  RunsTableRow,
   SegmentDetails,
+  TableValue,
 } from './dashboard-types.js';
 export type { MigrateToPostgresOptions, MigrateToPostgresResult } from './migrate-to-postgres.js';
 export { migrateToPostgres } from './migrate-to-postgres.js';
