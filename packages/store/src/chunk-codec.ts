@@ -1,23 +1,28 @@
 import { crc32 } from 'node:zlib';
+import { ChunkDecodeError } from './chunk-errors.js';
+import { decodeXor32, decodeXor64, encodeXor32, encodeXor64 } from './xor-codec.js';
 
 /**
  * One chunk: the points one writer logged for one key, in write order. Steps, timestamps and
- * sequence numbers are stored as varint deltas; values as raw little-endian float64 so that every
- * number, NaN payloads and -0 included, round-trips exactly. Layout (docs/format.md):
+ * sequence numbers are stored as varint deltas (run-length encoded when that is smaller); values
+ * so that every number, NaN payloads and -0 included, round-trips bit for bit. Two codec versions
+ * (docs/format.md "Chunk encoding"):
  *
- *   0  u8   codec version (1)
+ *   0  u8   codec version (1 or 2)
  *   1  u8   flags: bit 0 steps stored absolute instead of zigzag deltas; bits 1, 2, 3: the
- *            steps, timestamps, sequence numbers stream is run-length encoded (pairs of
- *            varint delta, varint run length), chosen per stream when that is smaller
- *   2  u16  reserved (0)
+ *            steps, timestamps, sequence numbers stream is run-length encoded
+ *   2  u8   version 1: reserved (0); version 2: the value encoding (VALUES_*)
+ *   3  u8   reserved (0)
  *   4  u32  n, number of points
  *   8  u32  crc32 of bytes [0, 8) then [12, end): the header is covered too
- *   12 u32  reserved (0)
- *   16 f64 x n   values
+ *   12 u32  version 1: reserved (0); version 2: L, the byte length of the value stream
+ *   16      version 1: n float64 values; version 2: L bytes of values in their encoding
  *   then varints: n steps, n timestamps (first absolute, then deltas >= 0),
  *                 n sequence numbers (first absolute, then deltas >= 0)
- *   Steps, timestamps and sequence numbers are that regular in practice (steps +1, the same
- *   millisecond for many calls, sequence +1) that a run-length encoded stream is a few bytes.
+ *
+ * Version 2's value encodings: raw float64; Chimp (an XOR codec) over the 64-bit patterns; Chimp
+ * over the float32 patterns when every value is a float32 widened (what `tensor.item()` gives);
+ * integers as a zigzag delta stream. docs/decisions.md has the measurements that chose them.
  */
 export interface ChunkPoints {
   steps: Float64Array;
@@ -26,7 +31,10 @@ export interface ChunkPoints {
   seqs: Float64Array;
 }
 
-export const CHUNK_CODEC_VERSION = 1;
+/** The codec version writers use for runs of the current format (version 1 for format-1 runs). */
+export const CHUNK_CODEC_VERSION = 2;
+/** Codec versions this code reads. */
+export const CHUNK_CODEC_VERSIONS: readonly number[] = [1, 2];
 const HEADER = 16;
 const FLAG_ABSOLUTE_STEPS = 1;
 const FLAG_RLE_STEPS = 2;
@@ -36,10 +44,31 @@ const KNOWN_FLAGS = FLAG_ABSOLUTE_STEPS | FLAG_RLE_STEPS | FLAG_RLE_TS | FLAG_RL
 /** Deltas up to this size zigzag-encode exactly in a double. */
 const MAX_ZIGZAG_DELTA = 2 ** 51;
 
-export class ChunkDecodeError extends Error {}
+/** Version 2 value encodings (header byte 2). */
+export const VALUES_RAW = 0;
+export const VALUES_XOR64 = 1;
+export const VALUES_XOR32 = 2;
+export const VALUES_INT = 3;
+export const VALUES_INT_RLE = 4;
+/** Integers below this size (and their deltas, zigzag-mapped) stay exact in the varint stream. */
+const MAX_INT_VALUE = 2 ** 50;
 
-/** Encodes points [0, n) of the given arrays. */
-export function encodeChunk(points: ChunkPoints, n: number = points.steps.length): Buffer {
+export { ChunkDecodeError };
+
+/** Reused buffers for narrowing values to float32 and back. */
+let f32Scratch = new Float32Array(0);
+let f64Scratch = new Float64Array(0);
+
+/**
+ * Encodes points [0, n) of the given arrays with codec `version` (2 by default; 1 for runs of
+ * format version 1 and for servers that accept only it).
+ */
+export function encodeChunk(
+  points: ChunkPoints,
+  n: number = points.steps.length,
+  version: number = CHUNK_CODEC_VERSION,
+): Buffer {
+  if (version !== 1 && version !== 2) throw new RangeError(`unknown chunk codec version ${version}`);
   const { steps, values, ts, seqs } = points;
   for (let i = 0; i < n; i++) {
     const s = steps[i]!;
@@ -54,8 +83,9 @@ export function encodeChunk(points: ChunkPoints, n: number = points.steps.length
       break;
     }
   }
-  // Worst case: 8 value bytes + 3 varints of at most 8 bytes each per point.
-  const buf = Buffer.allocUnsafe(HEADER + n * 32);
+  // Worst case: 9 value bytes (an XOR stream of incompressible doubles) + 3 varints of at most 8
+  // bytes each per point.
+  const buf = Buffer.allocUnsafe(HEADER + 8 + n * 33);
   const stepDeltas = deltasOf(steps, n, !absolute);
   const tsDeltas = deltasOf(ts, n, false);
   const seqDeltas = deltasOf(seqs, n, false);
@@ -67,20 +97,86 @@ export function encodeChunk(points: ChunkPoints, n: number = points.steps.length
     (rleSteps ? FLAG_RLE_STEPS : 0) |
     (rleTs ? FLAG_RLE_TS : 0) |
     (rleSeqs ? FLAG_RLE_SEQS : 0);
-  buf.writeUInt8(CHUNK_CODEC_VERSION, 0);
+  buf.writeUInt8(version, 0);
   buf.writeUInt8(flags, 1);
-  buf.writeUInt16LE(0, 2);
+  buf.writeUInt8(0, 3);
   buf.writeUInt32LE(n, 4);
-  buf.writeUInt32LE(0, 12);
-  const valueBytes = new Uint8Array(values.buffer, values.byteOffset, n * 8);
-  buf.set(valueBytes, HEADER);
-  let pos = HEADER + n * 8;
+  let pos: number;
+  if (version === 1) {
+    buf.writeUInt8(0, 2);
+    buf.writeUInt32LE(0, 12);
+    buf.set(new Uint8Array(values.buffer, values.byteOffset, n * 8), HEADER);
+    pos = HEADER + n * 8;
+  } else {
+    const encoded = encodeValues(values, n, buf, HEADER);
+    buf.writeUInt8(encoded.encoding, 2);
+    buf.writeUInt32LE(encoded.end - HEADER, 12);
+    pos = encoded.end;
+  }
   pos = absolute ? writePlain(buf, pos, steps, n) : writeStream(buf, pos, stepDeltas, n, rleSteps);
   pos = writeStream(buf, pos, tsDeltas, n, rleTs);
   pos = writeStream(buf, pos, seqDeltas, n, rleSeqs);
   const out = buf.subarray(0, pos);
   out.writeUInt32LE(checksum(out), 8);
   return out;
+}
+
+/**
+ * Writes values [0, n) at `pos` in the smallest fitting version 2 encoding: integers as a zigzag
+ * delta stream; float32-exact values as Chimp over their 32-bit patterns; anything else as Chimp
+ * over the 64-bit patterns, or raw when that would be larger.
+ */
+function encodeValues(
+  values: Float64Array,
+  n: number,
+  buf: Buffer,
+  pos: number,
+): { encoding: number; end: number } {
+  if (allIntegers(values, n)) {
+    const deltas = deltasOf(values, n, true);
+    const rle = worthRle(deltas, n);
+    return { encoding: rle ? VALUES_INT_RLE : VALUES_INT, end: writeStream(buf, pos, deltas, n, rle) };
+  }
+  const narrowed = narrowToFloat32(values, n);
+  if (narrowed !== null) return { encoding: VALUES_XOR32, end: encodeXor32(narrowed, n, buf, pos) };
+  const bits = new Uint32Array(values.buffer, values.byteOffset, n * 2);
+  const end = encodeXor64(bits, n, buf, pos);
+  if (end - pos <= n * 8) return { encoding: VALUES_XOR64, end };
+  buf.set(new Uint8Array(values.buffer, values.byteOffset, n * 8), pos);
+  return { encoding: VALUES_RAW, end: pos + n * 8 };
+}
+
+/** Every value an integer whose zigzag deltas stay exact (-0 is not: its sign would be lost). */
+function allIntegers(values: Float64Array, n: number): boolean {
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    if (v !== Math.floor(v) || v >= MAX_INT_VALUE || v <= -MAX_INT_VALUE || (v === 0 && 1 / v < 0))
+      return false;
+  }
+  return true;
+}
+
+/**
+ * The float32 bit patterns of the values when every one is a float32 widened, bit for bit (NaN
+ * payloads included); null otherwise. The answer is a view of a reused buffer.
+ */
+function narrowToFloat32(values: Float64Array, n: number): Uint32Array | null {
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    if (!Number.isNaN(v) && Math.fround(v) !== v) return null; // not a float32: the common early exit
+  }
+  if (f32Scratch.length < n) {
+    f32Scratch = new Float32Array(Math.max(n, f32Scratch.length * 2));
+    f64Scratch = new Float64Array(f32Scratch.length);
+  }
+  const narrow = f32Scratch.subarray(0, n);
+  narrow.set(values.subarray(0, n));
+  const wide = f64Scratch.subarray(0, n);
+  wide.set(narrow);
+  const a = new Uint32Array(values.buffer, values.byteOffset, n * 2);
+  const b = new Uint32Array(wide.buffer, 0, n * 2);
+  for (let i = 0; i < 2 * n; i++) if (a[i] !== b[i]) return null; // a NaN payload float32 cannot hold
+  return new Uint32Array(narrow.buffer, 0, n);
 }
 
 /** Decodes a chunk; throws ChunkDecodeError when the bytes are not a sound chunk. */
@@ -90,17 +186,42 @@ export function decodeChunk(data: Uint8Array): ChunkPoints {
   const flags = buf.readUInt8(1);
   const absolute = (flags & FLAG_ABSOLUTE_STEPS) !== 0;
   const values = new Float64Array(n);
-  new Uint8Array(values.buffer).set(buf.subarray(HEADER, HEADER + n * 8));
+  const valuesEnd = valueStreamEnd(buf, n);
+  if (buf[0] === 1) new Uint8Array(values.buffer).set(buf.subarray(HEADER, valuesEnd));
+  else decodeValues(buf, valuesEnd, n, values);
   const steps = new Float64Array(n);
   const ts = new Float64Array(n);
   const seqs = new Float64Array(n);
-  const cursor = { pos: HEADER + n * 8 };
+  const cursor = { pos: valuesEnd };
   if (absolute) for (let i = 0; i < n; i++) steps[i] = readVarint(buf, cursor);
   else readStream(buf, cursor, steps, n, (flags & FLAG_RLE_STEPS) !== 0, true);
   readStream(buf, cursor, ts, n, (flags & FLAG_RLE_TS) !== 0, false);
   readStream(buf, cursor, seqs, n, (flags & FLAG_RLE_SEQS) !== 0, false);
   if (cursor.pos !== buf.length) throw new ChunkDecodeError('chunk has trailing bytes');
   return { steps, values, ts, seqs };
+}
+
+function decodeValues(buf: Buffer, end: number, n: number, out: Float64Array): void {
+  const encoding = buf[2]!;
+  if (encoding === VALUES_RAW) {
+    if (end - HEADER !== n * 8) throw new ChunkDecodeError(`chunk value stream is not ${n} float64 values`);
+    new Uint8Array(out.buffer, out.byteOffset, n * 8).set(buf.subarray(HEADER, end));
+  } else if (encoding === VALUES_XOR64) {
+    decodeXor64(buf, HEADER, end, n, new Uint32Array(out.buffer, out.byteOffset, n * 2));
+  } else if (encoding === VALUES_XOR32) {
+    const narrow = new Float32Array(n);
+    decodeXor32(buf, HEADER, end, n, new Uint32Array(narrow.buffer));
+    out.set(narrow);
+  } else {
+    const cursor = { pos: HEADER };
+    readStream(buf, cursor, out, n, encoding === VALUES_INT_RLE, true);
+    if (cursor.pos !== end) throw new ChunkDecodeError('chunk value stream has trailing bytes');
+  }
+}
+
+/** Where a chunk's value stream ends (the header was checked). */
+function valueStreamEnd(buf: Buffer, n: number): number {
+  return buf[0] === 1 ? HEADER + n * 8 : HEADER + buf.readUInt32LE(12);
 }
 
 /**
@@ -113,14 +234,18 @@ export function checkChunk(data: Uint8Array): number {
   if (buf.length < HEADER)
     throw new ChunkDecodeError(`chunk is ${buf.length} bytes, shorter than its header`);
   const version = buf.readUInt8(0);
-  if (version !== CHUNK_CODEC_VERSION) throw new ChunkDecodeError(`unknown chunk codec version ${version}`);
+  if (version !== 1 && version !== 2) throw new ChunkDecodeError(`unknown chunk codec version ${version}`);
   if (buf.readUInt32LE(8) !== checksum(buf)) throw new ChunkDecodeError('chunk checksum mismatch');
   const flags = buf.readUInt8(1);
-  if ((flags & ~KNOWN_FLAGS) !== 0 || buf.readUInt16LE(2) !== 0 || buf.readUInt32LE(12) !== 0) {
-    throw new ChunkDecodeError('chunk header has unknown flags or reserved bits set');
+  const encoding = buf.readUInt8(2);
+  const reservedOk =
+    buf.readUInt8(3) === 0 &&
+    (version === 1 ? encoding === 0 && buf.readUInt32LE(12) === 0 : encoding <= VALUES_INT_RLE);
+  if ((flags & ~KNOWN_FLAGS) !== 0 || !reservedOk) {
+    throw new ChunkDecodeError('chunk header has unknown flags, encodings or reserved bits set');
   }
   const n = buf.readUInt32LE(4);
-  if (buf.length < HEADER + n * 8 + (n > 0 ? 3 : 0))
+  if (buf.length < valueStreamEnd(buf, n) + (n > 0 ? 3 : 0))
     throw new ChunkDecodeError(`chunk too short for ${n} points`);
   return n;
 }
@@ -137,7 +262,7 @@ export function chunkSeqRange(data: Uint8Array): { n: number; first: number; las
   const n = checkChunk(data);
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const flags = buf.readUInt8(1);
-  const cursor = { pos: HEADER + n * 8 };
+  const cursor = { pos: valueStreamEnd(buf, n) };
   if (scratch.length < n) scratch = new Float64Array(Math.max(n, scratch.length * 2));
   if ((flags & FLAG_ABSOLUTE_STEPS) !== 0) for (let i = 0; i < n; i++) readVarint(buf, cursor);
   else readStream(buf, cursor, scratch, n, (flags & FLAG_RLE_STEPS) !== 0, true);

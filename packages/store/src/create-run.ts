@@ -14,7 +14,7 @@ import { SwanlogError } from '@swanlog/protocol';
 import Database from 'better-sqlite3';
 import type { JsonObject } from './deep-merge.js';
 import { findRunDir, runDirName } from './find-run.js';
-import { RUN_FILE, RUN_SCHEMA, stampFormat } from './format.js';
+import { FORMAT_VERSION, RUN_FILE, RUN_SCHEMA, stampFormat } from './format.js';
 import { currentProcess, isWriterAlive, type ProcessIdentity } from './liveness.js';
 import type { RunSource } from './run-reader.js';
 import { wrapStorageError } from './sqlite-error.js';
@@ -144,7 +144,7 @@ function writeRunFile(path: string, options: CreateRunOptions): void {
     const now = Date.now();
     const insert = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
     db.transaction(() => {
-      insert.run('format', '1');
+      insert.run('format', String(FORMAT_VERSION));
       insert.run('id', options.id);
       insert.run('project', options.project);
       if (options.workspace !== null) insert.run('workspace', options.workspace);

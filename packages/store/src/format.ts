@@ -7,8 +7,23 @@ import { wrapStorageError } from './sqlite-error.js';
 
 /** `PRAGMA application_id` of every swanlog file: "SWLG". */
 export const APPLICATION_ID = 0x53574c47;
-/** Run-directory format version, stored as `PRAGMA user_version` in every file. */
-export const FORMAT_VERSION = 1;
+/**
+ * Run-directory format version of new runs, stored as `PRAGMA user_version` in every file of a
+ * run. Version 2 differs from 1 only in that its chunks may use chunk codec version 2.
+ */
+export const FORMAT_VERSION = 2;
+/** The format versions this code reads (and writes into: a run keeps the version it was made with). */
+export const READABLE_FORMAT_VERSIONS: readonly number[] = [1, 2];
+
+/** The chunk codec version writers use in a run of format `version`. */
+export function chunkCodecFor(version: number): number {
+  return version >= 2 ? 2 : 1;
+}
+
+/** The format version of an open swanlog file (checked by openSwanlogFile). */
+export function formatVersionOf(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
 export const RUN_FILE = 'run.sqlite';
 export const WRITERS_DIR = 'writers';
 
@@ -105,19 +120,19 @@ function checkFormat(db: Database.Database, path: string, kind: FileKind): void 
     });
   }
   const version = db.pragma('user_version', { simple: true }) as number;
-  if (version !== FORMAT_VERSION) {
+  if (!READABLE_FORMAT_VERSIONS.includes(version)) {
     throw new SwanlogError(
       'UNSUPPORTED_FORMAT',
-      `${path} has run-directory format version ${version}; this swanlog reads version ${FORMAT_VERSION}`,
+      `${path} has run-directory format version ${version}; this swanlog reads versions ${READABLE_FORMAT_VERSIONS.join(' and ')}`,
       { hint: version > FORMAT_VERSION ? 'upgrade swanlog to read this run' : 'this file is damaged' },
     );
   }
 }
 
-/** Writes the header fields that mark a new file as swanlog format v1. */
-export function stampFormat(db: Database.Database): void {
+/** Writes the header fields that mark a new file as a swanlog file of format `version`. */
+export function stampFormat(db: Database.Database, version: number = FORMAT_VERSION): void {
   db.pragma(`application_id = ${APPLICATION_ID}`);
-  db.pragma(`user_version = ${FORMAT_VERSION}`);
+  db.pragma(`user_version = ${version}`);
 }
 
 export function readMeta(db: Database.Database): Map<string, string> {
@@ -179,15 +194,15 @@ function isWritable(path: string): boolean {
  */
 export function initWriterFile(
   db: Database.Database,
-  init: { runId: string; source: string; clockStart: number },
+  init: { runId: string; source: string; clockStart: number; formatVersion: number },
   extraSchema?: string,
 ): void {
   db.transaction(() => {
-    stampFormat(db);
+    stampFormat(db, init.formatVersion);
     db.exec(WRITER_SCHEMA);
     if (extraSchema !== undefined) db.exec(extraSchema);
     const meta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
-    meta.run('format', '1');
+    meta.run('format', String(init.formatVersion));
     meta.run('run_id', init.runId);
     meta.run('source', init.source);
     meta.run('created_at', String(init.clockStart));

@@ -5,7 +5,14 @@ import Database from 'better-sqlite3';
 import { ulid } from 'ulid';
 import { encodeChunk } from './chunk-codec.js';
 import type { JsonObject } from './deep-merge.js';
-import { initWriterFile, openSwanlogFile, RUN_FILE, WRITERS_DIR } from './format.js';
+import {
+  chunkCodecFor,
+  formatVersionOf,
+  initWriterFile,
+  openSwanlogFile,
+  RUN_FILE,
+  WRITERS_DIR,
+} from './format.js';
 import { currentProcess } from './liveness.js';
 import { RunReader } from './run-reader.js';
 import type { EndState } from './run-state.js';
@@ -68,12 +75,15 @@ export class ImportedSession {
   private lastTs: number;
   private nextSeq: number;
   private readonly keyIds = new Map<string, number>();
+  /** The chunk codec of the file's format: a run keeps the format it was made with. */
+  private readonly codec: number;
 
   private constructor(init: { dir: string; runId: string; source: string; db: Database.Database }) {
     this.dir = init.dir;
     this.runId = init.runId;
     this.source = init.source;
     this.db = init.db;
+    this.codec = chunkCodecFor(formatVersionOf(init.db));
     const row = this.db
       .prepare(
         `SELECT max(coalesce((SELECT max(ts_max) FROM chunks), 0), coalesce((SELECT max(ts) FROM rewinds), 0),
@@ -101,8 +111,9 @@ export class ImportedSession {
       const clockStart = Math.max(Math.round(options.firstTime), reader.maxTs() + 1);
       const source = ulid();
       const path = join(abs, WRITERS_DIR, `${source}.sqlite`);
-      const db = createImportFile(path, { runId: reader.meta.id, source, clockStart });
       runDb = openSwanlogFile(join(abs, RUN_FILE), { readonly: false, kind: 'run' });
+      const formatVersion = formatVersionOf(runDb);
+      const db = createImportFile(path, { runId: reader.meta.id, source, clockStart, formatVersion });
       const proc = currentProcess();
       runDb
         .prepare(
@@ -164,7 +175,7 @@ export class ImportedSession {
           const insertChunk = this.db.prepare(
             'INSERT INTO chunks (key_id, n, step_min, step_max, ts_min, ts_max, seq_min, seq_max, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
           );
-          for (const [keyId, points] of plan.points) writeChunks(insertChunk, keyId, points);
+          for (const [keyId, points] of plan.points) writeChunks(insertChunk, keyId, points, this.codec);
           this.db
             .prepare("UPDATE meta SET value = CAST(CAST(value AS INTEGER) + ? AS TEXT) WHERE key = 'points'")
             .run(plan.pointCount);
@@ -279,6 +290,7 @@ function writeChunks(
   insert: Database.Statement,
   keyId: number,
   p: { steps: number[]; ts: number[]; seqs: number[]; values: number[] },
+  codec: number,
 ): void {
   for (let off = 0; off < p.steps.length; off += MAX_CHUNK_POINTS) {
     const end = Math.min(off + MAX_CHUNK_POINTS, p.steps.length);
@@ -305,14 +317,14 @@ function writeChunks(
       chunk.ts[n - 1],
       chunk.seqs[0],
       chunk.seqs[n - 1],
-      encodeChunk(chunk, n),
+      encodeChunk(chunk, n, codec),
     );
   }
 }
 
 function createImportFile(
   path: string,
-  init: { runId: string; source: string; clockStart: number },
+  init: { runId: string; source: string; clockStart: number; formatVersion: number },
 ): Database.Database {
   const db = new Database(path);
   try {

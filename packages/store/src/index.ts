@@ -1,5 +1,13 @@
 export type { ChunkPoints } from './chunk-codec.js';
-export { checkChunk, chunkSeqRange, decodeChunk, encodeChunk } from './chunk-codec.js';
+export {
+  CHUNK_CODEC_VERSION,
+  CHUNK_CODEC_VERSIONS,
+  ChunkDecodeError,
+  checkChunk,
+  chunkSeqRange,
+  decodeChunk,
+  encodeChunk,
+} from './chunk-codec.js';
 export type { CopyRunOptions, CopyRunResult } from './copy-run.js';
 export { copyRun } from './copy-run.js';
 export type { CreateRunOptions, CreateRunResult } from './create-run.js';
@@ -14,7 +22,15 @@ export {
   runDirName,
   runIdOfDirName,
 } from './find-run.js';
-export { APPLICATION_ID, FORMAT_VERSION, RUN_FILE, WRITERS_DIR } from './format.js';
+export {
+  APPLICATION_ID,
+  chunkCodecFor,
+  FORMAT_VERSION,
+  formatVersionOf,
+  READABLE_FORMAT_VERSIONS,
+  RUN_FILE,
+  WRITERS_DIR,
+} from './format.js';
 export type {
   ImportBatch,
   ImportedRecord,

@@ -5,7 +5,14 @@ import Database from 'better-sqlite3';
 import { ulid } from 'ulid';
 import { decodeChunk, encodeChunk } from './chunk-codec.js';
 import type { JsonObject } from './deep-merge.js';
-import { initWriterFile, openSwanlogFile, RUN_FILE, WRITERS_DIR } from './format.js';
+import {
+  chunkCodecFor,
+  formatVersionOf,
+  initWriterFile,
+  openSwanlogFile,
+  RUN_FILE,
+  WRITERS_DIR,
+} from './format.js';
 import { type JournalMode, journalModeFor } from './journal-mode.js';
 import { currentProcess, HEARTBEAT_INTERVAL_MS } from './liveness.js';
 import { RunReader } from './run-reader.js';
@@ -90,6 +97,8 @@ export class RunWriter {
   private readonly runDb: Database.Database;
   private readonly reader: RunReader;
   private readonly intervalMs: number;
+  /** The chunk codec of the run's format (docs/format.md): 2, or 1 in a format-1 run. */
+  private readonly codec: number;
   private readonly insertChunk: Database.Statement;
   private readonly insertKey: Database.Statement;
   private readonly selectChunk: Database.Statement;
@@ -127,6 +136,7 @@ export class RunWriter {
     reader: RunReader;
     clockStart: number;
     intervalMs: number;
+    codec: number;
   }) {
     this.dir = init.dir;
     this.runId = init.runId;
@@ -139,6 +149,7 @@ export class RunWriter {
     this.lastTs = init.clockStart;
     this.lastFlushAt = Date.now();
     this.intervalMs = init.intervalMs;
+    this.codec = init.codec;
     this.insertChunk = this.db.prepare(
       'INSERT INTO chunks (key_id, n, step_min, step_max, ts_min, ts_max, seq_min, seq_max, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -167,7 +178,9 @@ export class RunWriter {
       const segment = ulid();
       const clockStart = Math.max(Date.now(), reader.maxTs() + 1, (options.minClock ?? 0) + 1);
       const path = join(dir, WRITERS_DIR, `${source}.sqlite`);
-      db = createWriterFile(path, { runId: reader.meta.id, source, mode, clockStart });
+      // A run keeps the format it was made with: a session of a format-1 run writes codec 1.
+      const formatVersion = formatVersionOf(runDb);
+      db = createWriterFile(path, { runId: reader.meta.id, source, mode, clockStart, formatVersion });
       if (options.fromStep !== undefined) {
         db.prepare('INSERT INTO rewinds (seq, ts, step) VALUES (0, ?, ?)').run(clockStart, options.fromStep);
       }
@@ -183,6 +196,7 @@ export class RunWriter {
         reader,
         clockStart,
         intervalMs: options.flushIntervalMs ?? 1000,
+        codec: chunkCodecFor(formatVersion),
       });
       writer.start();
       return writer;
@@ -474,7 +488,7 @@ export class RunWriter {
     stepMin: number,
     stepMax: number,
   ): StackEntry {
-    const data = encodeChunk(points, n);
+    const data = encodeChunk(points, n, this.codec);
     const e = {
       n,
       stepMin,
@@ -526,7 +540,7 @@ function concat(a: Float64Array, b: Float64Array): Float64Array {
 
 function createWriterFile(
   path: string,
-  init: { runId: string; source: string; mode: JournalMode; clockStart: number },
+  init: { runId: string; source: string; mode: JournalMode; clockStart: number; formatVersion: number },
 ): Database.Database {
   const db = new Database(path);
   try {

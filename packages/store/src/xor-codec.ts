@@ -1,0 +1,287 @@
+/**
+ * Chimp (Liakos, Papakonstantinopoulou, Kotidis: "Chimp: Efficient Lossless Floating Point
+ * Compression for Time Series Databases", VLDB 2022) over 64-bit patterns, and the same scheme over
+ * 32-bit patterns, as chunk codec version 2 stores values (docs/format.md "Value encodings").
+ * Bits are written most significant first; the stream ends with zero bits up to a whole byte.
+ *
+ * Each value after the first is stored as its XOR with the one before:
+ *   '00'                        the same bit pattern again
+ *   '01' lead(3) len centre     when the XOR has more than 6 (32-bit: 5) trailing zeros: `len`
+ *                               (6 bits; 32-bit: 5) bits of centre, the XOR shifted right by its
+ *                               trailing zeros
+ *   '10' rest                   same rounded leading zeros as the value before's '11': the XOR's
+ *                               low (width - lead) bits
+ *   '11' lead(3) rest           a new rounded leading-zero count, then the XOR's low (width - lead) bits
+ * `lead(3)` indexes the rounded leading-zero counts LEAD_64 (LEAD_32); a '00' or '01' forgets the
+ * stored count, so the next '10' needs a '11' first.
+ */
+import { ChunkDecodeError } from './chunk-errors.js';
+
+export const LEAD_64 = [0, 8, 12, 16, 18, 20, 22, 24];
+export const LEAD_32 = [0, 4, 6, 8, 10, 12, 14, 16];
+
+function leadCodes(table: number[], width: number): Uint8Array {
+  const codes = new Uint8Array(width + 1);
+  for (let lz = 0; lz <= width; lz++) {
+    let code = 0;
+    for (let i = 0; i < table.length; i++) if (table[i]! <= lz) code = i;
+    codes[lz] = code;
+  }
+  return codes;
+}
+const CODE_64 = leadCodes(LEAD_64, 64);
+const CODE_32 = leadCodes(LEAD_32, 32);
+
+const ctz32 = (x: number) => 31 - Math.clz32(x & -x);
+
+/** Writes bit fields most significant bit first. */
+class BitWriter {
+  private acc = 0;
+  private nacc = 0;
+
+  constructor(
+    private readonly buf: Uint8Array,
+    public pos: number,
+  ) {}
+
+  /** Writes the low `k` (<= 24) bits of v (v < 2^k). */
+  put(v: number, k: number): void {
+    this.acc = (this.acc << k) | v;
+    this.nacc += k;
+    while (this.nacc >= 8) {
+      this.nacc -= 8;
+      this.buf[this.pos++] = (this.acc >>> this.nacc) & 255;
+    }
+  }
+
+  /** Writes the low `k` (<= 32) bits of v (v < 2^k). */
+  put32(v: number, k: number): void {
+    if (k > 24) {
+      this.put(v >>> 16, k - 16);
+      this.put(v & 0xffff, 16);
+    } else this.put(v, k);
+  }
+
+  /** Pads with zero bits to a whole byte; answers the end position. */
+  finish(): number {
+    if (this.nacc > 0) this.buf[this.pos++] = (this.acc << (8 - this.nacc)) & 255;
+    this.nacc = 0;
+    return this.pos;
+  }
+}
+
+/** Reads what BitWriter wrote, from [pos, end); running past `end` is a damaged chunk. */
+class BitReader {
+  private acc = 0;
+  private nacc = 0;
+
+  constructor(
+    private readonly buf: Uint8Array,
+    private pos: number,
+    private readonly end: number,
+  ) {}
+
+  get(k: number): number {
+    while (this.nacc < k) {
+      if (this.pos >= this.end) throw new ChunkDecodeError('chunk value stream ends early');
+      this.acc = (this.acc << 8) | this.buf[this.pos++]!;
+      this.nacc += 8;
+    }
+    this.nacc -= k;
+    return (this.acc >>> this.nacc) & ((1 << k) - 1);
+  }
+
+  get32(k: number): number {
+    if (k > 24) {
+      const hi = this.get(k - 16);
+      return ((hi << 16) | this.get(16)) >>> 0;
+    }
+    return this.get(k);
+  }
+
+  /** The stream must end here: every byte read, and the padding bits zero. */
+  finish(): void {
+    if (this.pos !== this.end || (this.acc & ((1 << this.nacc) - 1)) !== 0)
+      throw new ChunkDecodeError('chunk value stream has trailing bits');
+  }
+}
+
+/** Encodes n 64-bit patterns (lo, hi pairs, little endian) into buf at pos; answers the end. */
+export function encodeXor64(bits: Uint32Array, n: number, buf: Uint8Array, pos: number): number {
+  if (n === 0) return pos;
+  const w = new BitWriter(buf, pos);
+  let plo = bits[0]!;
+  let phi = bits[1]!;
+  w.put32(phi, 32);
+  w.put32(plo, 32);
+  let stored = -1;
+  for (let i = 1; i < n; i++) {
+    const lo = bits[2 * i]!;
+    const hi = bits[2 * i + 1]!;
+    const xlo = (lo ^ plo) >>> 0;
+    const xhi = (hi ^ phi) >>> 0;
+    plo = lo;
+    phi = hi;
+    if (xlo === 0 && xhi === 0) {
+      w.put(0, 2);
+      stored = -1;
+      continue;
+    }
+    const code = CODE_64[xhi !== 0 ? Math.clz32(xhi) : 32 + Math.clz32(xlo)]!;
+    const lead = LEAD_64[code]!;
+    const tz = xlo !== 0 ? ctz32(xlo) : 32 + ctz32(xhi);
+    if (tz > 6) {
+      const len = 64 - lead - tz;
+      w.put((1 << 9) | (code << 6) | len, 11);
+      // The centre: the XOR shifted right by tz (> 6, so the 32-bit shifts below are defined).
+      if (tz >= 32) w.put32(xhi >>> (tz - 32), len);
+      else {
+        const clo = ((xlo >>> tz) | (xhi << (32 - tz))) >>> 0;
+        const chi = xhi >>> tz;
+        if (len > 32) {
+          w.put32(chi, len - 32);
+          w.put32(clo, 32);
+        } else w.put32(clo, len);
+      }
+      stored = -1;
+      continue;
+    }
+    if (lead === stored) w.put(2, 2);
+    else {
+      w.put((3 << 3) | code, 5);
+      stored = lead;
+    }
+    const m = 64 - lead;
+    if (m > 32) {
+      w.put32(xhi, m - 32);
+      w.put32(xlo, 32);
+    } else w.put32(xlo, m);
+  }
+  return w.finish();
+}
+
+/** Decodes n 64-bit patterns from [pos, end) into out (lo, hi pairs). */
+export function decodeXor64(buf: Uint8Array, pos: number, end: number, n: number, out: Uint32Array): void {
+  if (n === 0) {
+    if (pos !== end) throw new ChunkDecodeError('chunk value stream has trailing bits');
+    return;
+  }
+  const r = new BitReader(buf, pos, end);
+  let phi = r.get32(32);
+  let plo = r.get32(32);
+  out[0] = plo;
+  out[1] = phi;
+  let stored = -1;
+  for (let i = 1; i < n; i++) {
+    const flag = r.get(2);
+    if (flag === 0) stored = -1;
+    else if (flag === 1) {
+      const lead = LEAD_64[r.get(3)]!;
+      const len = r.get(6);
+      const tz = 64 - lead - len;
+      if (len === 0 || tz <= 6) throw new ChunkDecodeError('chunk value stream has a bad centre length');
+      let chi = 0;
+      let clo: number;
+      if (len > 32) {
+        chi = r.get32(len - 32);
+        clo = r.get32(32);
+      } else clo = r.get32(len);
+      // Shift the centre back left by tz.
+      let xhi: number;
+      let xlo: number;
+      if (tz >= 32) {
+        xhi = (clo << (tz - 32)) >>> 0;
+        xlo = 0;
+      } else {
+        xhi = ((chi << tz) | (clo >>> (32 - tz))) >>> 0;
+        xlo = (clo << tz) >>> 0;
+      }
+      phi = (phi ^ xhi) >>> 0;
+      plo = (plo ^ xlo) >>> 0;
+      stored = -1;
+    } else {
+      if (flag === 3) stored = LEAD_64[r.get(3)]!;
+      else if (stored < 0)
+        throw new ChunkDecodeError('chunk value stream reuses a leading-zero count it never set');
+      const m = 64 - stored;
+      let xhi = 0;
+      let xlo: number;
+      if (m > 32) {
+        xhi = r.get32(m - 32);
+        xlo = r.get32(32);
+      } else xlo = r.get32(m);
+      phi = (phi ^ xhi) >>> 0;
+      plo = (plo ^ xlo) >>> 0;
+    }
+    out[2 * i] = plo;
+    out[2 * i + 1] = phi;
+  }
+  r.finish();
+}
+
+/** Encodes n 32-bit patterns into buf at pos; answers the end. */
+export function encodeXor32(bits: Uint32Array, n: number, buf: Uint8Array, pos: number): number {
+  if (n === 0) return pos;
+  const w = new BitWriter(buf, pos);
+  let prev = bits[0]!;
+  w.put32(prev, 32);
+  let stored = -1;
+  for (let i = 1; i < n; i++) {
+    const v = bits[i]!;
+    const x = (v ^ prev) >>> 0;
+    prev = v;
+    if (x === 0) {
+      w.put(0, 2);
+      stored = -1;
+      continue;
+    }
+    const code = CODE_32[Math.clz32(x)]!;
+    const lead = LEAD_32[code]!;
+    const tz = ctz32(x);
+    if (tz > 5) {
+      const len = 32 - lead - tz;
+      w.put((1 << 8) | (code << 5) | len, 10);
+      w.put32(x >>> tz, len);
+      stored = -1;
+      continue;
+    }
+    if (lead === stored) w.put(2, 2);
+    else {
+      w.put((3 << 3) | code, 5);
+      stored = lead;
+    }
+    w.put32(x, 32 - lead);
+  }
+  return w.finish();
+}
+
+/** Decodes n 32-bit patterns from [pos, end) into out. */
+export function decodeXor32(buf: Uint8Array, pos: number, end: number, n: number, out: Uint32Array): void {
+  if (n === 0) {
+    if (pos !== end) throw new ChunkDecodeError('chunk value stream has trailing bits');
+    return;
+  }
+  const r = new BitReader(buf, pos, end);
+  let prev = r.get32(32);
+  out[0] = prev;
+  let stored = -1;
+  for (let i = 1; i < n; i++) {
+    const flag = r.get(2);
+    if (flag === 0) stored = -1;
+    else if (flag === 1) {
+      const lead = LEAD_32[r.get(3)]!;
+      const len = r.get(5);
+      const tz = 32 - lead - len;
+      if (len === 0 || tz <= 5) throw new ChunkDecodeError('chunk value stream has a bad centre length');
+      prev = (prev ^ (r.get32(len) << tz)) >>> 0;
+      stored = -1;
+    } else {
+      if (flag === 3) stored = LEAD_32[r.get(3)]!;
+      else if (stored < 0)
+        throw new ChunkDecodeError('chunk value stream reuses a leading-zero count it never set');
+      prev = (prev ^ r.get32(32 - stored)) >>> 0;
+    }
+    out[i] = prev;
+  }
+  r.finish();
+}
