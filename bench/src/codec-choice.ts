@@ -40,7 +40,8 @@ function bits32(values: Float64Array): Uint32Array | null {
 
 /** Whether every value is an integer that a zigzag delta stream holds exactly (not -0). */
 function allIntegers(values: Float64Array): boolean {
-  for (const v of values) if (!Number.isSafeInteger(v) || Math.abs(v) >= 2 ** 50 || Object.is(v, -0)) return false;
+  for (const v of values)
+    if (!Number.isSafeInteger(v) || Math.abs(v) >= 2 ** 50 || Object.is(v, -0)) return false;
   return true;
 }
 
@@ -321,7 +322,20 @@ try {
   for (const logdir of args.logdir ?? []) datasets.push([`runs in ${logdir}`, seriesOfLogdir(logdir)]);
 
   const bpp = (bits: number, t: Totals) => (bits / 8 / (t.values || 1)).toFixed(2);
-  const header = ['data', 'series', 'values', 'raw f64', 'gorilla64', 'chimp64', 'gorilla32*', 'chimp32a*', 'chimp32b*', 'f32', 'int', 'alp dec'];
+  const header = [
+    'data',
+    'series',
+    'values',
+    'raw f64',
+    'gorilla64',
+    'chimp64',
+    'gorilla32*',
+    'chimp32a*',
+    'chimp32b*',
+    'f32',
+    'int',
+    'alp dec',
+  ];
   const rows = [header];
   for (const [name, series] of datasets) {
     const t = measure(series);

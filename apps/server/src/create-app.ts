@@ -16,6 +16,7 @@ import {
   experimentMetaSchema,
   sessionLoginSchema,
 } from '@swanlog/protocol/schemas';
+import { CHUNK_CODEC_VERSIONS } from '@swanlog/store';
 import { type Context, Hono } from 'hono';
 import {
   authenticate,
@@ -101,6 +102,7 @@ export function createApp(options: CreateAppOptions): Hono {
       publicUrl,
       workspace: who.workspace,
       scope: who.scope,
+      chunkEncodings: [...CHUNK_CODEC_VERSIONS],
       mode: 'server',
       ...editRights(c.req.raw, who),
     };

@@ -9,7 +9,14 @@ import {
   SwanlogError,
   type SyncStatus,
 } from '@swanlog/protocol';
-import { encodeChunk, type RunMeta, type RunReader, type RunState, WRITERS_DIR } from '@swanlog/store';
+import {
+  decodeChunk,
+  encodeChunk,
+  type RunMeta,
+  type RunReader,
+  type RunState,
+  WRITERS_DIR,
+} from '@swanlog/store';
 import type { SwanlogClient } from './create-client.js';
 import { type BatchBudget, countIn, nextBatchEnd, pointsOf, sliceOf } from './cut-batches.js';
 import { readWriterSnapshot, type WriterSnapshot } from './read-writer-snapshot.js';
@@ -157,7 +164,10 @@ async function uploadSource(
   const path = join(options.reader.dir, WRITERS_DIR, `${local.source}.sqlite`);
   let w = status.watermarks[local.source] ?? -1;
   let floor = w;
-  let snap = readWriterSnapshot(path, floor);
+  // A server older than format version 2 accepts codec 1 only: the chunks go up re-encoded.
+  const codecs = (await client.serverInfo()).chunkEncodings ?? [1];
+  const read = (after: number) => withCodecs(readWriterSnapshot(path, after), codecs);
+  let snap = read(floor);
   const session: SessionInfo = {
     ...local.session,
     heartbeatAt: snap.heartbeat ?? (local.state === 'running' ? Date.now() : null),
@@ -206,11 +216,28 @@ async function uploadSource(
       if (conflicts > MAX_CONFLICTS) throw error;
       if (w < floor) {
         floor = w;
-        snap = readWriterSnapshot(path, floor);
+        snap = read(floor);
       }
     }
   }
   return { maxSeq: snap.maxSeq, upTo: w, session, changed };
+}
+
+/**
+ * The snapshot with every chunk in a codec the server accepts: chunks go up as stored when it
+ * accepts their codec, else re-encoded with codec 1 (which every server accepts), bit for bit the
+ * same points. Re-encoding here, before batches are cut, keeps the batch budget counting the bytes
+ * that are sent.
+ */
+export function withCodecs(snap: WriterSnapshot, codecs: readonly number[]): WriterSnapshot {
+  for (const k of snap.keys) {
+    for (const c of k.chunks) {
+      if (codecs.includes(c.data[0]!)) continue;
+      c.data = encodeChunk(decodeChunk(c.data), c.n, 1);
+      c.points = undefined;
+    }
+  }
+  return snap;
 }
 
 /**
@@ -233,13 +260,18 @@ export function buildBatch(
       if (hi <= lo) continue;
       let blob = c.data;
       if (hi - lo !== c.n) {
+        // The cut part keeps the codec of the chunk it comes from (withCodecs chose it).
         const p = pointsOf(c);
-        blob = encodeChunk({
-          steps: p.steps.subarray(lo, hi),
-          values: p.values.subarray(lo, hi),
-          ts: p.ts.subarray(lo, hi),
-          seqs: p.seqs.subarray(lo, hi),
-        });
+        blob = encodeChunk(
+          {
+            steps: p.steps.subarray(lo, hi),
+            values: p.values.subarray(lo, hi),
+            ts: p.ts.subarray(lo, hi),
+            seqs: p.seqs.subarray(lo, hi),
+          },
+          hi - lo,
+          c.data[0],
+        );
       }
       chunks.push({ key: k.key, n: hi - lo, bytes: blob.length });
       blobs.push(blob);

@@ -49,6 +49,11 @@ export interface ServerInfo {
   /** The workspace of the key that asked. */
   workspace: string;
   scope: KeyScope;
+  /**
+   * The chunk codec versions ingest accepts (docs/format.md "Chunk encoding"). Absent from servers
+   * older than format version 2, which accept codec 1 only: sync re-encodes chunks for them.
+   */
+  chunkEncodings?: number[];
 }
 
 /** GET /api/v1/experiments/:id (DESIGN.md) */

@@ -148,3 +148,102 @@ time.sleep(60)
     run_dir = os.path.join(logdir, name)
     assert run_state(run_dir) == "crashed"
     assert [p[0] for p in raw_points(run_dir, "a")] == [0]
+
+
+def _file_format(path: str) -> int:
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return db.execute("PRAGMA user_version").fetchone()[0]
+    finally:
+        db.close()
+
+
+def _chunk_codecs(writer_path: str) -> set[tuple[int, int]]:
+    """(codec version, value encoding) of every chunk of a writer file."""
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{writer_path}?mode=ro", uri=True)
+    try:
+        return {(data[0], data[2]) for (data,) in db.execute("SELECT data FROM chunks")}
+    finally:
+        db.close()
+
+
+def _f32(x: float) -> float:
+    import struct
+
+    return struct.unpack("<f", struct.pack("<f", x))[0]
+
+
+def test_a_ts_run_of_codec_2_chunks_resumed_by_python_mixes_both_codecs_and_both_read_every_bit(logdir):
+    # TS writes format 2: float32 curves, float64 values and integers each take their codec-2
+    # encoding. Python resumes it and writes codec-1 chunks into the same run.
+    result = run_node(
+        f"""
+const {{ initSync }} = await import(SDK);
+const run = initSync({{ logdir: {json.dumps(logdir)}, id: 'mixed-codecs', resume: 'allow', project: 'cross' }});
+for (let i = 0; i < 2000; i++) {{
+  run.log({{ f32: Math.fround(((i * 7) % 1000) / 1024 + 0.3), f64: i / 3, int: i * 4096, neg0: i % 2 ? -0 : 1.5 }});
+}}
+await run.finish();
+"""
+    )
+    assert result.returncode == 0, result.stderr
+    run = swanlog.init(id="mixed-codecs", resume="must", logdir=logdir)
+    for i in range(2000, 2100):
+        run.log({"f32": _f32(((i * 7) % 1000) / 1024 + 0.3), "f64": i / 3, "int": i * 4096, "neg0": -0.0 if i % 2 else 1.5})
+    run.finish()
+
+    assert _file_format(os.path.join(run.dir, "run.sqlite")) == 2
+    writers = sorted(os.listdir(os.path.join(run.dir, "writers")))
+    writers = [os.path.join(run.dir, "writers", w) for w in writers if w.endswith(".sqlite")]
+    assert len(writers) == 2 and all(_file_format(w) == 2 for w in writers)
+    codecs = [_chunk_codecs(w) for w in writers]
+    ts_codecs = next(c for c in codecs if any(v == 2 for v, _ in c))
+    py_codecs = next(c for c in codecs if c is not ts_codecs)
+    assert {e for _, e in ts_codecs} >= {1, 2, 4}, ts_codecs  # XOR64, XOR32, run-length integers
+    assert py_codecs == {(1, 0)}, py_codecs
+
+    expected = {
+        "f32": [_f32(((i * 7) % 1000) / 1024 + 0.3) for i in range(2100)],
+        "f64": [i / 3 for i in range(2100)],
+        "int": [float(i * 4096) for i in range(2100)],
+        "neg0": [-0.0 if i % 2 else 1.5 for i in range(2100)],
+    }
+    import struct
+
+    for key, values in expected.items():
+        # Python decodes both codecs, bit for bit (-0 stays -0).
+        got = sorted(raw_points(run.dir, key))
+        assert [p[0] for p in got] == list(range(2100)), key
+        assert [struct.pack("<d", p[1]) for p in got] == [struct.pack("<d", v) for v in values], key
+    # And the TS CLI reads the whole mixed run.
+    assert "ok: run" in cli("verify", run.dir).stdout
+    points = by_key(export(run.dir))
+    assert points["f32"] == list(enumerate(expected["f32"]))
+    assert points["int"] == [(i, i * 4096) for i in range(2100)]
+
+
+def test_a_python_run_stays_format_1_when_ts_resumes_it(logdir):
+    run = swanlog.init(id="py-first", resume="allow", project="cross", logdir=logdir)
+    for i in range(100):
+        run.log({"loss": _f32(1 / (i + 1))})
+    run.finish()
+    result = run_node(
+        f"""
+const {{ initSync }} = await import(SDK);
+const run = initSync({{ logdir: {json.dumps(logdir)}, id: 'py-first', resume: 'must' }});
+for (let i = 100; i < 200; i++) run.log({{ loss: Math.fround(1 / (i + 1)) }});
+await run.finish();
+"""
+    )
+    assert result.returncode == 0, result.stderr
+    assert _file_format(os.path.join(run.dir, "run.sqlite")) == 1
+    for w in os.listdir(os.path.join(run.dir, "writers")):
+        if w.endswith(".sqlite"):
+            path = os.path.join(run.dir, "writers", w)
+            assert _file_format(path) == 1 and _chunk_codecs(path) == {(1, 0)}, w
+    got = sorted(raw_points(run.dir, "loss"))
+    assert [p[1] for p in got] == [_f32(1 / (i + 1)) for i in range(200)]

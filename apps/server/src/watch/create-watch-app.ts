@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { API_PREFIX, type ProjectList, SwanlogError } from '@swanlog/protocol';
-import type { RunReader } from '@swanlog/store';
+import { CHUNK_CODEC_VERSIONS, type RunReader } from '@swanlog/store';
 import { type Context, Hono } from 'hono';
 import { type DashboardEvents, eventStreamResponse } from '../dashboard-events.js';
 import type { DashboardExperimentList, DashboardServerInfo, RunProblem } from '../dashboard-types.js';
@@ -87,6 +87,7 @@ export function createWatchApp(options: CreateWatchAppOptions): Hono {
       publicUrl: null,
       workspace: LOCAL_WORKSPACE,
       scope: 'read',
+      chunkEncodings: [...CHUNK_CODEC_VERSIONS],
       mode: 'watch',
       canEdit: false,
       csrfToken: null,

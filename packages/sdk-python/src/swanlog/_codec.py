@@ -1,6 +1,7 @@
-"""Chunk encoding of run directory format v1 (docs/format.md "Chunk encoding").
+"""Chunk encodings of the run directory format (docs/format.md "Chunk encoding").
 
-Values are raw little-endian float64; steps, timestamps and sequence numbers are varint delta
+This SDK writes codec version 1 and reads versions 1 and 2. In version 1 values are raw
+little-endian float64; steps, timestamps and sequence numbers are varint delta
 streams, each run-length encoded when that is smaller. The streams of one flush are shared by
 every key logged in the same calls, so `encode_streams` runs once per group of keys and
 `assemble_chunk` only glues bytes together.
@@ -17,6 +18,9 @@ from itertools import compress, repeat
 
 CODEC_VERSION = 1
 HEADER = 16
+VALUES_RAW, VALUES_XOR64, VALUES_XOR32, VALUES_INT, VALUES_INT_RLE = range(5)
+LEAD_64 = (0, 8, 12, 16, 18, 20, 22, 24)
+LEAD_32 = (0, 4, 6, 8, 10, 12, 14, 16)
 FLAG_ABSOLUTE_STEPS = 1
 FLAG_RLE_STEPS = 2
 FLAG_RLE_TS = 4
@@ -175,29 +179,131 @@ def check_chunk(data: bytes) -> int:
     """Checks a chunk's header and checksum; answers its point count."""
     if len(data) < HEADER:
         raise ChunkDecodeError(f"chunk is {len(data)} bytes, shorter than its header")
-    if data[0] != CODEC_VERSION:
-        raise ChunkDecodeError(f"unknown chunk codec version {data[0]}")
+    version = data[0]
+    if version not in (1, 2):
+        raise ChunkDecodeError(f"unknown chunk codec version {version}")
     (crc,) = _CRC_TAIL.unpack_from(data, 8)
     if crc != zlib.crc32(data[12:], zlib.crc32(data[:8])):
         raise ChunkDecodeError("chunk checksum mismatch")
-    _, flags, reserved, n = _HEAD.unpack_from(data, 0)
-    if flags & ~KNOWN_FLAGS or reserved or data[12:16] != b"\0\0\0\0":
-        raise ChunkDecodeError("chunk header has unknown flags or reserved bits set")
-    if len(data) < HEADER + n * 8 + (3 if n else 0):
+    flags, encoding, reserved = data[1], data[2], data[3]
+    (n,) = _CRC_TAIL.unpack_from(data, 4)
+    (length,) = _CRC_TAIL.unpack_from(data, 12)
+    if version == 1:
+        header_ok = encoding == 0 and length == 0
+        length = n * 8
+    else:
+        header_ok = encoding <= VALUES_INT_RLE
+    if flags & ~KNOWN_FLAGS or reserved or not header_ok:
+        raise ChunkDecodeError("chunk header has unknown flags, encodings or reserved bits set")
+    if len(data) < HEADER + length + (3 if n else 0):
         raise ChunkDecodeError(f"chunk too short for {n} points")
     return n
 
 
+class _BitReader:
+    """Bit fields most significant bit first from data[pos:end] (chunk codec 2's value streams)."""
+
+    __slots__ = ("data", "pos", "end", "acc", "nacc")
+
+    def __init__(self, data: bytes, pos: int, end: int) -> None:
+        self.data, self.pos, self.end, self.acc, self.nacc = data, pos, end, 0, 0
+
+    def get(self, k: int) -> int:
+        while self.nacc < k:
+            if self.pos >= self.end:
+                raise ChunkDecodeError("chunk value stream ends early")
+            take = min(8, self.end - self.pos)
+            self.acc = (self.acc << (8 * take)) | int.from_bytes(self.data[self.pos : self.pos + take], "big")
+            self.pos += take
+            self.nacc += 8 * take
+        self.nacc -= k
+        v = self.acc >> self.nacc
+        self.acc &= (1 << self.nacc) - 1
+        return v
+
+    def finish(self) -> None:
+        # What is left must be the zero bits that pad the stream to a whole byte.
+        if self.nacc + 8 * (self.end - self.pos) >= 8 or self.acc:
+            raise ChunkDecodeError("chunk value stream has trailing bits")
+
+
+def _decode_xor(data: bytes, pos: int, end: int, n: int, width: int) -> list[int]:
+    """Chimp over `width`-bit patterns (docs/format.md "Value encodings")."""
+    if n == 0:
+        if pos != end:
+            raise ChunkDecodeError("chunk value stream has trailing bits")
+        return []
+    lead_table, len_bits, threshold = (LEAD_64, 6, 6) if width == 64 else (LEAD_32, 5, 5)
+    r = _BitReader(data, pos, end)
+    get = r.get
+    prev = get(width)
+    out = [prev]
+    stored = -1
+    for _ in range(n - 1):
+        flag = get(2)
+        if flag == 0:
+            stored = -1
+        elif flag == 1:
+            lead = lead_table[get(3)]
+            length = get(len_bits)
+            tz = width - lead - length
+            if length == 0 or tz <= threshold:
+                raise ChunkDecodeError("chunk value stream has a bad centre length")
+            prev ^= get(length) << tz
+            stored = -1
+        else:
+            if flag == 3:
+                stored = lead_table[get(3)]
+            elif stored < 0:
+                raise ChunkDecodeError("chunk value stream reuses a leading-zero count it never set")
+            prev ^= get(width - stored)
+        out.append(prev)
+    r.finish()
+    return out
+
+
+def _decode_values(data: bytes, n: int) -> tuple[array, int]:
+    """The values of a chunk and where its value stream ends."""
+    values = array("d")
+    if data[0] == 1:
+        end = HEADER + n * 8
+        values.frombytes(data[HEADER:end])
+        if not _LITTLE:
+            values.byteswap()
+        return values, end
+    (length,) = _CRC_TAIL.unpack_from(data, 12)
+    end = HEADER + length
+    encoding = data[2]
+    if encoding == VALUES_RAW:
+        if length != n * 8:
+            raise ChunkDecodeError(f"chunk value stream is not {n} float64 values")
+        values.frombytes(data[HEADER:end])
+        if not _LITTLE:
+            values.byteswap()
+    elif encoding == VALUES_XOR64:
+        values.frombytes(struct.pack(f"<{n}Q", *_decode_xor(data, HEADER, end, n, 64)))
+        if not _LITTLE:
+            values.byteswap()
+    elif encoding == VALUES_XOR32:
+        narrow = array("f")
+        narrow.frombytes(struct.pack(f"<{n}I", *_decode_xor(data, HEADER, end, n, 32)))
+        if not _LITTLE:
+            narrow.byteswap()
+        values = array("d", narrow)  # widening is exact (a NaN keeps its payload)
+    else:
+        ints, stop = _read_stream(data, HEADER, n, encoding == VALUES_INT_RLE, True)
+        if stop != end:
+            raise ChunkDecodeError("chunk value stream has trailing bytes")
+        values = array("d", ints)
+    return values, end
+
+
 def decode_chunk(data: bytes) -> tuple[list[int], array, list[int], list[int]]:
-    """(steps, values, ts, seqs) of a chunk; ChunkDecodeError when it is damaged."""
+    """(steps, values, ts, seqs) of a chunk (codec 1 or 2); ChunkDecodeError when it is damaged."""
     data = bytes(data)
     n = check_chunk(data)
     flags = data[1]
-    values = array("d")
-    values.frombytes(data[HEADER : HEADER + n * 8])
-    if not _LITTLE:
-        values.byteswap()
-    pos = HEADER + n * 8
+    values, pos = _decode_values(data, n)
     if flags & FLAG_ABSOLUTE_STEPS:
         steps = []
         for _ in range(n):

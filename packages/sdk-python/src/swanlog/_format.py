@@ -13,6 +13,10 @@ from ._errors import SwanlogError, storage_error
 
 APPLICATION_ID = 0x53574C47
 FORMAT_VERSION = 1
+# Format versions this SDK reads, and writes into (a run keeps its version). It creates format-1
+# runs: format 2 differs only in allowing chunk codec 2, which this SDK reads but never writes
+# (pure Python would pay too much for it per point).
+READABLE_FORMAT_VERSIONS = (1, 2)
 RUN_FILE = "run.sqlite"
 WRITERS_DIR = "writers"
 HEARTBEAT_INTERVAL_S = 15.0
@@ -112,19 +116,23 @@ def open_swanlog_file(path: str, kind: str, readonly: bool = False) -> sqlite3.C
             f"{path} is not a swanlog {kind} file",
             "point the command at a run directory made by swanlog (run-<date>-<id>)",
         )
-    if version != FORMAT_VERSION:
+    if version not in READABLE_FORMAT_VERSIONS:
         db.close()
         raise SwanlogError(
             "UNSUPPORTED_FORMAT",
-            f"{path} has run-directory format version {version}; this swanlog reads version {FORMAT_VERSION}",
-            "upgrade swanlog to read this run" if version > FORMAT_VERSION else "this file is damaged",
+            f"{path} has run-directory format version {version}; this swanlog reads versions 1 and 2",
+            "upgrade swanlog to read this run" if version > max(READABLE_FORMAT_VERSIONS) else "this file is damaged",
         )
     return db
 
 
-def stamp_format(db: sqlite3.Connection) -> None:
+def stamp_format(db: sqlite3.Connection, version: int = FORMAT_VERSION) -> None:
     db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    db.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
+    db.execute(f"PRAGMA user_version = {int(version)}")
+
+
+def format_version_of(db: sqlite3.Connection) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
 
 
 def journal_mode_for(directory: str) -> str:

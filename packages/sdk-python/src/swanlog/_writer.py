@@ -27,6 +27,7 @@ from ._format import (
     WRITERS_DIR,
     connect,
     current_process,
+    format_version_of,
     journal_mode_for,
     now_ms,
     open_swanlog_file,
@@ -97,7 +98,8 @@ class RunWriter:
             self.segment = ulid()
             clock_start = max(now_ms(), reader.max_ts() + 1, min_clock + 1)
             self.path = os.path.join(self.dir, WRITERS_DIR, f"{self.source}.sqlite")
-            db = _create_writer_file(self.path, self.run_id, self.source, mode, clock_start)
+            version = format_version_of(run_db)
+            db = _create_writer_file(self.path, self.run_id, self.source, mode, clock_start, version)
             if from_step is not None:
                 db.execute("INSERT INTO rewinds (seq, ts, step) VALUES (0, ?, ?)", (clock_start, from_step))
             dead = reader.dead_open_sessions()
@@ -560,7 +562,10 @@ class RunWriter:
 _FORKED_LEFTOVERS: list = []
 
 
-def _create_writer_file(path: str, run_id: str, source: str, mode: str, clock_start: int) -> sqlite3.Connection:
+def _create_writer_file(
+    path: str, run_id: str, source: str, mode: str, clock_start: int, version: int
+) -> sqlite3.Connection:
+    """A writer file of the run's format version: its chunks are codec 1, which both versions hold."""
     db = connect(path)
     try:
         # Chunks are blobs of up to ~700 KB: large pages cut the per-page work of writing them.
@@ -569,13 +574,13 @@ def _create_writer_file(path: str, run_id: str, source: str, mode: str, clock_st
         db.execute("PRAGMA synchronous = NORMAL")
         _apply_fault_limit(db)
         db.execute("BEGIN")
-        stamp_format(db)
+        stamp_format(db, version)
         for statement in WRITER_SCHEMA.split(";"):
             if statement.strip():
                 db.execute(statement)
         db.executemany(
             "INSERT INTO meta (key, value) VALUES (?, ?)",
-            [("format", "1"), ("run_id", run_id), ("source", source), ("created_at", str(clock_start)), ("points", "0")],
+            [("format", str(version)), ("run_id", run_id), ("source", source), ("created_at", str(clock_start)), ("points", "0")],
         )
         db.execute("COMMIT")
         return db
