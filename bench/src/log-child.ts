@@ -1,7 +1,7 @@
 // A logging process for the bench: `node log-child.js <logdir> <calls> [<keys> <seed> [raw]]`.
 // Logs `calls` 10-key dicts (benchRow) with default durability through finish(), or, given <keys>,
 // dicts of that many realistic values (RealisticRun with <seed>), then prints
-// {seconds, points, maxRssMb, rssAt3mMb, dir} as one JSON line. With `raw`, the same realistic
+// {seconds, cpuSeconds, points, maxRssMb, rssAt3mMb, dir} as one JSON line (cpuSeconds: realistic only). With `raw`, the same realistic
 // dicts are appended as 24-byte records to <logdir>/raw.bin instead (the baseline of the wide row).
 //
 // Realistic values cost ~0.2 µs each to generate (noise, exp, cos), more than logging one: they
@@ -20,6 +20,7 @@ let rssAt3mMb = 0;
 let dir: string | null = null; // the run directory (with `raw`, <logdir>)
 let seconds: number;
 let points: number;
+let cpuSeconds: number | undefined;
 
 if (keysArg === undefined) {
   points = calls * KEYS.length;
@@ -45,16 +46,23 @@ if (keysArg === undefined) {
     return data;
   };
   let ms = 0;
+  let cpu = 0; // microseconds of this thread's CPU in the timed parts (steadier than wall time on a busy machine)
+  const cpuNow = () => {
+    const u = process.cpuUsage();
+    return u.user + u.system;
+  };
   if (how === 'raw') {
     mkdirSync(logdir, { recursive: true });
     const out = new RecordFile(join(logdir, 'raw.bin'));
     for (let i = 0; i < calls; i++) {
       gen.fill(i, values);
+      const c0 = cpuNow();
       const t0 = performance.now();
       const data = row();
       const ts = Date.now();
       for (const key in data) out.add(i, data[key]!, ts);
       ms += performance.now() - t0;
+      cpu += cpuNow() - c0;
       if (i === at3m) rssAt3mMb = process.resourceUsage().maxRSS / 1024;
     }
     const t0 = performance.now();
@@ -65,9 +73,11 @@ if (keysArg === undefined) {
     const run = initSync({ project: 'bench', logdir }, { SWANLOG_MODE: 'offline' });
     for (let i = 0; i < calls; i++) {
       gen.fill(i, values);
+      const c0 = cpuNow();
       const t0 = performance.now();
       run.log(row());
       ms += performance.now() - t0;
+      cpu += cpuNow() - c0;
       if (i === at3m) rssAt3mMb = process.resourceUsage().maxRSS / 1024;
     }
     const t0 = performance.now();
@@ -76,7 +86,8 @@ if (keysArg === undefined) {
     dir = run.dir;
   }
   seconds = ms / 1000;
+  cpuSeconds = cpu / 1e6;
 }
 process.stdout.write(
-  `${JSON.stringify({ seconds, points, maxRssMb: process.resourceUsage().maxRSS / 1024, rssAt3mMb, dir })}\n`,
+  `${JSON.stringify({ seconds, cpuSeconds, points, maxRssMb: process.resourceUsage().maxRSS / 1024, rssAt3mMb, dir })}\n`,
 );
