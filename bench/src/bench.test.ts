@@ -15,7 +15,7 @@ test('bench --quick --json prints one flat object of numbers and writes the same
     const out = join(dir, 'results.json');
     const run = spawnSync(process.execPath, [bench, '--quick', '--json', '--out', out], {
       encoding: 'utf8',
-      timeout: 300_000,
+      timeout: 420_000,
     });
     assert.equal(run.status, 0, run.stderr);
     assert.equal(run.stdout.trim().split('\n').length, 1, 'one line on stdout');
@@ -48,6 +48,18 @@ test('bench --quick --json prints one flat object of numbers and writes the same
       'runs_table_ms',
       'runs_table_cold_ms',
       'experiments_list_ms',
+      'wide_log_points_per_s',
+      'wide_raw_append_points_per_s',
+      'wide_log_peak_rss_mb',
+      'wide_log_rss_at_3m_points_mb',
+      'realistic_run_dir_bytes_per_point',
+      'wide_run_dir_bytes_per_point',
+      'sync_large_points_per_s',
+      'sync_large_loopback_post_points_per_s',
+      'wide_sync_points_per_s',
+      'wide_sync_loopback_post_points_per_s',
+      'concurrent_sync_points_per_s',
+      'single_sync_points_per_s',
     ])
       assert.ok(name in figures, `${name} is reported`);
     for (const [name, value] of Object.entries(figures))
@@ -55,6 +67,11 @@ test('bench --quick --json prints one flat object of numbers and writes the same
     assert.equal(figures.resume_open_points, 10_000_000);
     assert.equal(figures.series_query_points, 10_000_000);
     assert.equal(figures.sync_points, 1_000_000);
+    assert.equal(figures.wide_log_points, 10_000_000);
+    assert.equal(figures.sync_large_points, 10_000_000);
+    assert.equal(figures.wide_sync_points, 10_000_000);
+    assert.equal(figures.concurrent_syncs, 8);
+    assert.equal(figures.concurrent_sync_run_points, 1_000_000);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

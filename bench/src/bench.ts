@@ -6,12 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { importBench } from './import-bench.js';
+import { concurrentSyncBench, largeSyncBench } from './large-sync-bench.js';
 import {
   bytesPerPoint,
   initMs,
   jsonlPointsPerSecond,
+  type LogRun,
   log1000KeysCallMs,
   logInChild,
+  median,
   rawAppendBarePointsPerSecond,
   rawAppendPointsPerSecond,
   resumeOpenMs,
@@ -71,6 +74,7 @@ async function main(): Promise<Record<string, number>> {
   const imported = importBench(work, 200_000, reps);
   progress('the runs table of 1,000 runs (20 config keys, 10 metrics each)');
   const table = await runsTableBench(work, 1000);
+  const realistic = await realisticBench();
   return {
     log_points_per_s: Math.round(log.pointsPerSecond),
     raw_append_points_per_s: Math.round(raw),
@@ -95,7 +99,53 @@ async function main(): Promise<Record<string, number>> {
     ...(py ?? {}),
     ...imported,
     ...table,
+    ...realistic,
   };
+}
+
+/** The rows of issue 18 (realistic values, wide runs, large and concurrent syncs): medians of `reps`. */
+async function realisticBench(): Promise<Record<string, number>> {
+  progress('run.log() of 1,000-key realistic dicts, 10,000 steps (and its raw-append baseline)');
+  const wide: LogRun[] = [];
+  const wideRaw: LogRun[] = [];
+  for (let r = 0; r < reps; r++) {
+    wide.push(logInChild(join(work, `wide-log-${r}`), 10_000, { keys: 1000, seed: r + 1 }));
+    const raw = logInChild(join(work, `wide-raw-${r}`), 10_000, { keys: 1000, seed: r + 1, raw: true });
+    rmSync(raw.dir, { recursive: true, force: true });
+    wideRaw.push(raw);
+  }
+  progress('run.log() of 10-key realistic dicts, 1,000,000 steps');
+  const tenKey: LogRun[] = [];
+  for (let r = 0; r < reps; r++)
+    tenKey.push(logInChild(join(work, `realistic-log-${r}`), 1_000_000, { keys: 10, seed: r + 11 }));
+  const med = (runs: LogRun[], f: (run: LogRun) => number) => median(runs.map(f));
+  const figures: Record<string, number> = {
+    wide_log_points: wide[0]!.points,
+    wide_log_points_per_s: Math.round(med(wide, (x) => x.pointsPerSecond)),
+    wide_raw_append_points_per_s: Math.round(med(wideRaw, (x) => x.pointsPerSecond)),
+    wide_log_peak_rss_mb: round(
+      med(wide, (x) => x.maxRssMb),
+      1,
+    ),
+    wide_log_rss_at_3m_points_mb: round(
+      med(wide, (x) => x.rssAt3mMb),
+      1,
+    ),
+    realistic_run_dir_bytes_per_point: round(
+      med(tenKey, (x) => bytesPerPoint(x.dir, x.points)),
+      3,
+    ),
+    wide_run_dir_bytes_per_point: round(
+      med(wide, (x) => bytesPerPoint(x.dir, x.points)),
+      3,
+    ),
+  };
+  progress('swanlog sync of 10,000,000 points: 10 keys, then 1,000 keys');
+  const large = await largeSyncBench(work, { tenKey, wide });
+  for (const run of [...wide, ...tenKey]) rmSync(run.dir, { recursive: true, force: true });
+  progress('8 syncs of 1,000,000 points at once to one server, and one alone');
+  const concurrent = await concurrentSyncBench(work, 8, 1_000_000, reps);
+  return { ...figures, ...large, ...concurrent };
 }
 
 function round(x: number, digits: number): number {
@@ -191,6 +241,55 @@ function table(r: Record<string, number>): string {
       x(r.import_swanlab_points_per_s!, r.read_swanlab_points_per_s!),
       '(reference)',
     ],
+    [
+      `wide_log_points_per_s (1,000 realistic keys, ${f(r.wide_log_points!)} points)`,
+      f(r.wide_log_points_per_s!),
+      `wide_raw_append_points_per_s ${f(r.wide_raw_append_points_per_s!)}`,
+      x(r.wide_log_points_per_s!, r.wide_raw_append_points_per_s!),
+      '>= 4,000,000',
+    ],
+    [
+      `wide_log_peak_rss_mb (${f(r.wide_log_points!)} points)`,
+      f(r.wide_log_peak_rss_mb!),
+      `wide_log_rss_at_3m_points_mb ${f(r.wide_log_rss_at_3m_points_mb!)}`,
+      x(r.wide_log_peak_rss_mb!, r.wide_log_rss_at_3m_points_mb!),
+      '<= 1.1x',
+    ],
+    [
+      'realistic_run_dir_bytes_per_point (10 keys)',
+      f(r.realistic_run_dir_bytes_per_point!),
+      '8 (raw float64)',
+      x(r.realistic_run_dir_bytes_per_point!, 8),
+      '<= 6',
+    ],
+    [
+      'wide_run_dir_bytes_per_point (1,000 keys)',
+      f(r.wide_run_dir_bytes_per_point!),
+      '8 (raw float64)',
+      x(r.wide_run_dir_bytes_per_point!, 8),
+      '<= 8',
+    ],
+    [
+      `sync_large_points_per_s (${f(r.sync_large_points!)} points, 10 keys, whole CLI)`,
+      f(r.sync_large_points_per_s!),
+      `loopback_post_points_per_s ${f(r.sync_large_loopback_post_points_per_s!)}`,
+      x(r.sync_large_points_per_s!, r.sync_large_loopback_post_points_per_s!),
+      '>= 0.25x loopback',
+    ],
+    [
+      `wide_sync_points_per_s (${f(r.wide_sync_points!)} points, 1,000 keys, whole CLI)`,
+      f(r.wide_sync_points_per_s!),
+      `loopback_post_points_per_s ${f(r.wide_sync_loopback_post_points_per_s!)}`,
+      x(r.wide_sync_points_per_s!, r.wide_sync_loopback_post_points_per_s!),
+      '>= 0.2x loopback',
+    ],
+    [
+      `concurrent_sync_points_per_s (${f(r.concurrent_syncs!)} × ${f(r.concurrent_sync_run_points!)} points at once)`,
+      f(r.concurrent_sync_points_per_s!),
+      `single_sync_points_per_s ${f(r.single_sync_points_per_s!)}`,
+      x(r.concurrent_sync_points_per_s!, r.single_sync_points_per_s!),
+      '>= 0.9x single',
+    ],
   ];
   if (r.py_log_points_per_s !== undefined) {
     rows.push(
@@ -206,7 +305,7 @@ function table(r: Record<string, number>): string {
     );
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return `${rows.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n')}\n\n${reps} repetition(s) of the throughput figures, best kept.\n`;
+  return `${rows.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n')}\n\n${reps} repetition(s) of the throughput figures, best kept (the wide_, realistic_, sync_large_, wide_sync_ and concurrent_ rows: medians).\n`;
 }
 
 try {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { initSync } from 'swanlog';
 import { benchRow, KEYS } from './bench-row.js';
+import { RecordFile } from './record-file.js';
 
 const child = new URL('./log-child.js', import.meta.url).pathname;
 
@@ -15,9 +16,22 @@ export interface LogRun {
   points: number;
 }
 
-/** run.log() of 10-key dicts in a process of its own (so its peak RSS is its own), finish() included. */
-export function logInChild(logdir: string, calls: number): LogRun {
-  const out = execFileSync(process.execPath, [child, logdir, String(calls)], { encoding: 'utf8' });
+/**
+ * run.log() of 10-key dicts in a process of its own (so its peak RSS is its own), finish() included.
+ * With `realistic`, dicts of that many realistic values instead; with `raw` too, those dicts
+ * appended as 24-byte records (the baseline), `dir` then being `logdir`.
+ */
+export function logInChild(
+  logdir: string,
+  calls: number,
+  realistic?: { keys: number; seed: number; raw?: boolean },
+): LogRun {
+  const extra = realistic === undefined ? [] : [String(realistic.keys), String(realistic.seed)];
+  if (realistic?.raw) extra.push('raw');
+  const out = execFileSync(process.execPath, [child, logdir, String(calls), ...extra], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
   const r = JSON.parse(out.trim().split('\n').at(-1)!) as {
     seconds: number;
     points: number;
@@ -80,33 +94,6 @@ export function rawAppendBarePointsPerSecond(work: string, calls: number): numbe
   }
   out.close();
   return (calls * KEYS.length) / ((performance.now() - t0) / 1000);
-}
-
-/** 24-byte records (step, value, ts) appended to a file through a 1.5 MB buffer. */
-class RecordFile {
-  private readonly fd: number;
-  private readonly buf = Buffer.allocUnsafe(24 * 65_536);
-  private at = 0;
-
-  constructor(path: string) {
-    this.fd = openSync(path, 'w');
-  }
-
-  add(step: number, value: number, ts: number): void {
-    this.buf.writeDoubleLE(step, this.at);
-    this.buf.writeDoubleLE(value, this.at + 8);
-    this.buf.writeDoubleLE(ts, this.at + 16);
-    this.at += 24;
-    if (this.at === this.buf.length) {
-      writeSync(this.fd, this.buf, 0, this.at);
-      this.at = 0;
-    }
-  }
-
-  close(): void {
-    writeSync(this.fd, this.buf, 0, this.at);
-    closeSync(this.fd);
-  }
 }
 
 /** Baseline: one JSON line per point, the lines of each call appended with one write (file stores of SwanLab/MLflow). */

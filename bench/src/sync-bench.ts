@@ -36,11 +36,7 @@ export async function syncBench(work: string, points: number, reps: number): Pro
       const dir = await logRun(join(work, `sync-logs-${r}`), points);
       first = Math.min(first, await timeCli(['sync', dir, '--json'], env));
       second = Math.min(second, await timeCli(['sync', dir, '--json'], env));
-      const bytes = readdirSync(join(dir, 'writers')).reduce(
-        (n, f) => n + statSync(join(dir, 'writers', f)).size,
-        0,
-      );
-      post = Math.min(post, await loopbackPost(bytes));
+      post = Math.min(post, await loopbackPost(writerBytes(dir)));
     }
     return {
       sync_points: points,
@@ -52,6 +48,11 @@ export async function syncBench(work: string, points: number, reps: number): Pro
     server.child.kill('SIGTERM');
     await once(server.child, 'exit');
   }
+}
+
+/** Bytes of a run directory's writer files (what a sync reads and sends). */
+export function writerBytes(dir: string): number {
+  return readdirSync(join(dir, 'writers')).reduce((n, f) => n + statSync(join(dir, 'writers', f)).size, 0);
 }
 
 /** A finished offline run of `points` points in 10-key dicts. */
@@ -66,7 +67,7 @@ async function logRun(logdir: string, points: number): Promise<string> {
 }
 
 /** `swanlog server --data <dataDir> --port 0`, once it prints where it listens. */
-async function startServerProcess(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+export async function startServerProcess(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, [cli, 'server', '--data', dataDir, '--port', '0'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -82,7 +83,7 @@ async function startServerProcess(dataDir: string): Promise<{ child: ChildProces
   return { child, url };
 }
 
-function timeCli(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+export function timeCli(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((done, fail) => {
     const t0 = performance.now();
     const child = spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -93,7 +94,7 @@ function timeCli(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
 }
 
 /** Milliseconds to POST `bytes` bytes in 4 MiB requests to a server that only reads them. */
-async function loopbackPost(bytes: number): Promise<number> {
+export async function loopbackPost(bytes: number): Promise<number> {
   const sink = createServer((req, res) => {
     req.on('data', () => {});
     req.on('end', () => res.end('{}'));

@@ -9,7 +9,7 @@ import {
   sliceBlobs,
 } from '@swanlog/protocol';
 import { batchHeaderSchema } from '@swanlog/protocol/schemas';
-import { decodeChunk } from '@swanlog/store';
+import { type ChunkPoints, decodeChunk } from '@swanlog/store';
 import { type BodyPrefixCheck, validate } from './read-body.js';
 import type { IngestSource } from './storage/storage.js';
 
@@ -59,14 +59,14 @@ export function parseIngestBatch(body: Buffer): IngestSource[] {
         throw fail((error as Error).message, error);
       }
       if (points.steps.length !== c.n) throw fail(`holds ${points.steps.length} points, header says ${c.n}`);
-      for (let i = 0; i < c.n; i++) {
-        const seq = points.seqs[i]!;
+      const bad = firstBadPoint(points, s.fromSeq, s.toSeq);
+      if (bad >= 0) {
+        const seq = points.seqs[bad]!;
+        const step = points.steps[bad]!;
         if (!(seq > s.fromSeq && seq <= s.toSeq)) throw fail(`point seq ${seq} is outside (fromSeq, toSeq]`);
-        const step = points.steps[i]!;
         if (!Number.isSafeInteger(step) || step < 0)
           throw fail(`step ${step} is not a non-negative safe integer`);
-        if (!Number.isSafeInteger(points.ts[i]!))
-          throw fail(`timestamp ${points.ts[i]} is not a safe integer`);
+        throw fail(`timestamp ${points.ts[bad]} is not a safe integer`);
       }
       return { key: c.key, points, encoded: blob };
     });
@@ -79,6 +79,30 @@ export function parseIngestBatch(body: Buffer): IngestSource[] {
       chunks,
     };
   });
+}
+
+/**
+ * Index of the first point whose seq is outside (fromSeq, toSeq], whose step is not a non-negative
+ * safe integer or whose timestamp is not a safe integer; -1 when every point is sound. One tight
+ * loop over the columns (a 10^7-point upload checks every point).
+ */
+function firstBadPoint(points: ChunkPoints, fromSeq: number, toSeq: number): number {
+  const { seqs, steps, ts } = points;
+  const n = steps.length;
+  const max = Number.MAX_SAFE_INTEGER;
+  for (let i = 0; i < n; i++) {
+    const seq = seqs[i]!;
+    const step = steps[i]!;
+    const t = ts[i]!;
+    // NaN fails every comparison; Math.floor(x) === x holds for integers only (and not for NaN or ±Infinity past the range checks).
+    if (
+      !(seq > fromSeq && seq <= toSeq) ||
+      !(step >= 0 && step <= max && Math.floor(step) === step) ||
+      !(t >= -max && t <= max && Math.floor(t) === t)
+    )
+      return i;
+  }
+  return -1;
 }
 
 /**

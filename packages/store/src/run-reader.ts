@@ -318,6 +318,12 @@ export class RunReader {
       return r !== undefined && seq > r.after && seq <= r.upTo;
     };
     const rewinds = this.rewinds();
+    // One statement per writer file, not one per key and file (a 1,000-key run prepared 1,000).
+    const summaries = files.map((w) =>
+      this.guardFile(w, () =>
+        w.db.prepare('SELECT n, step_min, step_max, seq_min, seq_max FROM chunks WHERE key_id = ?'),
+      ),
+    );
     let n = 0;
     for (const key of this.keys()) {
       const chunks: {
@@ -331,11 +337,10 @@ export class RunReader {
       for (const w of files) {
         const keyId = w.keyIds.get(key);
         if (keyId === undefined) continue;
-        const rows = this.guardFile(w, () =>
-          w.db
-            .prepare('SELECT n, step_min, step_max, seq_min, seq_max FROM chunks WHERE key_id = ?')
-            .all(keyId),
-        ) as Omit<(typeof chunks)[number], 'rank'>[];
+        const rows = this.guardFile(w, () => summaries[w.rank]!.all(keyId)) as Omit<
+          (typeof chunks)[number],
+          'rank'
+        >[];
         for (const r of rows) chunks.push({ rank: w.rank, ...r });
       }
       const touched = chunks.some((c) => {

@@ -108,6 +108,13 @@ export class RunWriter {
   private readonly newKeys: KeyBuffer[] = [];
   private dirty: KeyBuffer[] = [];
   private scratch: KeyBuffer[] = [];
+  /** The last valid call's keys: scratch[k] is then the buffer of lastKeys[k]. */
+  private lastKeys: string[] | null = null;
+  /** The values of the call being taken, read once per key. */
+  private scratchValues = new Float64Array(256);
+  private chunkSteps = new Float64Array(0);
+  private chunkTs = new Float64Array(0);
+  private chunkSeqs = new Float64Array(0);
   private callSteps = new Float64Array(1024);
   private callTs = new Float64Array(1024);
   private windowCalls = 0;
@@ -246,11 +253,19 @@ export class RunWriter {
     }
     // Own keys only: `for...in` would also log enumerable properties inherited from a prototype.
     const keys = Object.keys(data);
+    if (keys.length > this.scratchValues.length) this.scratchValues = new Float64Array(keys.length * 2);
+    const values = this.scratchValues;
+    // A training loop logs the same keys in the same order call after call: where the previous
+    // (valid) call had this key at this position, its buffer is still in scratch, so no lookup.
+    const last = this.lastKeys;
+    this.lastKeys = null;
     let fresh = 0;
     for (let k = 0; k < keys.length; k++) {
       const key = keys[k]!;
       const value = data[key];
       if (typeof value !== 'number') throw invalidValue(this.runId, key, value);
+      values[k] = value;
+      if (last !== null && k < last.length && last[k] === key) continue;
       let buffer = this.buffers.get(key);
       if (buffer === undefined) {
         assertKey(this.runId, key);
@@ -259,6 +274,7 @@ export class RunWriter {
       this.scratch[k] = buffer;
     }
     if (fresh > 0) this.registerKeys(keys.length);
+    this.lastKeys = keys;
     const now = Date.now();
     const ts = Math.max(now, this.lastTs);
     this.lastTs = ts;
@@ -273,7 +289,7 @@ export class RunWriter {
       if (b.n === b.values.length) b.grow();
       if (b.n === 0) this.dirty.push(b);
       b.calls[b.n] = call;
-      b.values[b.n++] = data[keys[k]!]!;
+      b.values[b.n++] = values[k]!;
     }
     this.buffered += keys.length;
     // A failed background flush is reported after the call is buffered, as an inline flush's is: a
@@ -457,10 +473,17 @@ export class RunWriter {
   }
 
   private writeKey(b: KeyBuffer, stack: StackEntry[]): void {
+    // One set of column arrays for every key of the flush (encodeChunk copies what it takes).
     const size = Math.min(b.n, MAX_CHUNK_POINTS);
-    const steps = new Float64Array(size);
-    const ts = new Float64Array(size);
-    const seqs = new Float64Array(size);
+    if (this.chunkSteps.length < size) {
+      const cap = Math.min(MAX_CHUNK_POINTS, Math.max(size, this.chunkSteps.length * 2));
+      this.chunkSteps = new Float64Array(cap);
+      this.chunkTs = new Float64Array(cap);
+      this.chunkSeqs = new Float64Array(cap);
+    }
+    const steps = this.chunkSteps;
+    const ts = this.chunkTs;
+    const seqs = this.chunkSeqs;
     for (let off = 0; off < b.n; off += MAX_CHUNK_POINTS) {
       const m = Math.min(MAX_CHUNK_POINTS, b.n - off);
       let stepMin = Number.POSITIVE_INFINITY;
@@ -475,7 +498,13 @@ export class RunWriter {
         if (s > stepMax) stepMax = s;
       }
       const values = b.values.subarray(off, off + m);
-      const entry = this.insert(b.id, { steps, values, ts, seqs }, m, stepMin, stepMax);
+      const points = {
+        steps: steps.subarray(0, m),
+        values,
+        ts: ts.subarray(0, m),
+        seqs: seqs.subarray(0, m),
+      };
+      const entry = this.insert(b.id, points, m, stepMin, stepMax);
       stack.push(entry);
       this.mergeTop(b.id, stack);
     }

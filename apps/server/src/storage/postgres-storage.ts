@@ -3,7 +3,7 @@ import { type ChunkPoints, decodeChunk, encodeChunk, generateRunId } from '@swan
 import pg from 'pg';
 import { ulid } from 'ulid';
 import { blocksFromBytes, blocksToBytes, summarizeBlocks } from '../block-summary.js';
-import { MAX_MERGED_POINTS, MERGE_BELOW_POINTS } from './sqlite-storage.js';
+import { appendsTo } from './sqlite-storage.js';
 import type {
   ApiKeyRecord,
   ChunkRecord,
@@ -680,8 +680,8 @@ class PostgresStorage implements Storage {
 
 /**
  * Stores a batch's chunks of one (source, key) as the SQLite backend does (see its
- * `storeChunks`): each is appended to the chunk before it while that holds fewer than
- * MERGE_BELOW_POINTS, else starts a new chunk. The source's row is locked by the caller.
+ * `storeChunks`): each is appended to the chunk before it while `appendsTo` says so, else
+ * starts a new chunk. The source's row is locked by the caller.
  */
 async function storeChunks(
   q: Query,
@@ -702,7 +702,7 @@ async function storeChunks(
   for (const c of chunks) {
     const n = c.points.steps.length;
     stored += n;
-    if (open !== undefined && open.n < MERGE_BELOW_POINTS && open.n + n <= MAX_MERGED_POINTS) {
+    if (open !== undefined && appendsTo(open.n, n)) {
       open.parts.push(c.points);
       open.n += n;
       open.encoded = undefined;

@@ -40,6 +40,19 @@ export const SQLITE_FILE = 'server.sqlite';
 export const MERGE_BELOW_POINTS = 4096;
 /** Merged chunks stay within this many points (as the local writer's chunks do). */
 export const MAX_MERGED_POINTS = 65_536;
+/**
+ * A received chunk of this many points or more is stored as a row of its own, never appended to
+ * another: merging exists for the small chunks of live uploads, and a chunk this size already
+ * makes a row's overhead negligible (the local writer counts a chunk of over half its 1,024-point
+ * merge limit as done too). Appending those cost a decode, re-encode and rewrite of the growing
+ * chunk per batch: a 1,000-key run's 1,000-point chunks were each rewritten about 3 times.
+ */
+export const MERGE_RECEIVED_BELOW_POINTS = 512;
+
+/** Whether a received chunk of `n` points is appended to the open chunk of `openN` points. */
+export function appendsTo(openN: number, n: number): boolean {
+  return openN < MERGE_BELOW_POINTS && n < MERGE_RECEIVED_BELOW_POINTS && openN + n <= MAX_MERGED_POINTS;
+}
 
 /** Pages the write-ahead log may reach before a commit checkpoints it (32 MiB of 4 KiB pages). */
 const WAL_CAP_PAGES = 8192;
@@ -191,8 +204,9 @@ class SqliteStorage implements Storage {
         'SELECT b.data FROM chunk_blocks b JOIN chunks c ON c.id = b.chunk WHERE c.exp = ? AND b.chunk = ?',
       ).pluck(),
       upsertBlocks: p('INSERT OR REPLACE INTO chunk_blocks (chunk, data) VALUES (?, ?)'),
+      // Its data is read only when points are appended to it (most large chunks take none).
       lastChunk: p(
-        `SELECT ${SUMMARY_COLUMNS}, data FROM chunks WHERE exp = ? AND source = ? AND key = ? ORDER BY seq_max DESC LIMIT 1`,
+        'SELECT id, n FROM chunks WHERE exp = ? AND source = ? AND key = ? ORDER BY seq_max DESC LIMIT 1',
       ),
       insertChunk: p(
         'INSERT INTO chunks (exp, source, key, n, step_min, step_max, ts_min, ts_max, seq_min, seq_max, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -569,27 +583,28 @@ class SqliteStorage implements Storage {
 
   /**
    * Stores a batch's chunks of one (source, key) in order: each is appended to the chunk before it
-   * (the last stored one, then those of this batch) while that holds fewer than MERGE_BELOW_POINTS,
-   * else starts a new chunk. The chunks that grow are assembled in memory and written once, so
-   * 100,000 one-point chunks cost one decode of the stored chunk and one encode per row written,
-   * not a decode and re-encode each. Returns the points stored.
+   * (the last stored one, then those of this batch) while that holds fewer than MERGE_BELOW_POINTS
+   * and the chunk itself fewer than MERGE_RECEIVED_BELOW_POINTS (appendsTo), else starts a new
+   * chunk. The chunks that grow are assembled in memory and written once, so 100,000 one-point
+   * chunks cost one decode of the stored chunk and one encode per row written, not a decode and
+   * re-encode each. Returns the points stored.
    */
   private storeChunks(pk: number, source: string, key: string, chunks: IngestChunk[]): number {
-    const last = this.s.lastChunk.get(pk, source, key) as Required<ChunkRow> | undefined;
+    const last = this.s.lastChunk.get(pk, source, key) as { id: number; n: number } | undefined;
     let open: OpenChunk | undefined =
-      last === undefined ? undefined : { id: last.id, stored: last.data, parts: [], n: last.n };
+      last === undefined ? undefined : { id: last.id, stored: true, parts: [], n: last.n };
     let stored = 0;
     for (const c of chunks) {
       const n = c.points.steps.length;
       stored += n;
-      if (open !== undefined && open.n < MERGE_BELOW_POINTS && open.n + n <= MAX_MERGED_POINTS) {
+      if (open !== undefined && appendsTo(open.n, n)) {
         open.parts.push(c.points);
         open.n += n;
         open.encoded = undefined;
         continue;
       }
       if (open !== undefined) this.writeChunk(pk, source, key, open);
-      open = { id: undefined, stored: undefined, parts: [c.points], n, encoded: c.encoded };
+      open = { id: undefined, stored: false, parts: [c.points], n, encoded: c.encoded };
     }
     if (open !== undefined) this.writeChunk(pk, source, key, open);
     return stored;
@@ -598,7 +613,9 @@ class SqliteStorage implements Storage {
   /** Inserts a new chunk or rewrites a stored one that took points; a stored one that took none stays. */
   private writeChunk(pk: number, source: string, key: string, chunk: OpenChunk): void {
     if (chunk.parts.length === 0) return;
-    const parts = chunk.stored === undefined ? chunk.parts : [decodeChunk(chunk.stored), ...chunk.parts];
+    const parts = chunk.stored
+      ? [decodeChunk(this.s.chunkData.get(pk, chunk.id) as Buffer), ...chunk.parts]
+      : chunk.parts;
     const points = parts.length === 1 ? parts[0]! : concatPoints(parts);
     const sum = summarize(points);
     const data =
@@ -620,8 +637,8 @@ class SqliteStorage implements Storage {
 /** A chunk being filled by one ingest: a stored row (`id`, `stored`) or a new one, and what it takes. */
 interface OpenChunk {
   id: number | undefined;
-  /** The stored row's data; decoded only when points are appended to it. */
-  stored: Buffer | undefined;
+  /** A stored row (its data is read and decoded only when points are appended to it). */
+  stored: boolean;
   parts: ChunkPoints[];
   n: number;
   /** The chunk as received, while it is a single received chunk that nothing was appended to. */

@@ -242,11 +242,11 @@ export function describeStorageContract(name: string, factory: StorageFactory): 
       const ws = freshWs();
       const ref = { workspace: ws, id: (await create(storage, ws, 'blocks')).experiment.id };
       await storage.ingest(ref, [batchOf('s1', -1, 299)]);
-      await storage.ingest(ref, [batchOf('s1', 299, 999)]); // merged into the first chunk
+      await storage.ingest(ref, [batchOf('s1', 299, 799)]); // merged into the first chunk
       const ids = (await storage.chunkSummaries(ref)).map((c) => c.id);
       const blocks = await storage.chunkBlocks(ref, [...ids, 987_654]);
       assert.deepEqual([...blocks.keys()], ids, 'an unknown chunk is left out');
-      assert.deepEqual(blocks.get(ids[0]!), summarizeBlocks(testPoints(0, 1000)));
+      assert.deepEqual(blocks.get(ids[0]!), summarizeBlocks(testPoints(0, 800)));
       const other = freshWs();
       const oref = { workspace: other, id: (await create(storage, other, 'blocks')).experiment.id };
       assert.equal(
@@ -266,6 +266,21 @@ export function describeStorageContract(name: string, factory: StorageFactory): 
         summaries.map((c) => c.n),
         [5000, 10],
       );
+    });
+
+    test('a received chunk of 512 points or more is a row of its own; smaller ones are appended', async () => {
+      const ws = freshWs();
+      const ref = { workspace: ws, id: (await create(storage, ws, 'own-row')).experiment.id };
+      await storage.ingest(ref, [batchOf('s1', -1, 299)]);
+      await storage.ingest(ref, [batchOf('s1', 299, 1299)]);
+      await storage.ingest(ref, [batchOf('s1', 1299, 1309)]);
+      const summaries = await storage.chunkSummaries(ref);
+      assert.deepEqual(
+        summaries.map((c) => c.n),
+        [300, 1010],
+      );
+      const points = (await storage.chunks(ref, 'train/loss')).map((c) => decodeChunk(c.data));
+      assert.deepEqual(points[1], testPoints(300, 1010));
     });
 
     test('rewinds are stored with their batch', async () => {
