@@ -69,57 +69,100 @@ export function encodeChunk(
   version: number = CHUNK_CODEC_VERSION,
 ): Buffer {
   if (version !== 1 && version !== 2) throw new RangeError(`unknown chunk codec version ${version}`);
-  const { steps, values, ts, seqs } = points;
-  for (let i = 0; i < n; i++) {
-    const s = steps[i]!;
-    if (!Number.isSafeInteger(s) || s < 0)
-      throw new RangeError(`step ${s} at index ${i} is not a non-negative safe integer`);
-  }
-  let absolute = false;
-  for (let i = 1; i < n; i++) {
-    const d = steps[i]! - steps[i - 1]!;
-    if (d >= MAX_ZIGZAG_DELTA || d <= -MAX_ZIGZAG_DELTA) {
-      absolute = true;
-      break;
-    }
-  }
-  // Worst case: 9 value bytes (an XOR stream of incompressible doubles) + 3 varints of at most 8
-  // bytes each per point.
-  const buf = Buffer.allocUnsafe(HEADER + 8 + n * 33);
-  const stepDeltas = deltasOf(steps, n, !absolute);
-  const tsDeltas = deltasOf(ts, n, false);
-  const seqDeltas = deltasOf(seqs, n, false);
-  const rleSteps = !absolute && worthRle(stepDeltas, n);
-  const rleTs = worthRle(tsDeltas, n);
-  const rleSeqs = worthRle(seqDeltas, n);
-  const flags =
-    (absolute ? FLAG_ABSOLUTE_STEPS : 0) |
-    (rleSteps ? FLAG_RLE_STEPS : 0) |
-    (rleTs ? FLAG_RLE_TS : 0) |
-    (rleSeqs ? FLAG_RLE_SEQS : 0);
-  buf.writeUInt8(version, 0);
-  buf.writeUInt8(flags, 1);
-  buf.writeUInt8(0, 3);
+  const { values } = points;
+  const streams = encodeStreams(points, n);
+  // Worst case of the values: 9 bytes each (an XOR stream of incompressible doubles).
+  const need = HEADER + 8 + n * 9 + streams.bytes.length;
+  if (chunkScratch.length < need) chunkScratch = Buffer.allocUnsafe(Math.max(need, chunkScratch.length * 2));
+  const buf = chunkScratch;
+  buf[0] = version;
+  buf[1] = streams.flags;
+  buf[3] = 0;
   buf.writeUInt32LE(n, 4);
   let pos: number;
   if (version === 1) {
-    buf.writeUInt8(0, 2);
+    buf[2] = 0;
     buf.writeUInt32LE(0, 12);
     buf.set(new Uint8Array(values.buffer, values.byteOffset, n * 8), HEADER);
     pos = HEADER + n * 8;
   } else {
     const encoded = encodeValues(values, n, buf, HEADER);
-    buf.writeUInt8(encoded.encoding, 2);
+    buf[2] = encoded.encoding;
     buf.writeUInt32LE(encoded.end - HEADER, 12);
     pos = encoded.end;
   }
-  pos = absolute ? writePlain(buf, pos, steps, n) : writeStream(buf, pos, stepDeltas, n, rleSteps);
-  pos = writeStream(buf, pos, tsDeltas, n, rleTs);
-  pos = writeStream(buf, pos, seqDeltas, n, rleSeqs);
-  const out = buf.subarray(0, pos);
+  buf.set(streams.bytes, pos);
+  pos += streams.bytes.length;
+  const out = Buffer.allocUnsafe(pos);
+  buf.copy(out, 0, 0, pos);
   out.writeUInt32LE(checksum(out), 8);
   return out;
 }
+
+/** The scratch a chunk is assembled in (the answer is a copy of exactly its bytes). */
+let chunkScratch = Buffer.allocUnsafe(64 * 1024);
+
+interface Streams {
+  flags: number;
+  bytes: Buffer;
+}
+
+/**
+ * The last streams encoded, with the points they came from. The keys of one flush share their
+ * steps, timestamps and sequence numbers (each call logs every key), so comparing the bytes
+ * (memcmp) answers most chunks without encoding the same streams again.
+ */
+let lastStreams: { n: number; steps: Buffer; ts: Buffer; seqs: Buffer; streams: Streams } | undefined;
+
+const bytesOfView = (a: Float64Array, n: number) => Buffer.from(a.buffer, a.byteOffset, n * 8);
+
+/** Flags and bytes of the step, timestamp and sequence-number streams of points [0, n). */
+function encodeStreams(points: ChunkPoints, n: number): Streams {
+  const { steps, ts, seqs } = points;
+  const s8 = bytesOfView(steps, n);
+  const t8 = bytesOfView(ts, n);
+  const q8 = bytesOfView(seqs, n);
+  const last = lastStreams;
+  if (
+    last !== undefined &&
+    last.n === n &&
+    last.seqs.equals(q8) &&
+    last.steps.equals(s8) &&
+    last.ts.equals(t8)
+  )
+    return last.streams;
+  let absolute = false;
+  for (let i = 0; i < n; i++) {
+    const s = steps[i]!;
+    if (!Number.isSafeInteger(s) || s < 0)
+      throw new RangeError(`step ${s} at index ${i} is not a non-negative safe integer`);
+    if (i > 0) {
+      const d = s - steps[i - 1]!;
+      if (d >= MAX_ZIGZAG_DELTA || d <= -MAX_ZIGZAG_DELTA) absolute = true;
+    }
+  }
+  // At most 8 bytes per varint; a run-length encoded stream is smaller than a plain one.
+  const need = n * 24 + 8;
+  if (streamScratch.length < need)
+    streamScratch = Buffer.allocUnsafe(Math.max(need, streamScratch.length * 2));
+  const buf = streamScratch;
+  const rleSteps = !absolute && worthRle(steps, n, true);
+  const rleTs = worthRle(ts, n, false);
+  const rleSeqs = worthRle(seqs, n, false);
+  const flags =
+    (absolute ? FLAG_ABSOLUTE_STEPS : 0) |
+    (rleSteps ? FLAG_RLE_STEPS : 0) |
+    (rleTs ? FLAG_RLE_TS : 0) |
+    (rleSeqs ? FLAG_RLE_SEQS : 0);
+  let pos = absolute ? writePlain(buf, 0, steps, n) : writeStream(buf, 0, steps, n, true, rleSteps);
+  pos = writeStream(buf, pos, ts, n, false, rleTs);
+  pos = writeStream(buf, pos, seqs, n, false, rleSeqs);
+  const streams = { flags, bytes: Buffer.from(buf.subarray(0, pos)) };
+  lastStreams = { n, steps: Buffer.from(s8), ts: Buffer.from(t8), seqs: Buffer.from(q8), streams };
+  return streams;
+}
+
+let streamScratch = Buffer.allocUnsafe(64 * 1024);
 
 /**
  * Writes values [0, n) at `pos` in the smallest fitting version 2 encoding: integers as a zigzag
@@ -133,9 +176,8 @@ function encodeValues(
   pos: number,
 ): { encoding: number; end: number } {
   if (allIntegers(values, n)) {
-    const deltas = deltasOf(values, n, true);
-    const rle = worthRle(deltas, n);
-    return { encoding: rle ? VALUES_INT_RLE : VALUES_INT, end: writeStream(buf, pos, deltas, n, rle) };
+    const rle = worthRle(values, n, true);
+    return { encoding: rle ? VALUES_INT_RLE : VALUES_INT, end: writeStream(buf, pos, values, n, true, rle) };
   }
   const narrowed = narrowToFloat32(values, n);
   if (narrowed !== null) return { encoding: VALUES_XOR32, end: encodeXor32(narrowed, n, buf, pos) };
@@ -161,21 +203,28 @@ function allIntegers(values: Float64Array, n: number): boolean {
  * payloads included); null otherwise. The answer is a view of a reused buffer.
  */
 function narrowToFloat32(values: Float64Array, n: number): Uint32Array | null {
-  for (let i = 0; i < n; i++) {
-    const v = values[i]!;
-    if (!Number.isNaN(v) && Math.fround(v) !== v) return null; // not a float32: the common early exit
-  }
   if (f32Scratch.length < n) {
     f32Scratch = new Float32Array(Math.max(n, f32Scratch.length * 2));
     f64Scratch = new Float64Array(f32Scratch.length);
   }
-  const narrow = f32Scratch.subarray(0, n);
-  narrow.set(values.subarray(0, n));
-  const wide = f64Scratch.subarray(0, n);
-  wide.set(narrow);
-  const a = new Uint32Array(values.buffer, values.byteOffset, n * 2);
-  const b = new Uint32Array(wide.buffer, 0, n * 2);
-  for (let i = 0; i < 2 * n; i++) if (a[i] !== b[i]) return null; // a NaN payload float32 cannot hold
+  const narrow = f32Scratch;
+  let nan = false;
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    narrow[i] = v;
+    if (narrow[i] !== v) {
+      if (!Number.isNaN(v)) return null; // not a float32: the common early exit
+      nan = true;
+    }
+  }
+  if (nan) {
+    // A NaN narrows to a float32 NaN; it is exact only when widening gives back all 64 bits.
+    const wide = f64Scratch.subarray(0, n);
+    wide.set(narrow.subarray(0, n));
+    const a = new Uint32Array(values.buffer, values.byteOffset, n * 2);
+    const b = new Uint32Array(wide.buffer, 0, n * 2);
+    for (let i = 0; i < 2 * n; i++) if (a[i] !== b[i]) return null;
+  }
   return new Uint32Array(narrow.buffer, 0, n);
 }
 
@@ -276,23 +325,25 @@ function checksum(chunk: Buffer): number {
   return crc32(chunk.subarray(12), crc32(chunk.subarray(0, 8)));
 }
 
-/** Deltas from the previous value (the first from 0), zigzag-mapped when they may be negative. */
-function deltasOf(arr: Float64Array, n: number, zigzag: boolean): Float64Array {
-  const out = new Float64Array(n);
-  let prev = 0;
-  for (let i = 0; i < n; i++) {
-    const v = arr[i]!;
-    const d = v - prev;
-    out[i] = zigzag ? (d >= 0 ? d * 2 : -d * 2 - 1) : d;
-    prev = v;
-  }
-  return out;
+/** The delta of arr[i] from arr[i - 1] (arr[-1] = 0), zigzag-mapped when asked. */
+function deltaAt(arr: Float64Array, i: number, zigzag: boolean): number {
+  const d = arr[i]! - (i > 0 ? arr[i - 1]! : 0);
+  return zigzag ? (d >= 0 ? d * 2 : -d * 2 - 1) : d;
 }
 
-/** Run-length encoding pays when the stream has few runs (each run costs two varints). */
-function worthRle(deltas: Float64Array, n: number): boolean {
-  let runs = n > 0 ? 1 : 0;
-  for (let i = 1; i < n; i++) if (deltas[i] !== deltas[i - 1]) runs++;
+/** Run-length encoding pays when the delta stream has few runs (each run costs two varints). */
+function worthRle(arr: Float64Array, n: number, zigzag: boolean): boolean {
+  if (n === 0) return false;
+  let runs = 1;
+  let prev = deltaAt(arr, 0, zigzag);
+  const limit = n / 2;
+  for (let i = 1; i < n; i++) {
+    const d = deltaAt(arr, i, zigzag);
+    if (d !== prev) {
+      if (++runs >= limit) return false;
+      prev = d;
+    }
+  }
   return runs * 2 < n;
 }
 
@@ -301,13 +352,28 @@ function writePlain(buf: Buffer, pos: number, arr: Float64Array, n: number): num
   return pos;
 }
 
-function writeStream(buf: Buffer, pos: number, deltas: Float64Array, n: number, rle: boolean): number {
-  if (!rle) return writePlain(buf, pos, deltas, n);
+/** Writes the delta stream of arr (plain or run-length encoded varints). */
+function writeStream(
+  buf: Buffer,
+  pos: number,
+  arr: Float64Array,
+  n: number,
+  zigzag: boolean,
+  rle: boolean,
+): number {
+  if (!rle) {
+    for (let i = 0; i < n; i++) {
+      const d = deltaAt(arr, i, zigzag);
+      if (d >= 0 && d < 128) buf[pos++] = d;
+      else pos = writeVarint(buf, pos, d);
+    }
+    return pos;
+  }
   let i = 0;
   while (i < n) {
-    const d = deltas[i]!;
+    const d = deltaAt(arr, i, zigzag);
     let j = i + 1;
-    while (j < n && deltas[j] === d) j++;
+    while (j < n && deltaAt(arr, j, zigzag) === d) j++;
     pos = writeVarint(buf, pos, d);
     pos = writeVarint(buf, pos, j - i);
     i = j;

@@ -34,8 +34,9 @@ const CODE_32 = leadCodes(LEAD_32, 32);
 
 const ctz32 = (x: number) => 31 - Math.clz32(x & -x);
 
-/** Writes bit fields most significant bit first. */
+/** Writes bit fields most significant bit first, 32 bits at a time. */
 class BitWriter {
+  /** The pending bits, in the low `nacc` bits (nacc < 32). */
   private acc = 0;
   private nacc = 0;
 
@@ -44,64 +45,100 @@ class BitWriter {
     public pos: number,
   ) {}
 
-  /** Writes the low `k` (<= 24) bits of v (v < 2^k). */
+  /** Writes the low `k` (<= 32) bits of v (v < 2^k). */
   put(v: number, k: number): void {
-    this.acc = (this.acc << k) | v;
-    this.nacc += k;
-    while (this.nacc >= 8) {
-      this.nacc -= 8;
-      this.buf[this.pos++] = (this.acc >>> this.nacc) & 255;
+    const free = 32 - this.nacc;
+    if (k < free) {
+      this.acc = (this.acc << k) | v;
+      this.nacc += k;
+      return;
     }
+    const rest = k - free;
+    const word = free === 32 ? v : (this.acc << free) | (v >>> rest);
+    const buf = this.buf;
+    const p = this.pos;
+    buf[p] = word >>> 24;
+    buf[p + 1] = (word >>> 16) & 255;
+    buf[p + 2] = (word >>> 8) & 255;
+    buf[p + 3] = word & 255;
+    this.pos = p + 4;
+    this.acc = rest === 0 ? 0 : v & ((1 << rest) - 1);
+    this.nacc = rest;
   }
 
-  /** Writes the low `k` (<= 32) bits of v (v < 2^k). */
   put32(v: number, k: number): void {
-    if (k > 24) {
-      this.put(v >>> 16, k - 16);
-      this.put(v & 0xffff, 16);
-    } else this.put(v, k);
+    this.put(v, k);
   }
 
   /** Pads with zero bits to a whole byte; answers the end position. */
   finish(): number {
-    if (this.nacc > 0) this.buf[this.pos++] = (this.acc << (8 - this.nacc)) & 255;
+    if (this.nacc > 0) {
+      const word = this.acc << (32 - this.nacc);
+      for (let shift = 24; this.nacc > 0; shift -= 8, this.nacc -= Math.min(8, this.nacc))
+        this.buf[this.pos++] = (word >>> shift) & 255;
+    }
     this.nacc = 0;
     return this.pos;
   }
 }
 
-/** Reads what BitWriter wrote, from [pos, end); running past `end` is a damaged chunk. */
+/** Reads what BitWriter wrote, from [pos, end), 32 bits at a time; running past `end` is a damaged chunk. */
 class BitReader {
-  private acc = 0;
-  private nacc = 0;
+  /** The current 32-bit word and how many of its low bits are still unread. */
+  private cur = 0;
+  private avail = 0;
+  private next: number;
+  private consumed = 0;
+  private readonly bits: number;
 
   constructor(
     private readonly buf: Uint8Array,
-    private pos: number,
+    private readonly start: number,
     private readonly end: number,
-  ) {}
+  ) {
+    this.next = start;
+    this.bits = (end - start) * 8;
+  }
 
+  /** Reads `k` (1..32) bits. */
   get(k: number): number {
-    while (this.nacc < k) {
-      if (this.pos >= this.end) throw new ChunkDecodeError('chunk value stream ends early');
-      this.acc = (this.acc << 8) | this.buf[this.pos++]!;
-      this.nacc += 8;
+    this.consumed += k;
+    if (this.consumed > this.bits) throw new ChunkDecodeError('chunk value stream ends early');
+    if (k <= this.avail) {
+      this.avail -= k;
+      return k === 32 ? this.cur >>> 0 : (this.cur >>> this.avail) & ((1 << k) - 1);
     }
-    this.nacc -= k;
-    return (this.acc >>> this.nacc) & ((1 << k) - 1);
+    const have = this.avail;
+    const hi = have === 0 ? 0 : this.cur & ((1 << have) - 1);
+    this.load();
+    const rest = k - have;
+    this.avail = 32 - rest;
+    const lo = rest === 32 ? this.cur >>> 0 : (this.cur >>> this.avail) & ((1 << rest) - 1);
+    return have === 0 ? lo : ((hi << rest) | lo) >>> 0;
   }
 
   get32(k: number): number {
-    if (k > 24) {
-      const hi = this.get(k - 16);
-      return ((hi << 16) | this.get(16)) >>> 0;
-    }
     return this.get(k);
   }
 
-  /** The stream must end here: every byte read, and the padding bits zero. */
+  /** The next 4 bytes as a word (zeros past the end: `consumed` guards reading them). */
+  private load(): void {
+    const buf = this.buf;
+    const p = this.next;
+    if (p + 4 <= this.end)
+      this.cur = (buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!;
+    else {
+      let w = 0;
+      for (let i = 0; i < 4; i++) w = (w << 8) | (p + i < this.end ? buf[p + i]! : 0);
+      this.cur = w;
+    }
+    this.next = p + 4;
+  }
+
+  /** The stream must end here: at most 7 bits of padding left, and those zero. */
   finish(): void {
-    if (this.pos !== this.end || (this.acc & ((1 << this.nacc) - 1)) !== 0)
+    const left = this.bits - this.consumed;
+    if (left >= 8 || (left > 0 && (this.buf[this.end - 1]! & ((1 << left) - 1)) !== 0))
       throw new ChunkDecodeError('chunk value stream has trailing bits');
   }
 }
