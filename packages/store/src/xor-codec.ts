@@ -93,7 +93,7 @@ class BitReader {
 
   constructor(
     private readonly buf: Uint8Array,
-    private readonly start: number,
+    start: number,
     private readonly end: number,
   ) {
     this.next = start;
