@@ -134,7 +134,7 @@ describe('auth', () => {
     }
   });
 
-  test('server info names the workspace, scope and instance id', async () => {
+  test('server info names the workspace, scope, instance id and the chunk codecs ingest takes', async () => {
     const res = await t.request('/api/v1/server', { key: t.readKey });
     assert.deepEqual(res.body, {
       instanceId: t.server.instanceId,
@@ -142,6 +142,7 @@ describe('auth', () => {
       publicUrl: null,
       workspace: 'ws',
       scope: 'read',
+      chunkEncodings: [1, 2],
       mode: 'server',
       canEdit: false,
       csrfToken: null,
