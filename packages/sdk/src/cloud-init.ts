@@ -69,6 +69,7 @@ function newLocalRun(o: ResolvedOptions, logdir: string, id: string): { dir: str
     project: o.project,
     workspace: o.workspace,
     name: o.name,
+    formatVersion: o.formatVersion,
     ...(o.config !== undefined ? { config: o.config } : {}),
   });
 }

@@ -104,6 +104,7 @@ function locateRun(o: ResolvedOptions, logdir: string): { dir: string; created: 
     project: o.project,
     workspace: o.workspace,
     name: o.name,
+    formatVersion: o.formatVersion,
     ...(o.config !== undefined ? { config: o.config } : {}),
   });
 }

@@ -38,6 +38,12 @@ export interface InitOptions {
   apiKey?: string;
   /** Cloud mode: how long finish() waits for the upload to complete, in ms. Default 30000. */
   finishTimeout?: number;
+  /**
+   * Format version of a run this call creates: 2 (the default; compressed values) or 1, for a run
+   * that a swanlog older than format 2 must read. Default SWANLOG_FORMAT_VERSION. A resumed run
+   * keeps its own version.
+   */
+  formatVersion?: 1 | 2;
 }
 
 export interface ResolvedOptions {
@@ -52,6 +58,7 @@ export interface ResolvedOptions {
   config: JsonObject | undefined;
   flushInterval: number;
   onInvalid: OnInvalid;
+  formatVersion: 1 | 2;
   /** Set in cloud mode. */
   cloud: { host: string; apiKey: string; finishTimeout: number } | undefined;
 }
@@ -130,8 +137,26 @@ export function resolveOptions(options: InitOptions, env: NodeJS.ProcessEnv, cwd
     config: options.config === undefined ? undefined : toJsonConfig(options.config),
     flushInterval,
     onInvalid: resolveOnInvalid(options.onInvalid),
+    formatVersion: resolveFormatVersion(options.formatVersion, env),
     cloud: mode === 'cloud' ? resolveCloud(options, env) : undefined,
   };
+}
+
+function resolveFormatVersion(option: unknown, env: NodeJS.ProcessEnv): 1 | 2 {
+  const raw = option ?? envValue(env, 'SWANLOG_FORMAT_VERSION');
+  if (raw === undefined) return 2;
+  if (raw === 1 || raw === '1') return 1;
+  if (raw === 2 || raw === '2') return 2;
+  const source = option === undefined ? 'SWANLOG_FORMAT_VERSION' : 'formatVersion';
+  const shown =
+    typeof raw === 'string'
+      ? JSON.stringify(raw)
+      : typeof raw === 'number'
+        ? String(raw)
+        : describeValue(raw);
+  throw new SwanlogError('INVALID_OPTION', `${source} ${shown} is not a run-directory format version`, {
+    hint: 'use 2 (the default) or 1 (for runs an older swanlog must read)',
+  });
 }
 
 function resolveOnInvalid(option: unknown): OnInvalid {

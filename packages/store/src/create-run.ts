@@ -39,6 +39,8 @@ export interface CreateRunOptions {
    * so the config does not order after the points it brings, which keep their own times.
    */
   configTs?: number;
+  /** The run's format version (default FORMAT_VERSION; 1 for runs an older swanlog must read). */
+  formatVersion?: number;
 }
 
 export interface CreateRunResult {
@@ -139,12 +141,12 @@ export function buildRunDir(
 function writeRunFile(path: string, options: CreateRunOptions): void {
   const db = new Database(path);
   try {
-    stampFormat(db);
+    stampFormat(db, options.formatVersion ?? FORMAT_VERSION);
     db.exec(RUN_SCHEMA);
     const now = Date.now();
     const insert = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
     db.transaction(() => {
-      insert.run('format', String(FORMAT_VERSION));
+      insert.run('format', String(options.formatVersion ?? FORMAT_VERSION));
       insert.run('id', options.id);
       insert.run('project', options.project);
       if (options.workspace !== null) insert.run('workspace', options.workspace);

@@ -4,7 +4,7 @@ import { SwanlogError } from '@swanlog/protocol';
 import type Database from 'better-sqlite3';
 import { ChunkDecodeError, decodeChunk } from './chunk-codec.js';
 import { deepMerge, type JsonObject } from './deep-merge.js';
-import { openSwanlogFile, RUN_FILE, readMeta, WRITERS_DIR } from './format.js';
+import { formatVersionOf, openSwanlogFile, RUN_FILE, readMeta, WRITERS_DIR } from './format.js';
 import {
   type RunState,
   runState,
@@ -101,6 +101,11 @@ export class RunReader {
     this.dir = dir;
     this.runDb = runDb;
     this.meta = meta;
+  }
+
+  /** The run's format version (docs/format.md "Versions"): 1 or 2. */
+  get formatVersion(): number {
+    return formatVersionOf(this.runDb);
   }
 
   /**
