@@ -74,9 +74,12 @@ export function allCommands(
       nat.map((id) => ({ id })),
       nat.map((id) => ({ id })),
     );
+  // A third of the runs are format 1 (codec-1 chunks, what a swanlog older than format 2 reads),
+  // so resumes, copies and syncs meet both formats, and a server holds chunks of both codecs.
+  const formatArb = fc.constantFrom<1 | 2>(2, 2, 1);
   const newRun = procArb
-    .chain((p) => fc.tuple(fc.constant(p), fc.boolean(), configArb))
-    .map(([p, named, c]) => new NewRunCommand(p, named, c));
+    .chain((p) => fc.tuple(fc.constant(p), fc.boolean(), configArb, formatArb))
+    .map(([p, named, c, f]) => new NewRunCommand(p, named, c, f));
   const logExplicit = fc
     .tuple(nat, fc.integer({ min: 1, max: 50 }), keysArb, fc.option(fc.nat({ max: 60 }), { freq: 3 }))
     .map(([w, n, k, e]) => new LogCommand(w, n, k, e));

@@ -2,7 +2,7 @@
 // real system and the model the same way, then `checkSystem` compares everything a user can read.
 
 import { syncRunDir } from '@swanlog/client';
-import { copyRun } from '@swanlog/store';
+import { copyRun, RunReader } from '@swanlog/store';
 import type fc from 'fast-check';
 import { init, type Run } from 'swanlog';
 import { checkSystem, ModelMismatch } from './check-system.js';
@@ -138,6 +138,8 @@ export class NewRunCommand extends ModelCommand {
     readonly proc: Proc,
     readonly named: boolean,
     readonly config: Json | null,
+    /** Run-directory format of the new run: 2 (codec-2 chunks) or 1 (what older swanlogs read). */
+    readonly format: 1 | 2 = 2,
   ) {
     super();
   }
@@ -150,10 +152,14 @@ export class NewRunCommand extends ModelCommand {
     const label = `r${m.runs.length}`;
     const session = newSession(m, false, null);
     const options: Record<string, unknown> = { logdir: s.mainLogdir, project: 'model' };
+    if (this.format !== 2) options.formatVersion = this.format;
     if (this.named) Object.assign(options, { id: `named-${freshId(m)}`, resume: 'allow' });
     if (this.config !== null) options.config = this.config;
     const writer = `w${freshId(m)}`;
     const opened = await openWriter(s, writer, this.proc, options);
+    const format = readFormatVersion(opened.dir);
+    if (format !== this.format)
+      throw new ModelMismatch(`new run ${opened.id}: format version ${format}, asked for ${this.format}`);
     const run: LocalRunModel = {
       label,
       id: opened.id,
@@ -175,7 +181,8 @@ export class NewRunCommand extends ModelCommand {
 
   toString(): string {
     const cfg = this.config === null ? '' : ` config=${JSON.stringify(this.config)}`;
-    return `new run (${this.proc}${this.named ? ", id given, resume 'allow'" : ''}${cfg})`;
+    const format = this.format === 2 ? '' : ', format 1';
+    return `new run (${this.proc}${this.named ? ", id given, resume 'allow'" : ''}${cfg}${format})`;
   }
 }
 
@@ -770,5 +777,15 @@ export class RestartServerCommand extends ModelCommand {
 
   toString(): string {
     return `restart the server (${this.samePort ? 'same port' : 'new port'})`;
+  }
+}
+
+/** The format version of the run at `dir`. */
+function readFormatVersion(dir: string): number {
+  const reader = RunReader.open(dir);
+  try {
+    return reader.formatVersion;
+  } finally {
+    reader.close();
   }
 }
