@@ -1,13 +1,14 @@
 // A logging process for the bench: `node log-child.js <logdir> <calls> [<keys> <seed> [raw]]`.
 // Logs `calls` 10-key dicts (benchRow) with default durability through finish(), or, given <keys>,
 // dicts of that many realistic values (RealisticRun with <seed>), then prints
-// {seconds, cpuSeconds, points, maxRssMb, rssAt3mMb, dir} as one JSON line (cpuSeconds: realistic only). With `raw`, the same realistic
-// dicts are appended as 24-byte records to <logdir>/raw.bin instead (the baseline of the wide row).
+// {seconds, cpuSeconds, points, maxRssMb, rssAt3mMb, dir} as one JSON line (cpuSeconds: realistic
+// runs only). With `raw`, the same realistic dicts are appended as 24-byte records to
+// <logdir>/raw.bin instead (the baseline of the wide row).
 //
 // Realistic values cost ~0.2 µs each to generate (noise, exp, cos), more than logging one: they
 // are generated outside the timed part, into an array; each call then builds its dict from that
 // array and logs it (or appends it), which is what is timed, as the 10-key dicts' building is.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initSync } from 'swanlog';
 import { benchRow, KEYS } from './bench-row.js';
@@ -21,6 +22,22 @@ let dir: string | null = null; // the run directory (with `raw`, <logdir>)
 let seconds: number;
 let points: number;
 let cpuSeconds: number | undefined;
+let maxRssMb: number | undefined;
+
+/**
+ * This process's peak RSS in MB. Linux keeps getrusage's maxRSS across exec, so a child started by
+ * a large bench process would report the parent's size; VmHWM in /proc/self/status is the peak of
+ * this process's own memory (the realistic rows run late in the bench, when the parent is large).
+ */
+function peakRssMb(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) / 1024;
+  } catch {
+    // not Linux: getrusage's figure
+  }
+  return process.resourceUsage().maxRSS / 1024;
+}
 
 if (keysArg === undefined) {
   points = calls * KEYS.length;
@@ -63,7 +80,7 @@ if (keysArg === undefined) {
       for (const key in data) out.add(i, data[key]!, ts);
       ms += performance.now() - t0;
       cpu += cpuNow() - c0;
-      if (i === at3m) rssAt3mMb = process.resourceUsage().maxRSS / 1024;
+      if (i === at3m) rssAt3mMb = peakRssMb();
     }
     const t0 = performance.now();
     out.close();
@@ -78,7 +95,7 @@ if (keysArg === undefined) {
       run.log(row());
       ms += performance.now() - t0;
       cpu += cpuNow() - c0;
-      if (i === at3m) rssAt3mMb = process.resourceUsage().maxRSS / 1024;
+      if (i === at3m) rssAt3mMb = peakRssMb();
     }
     const t0 = performance.now();
     await run.finish();
@@ -87,7 +104,8 @@ if (keysArg === undefined) {
   }
   seconds = ms / 1000;
   cpuSeconds = cpu / 1e6;
+  maxRssMb = peakRssMb();
 }
 process.stdout.write(
-  `${JSON.stringify({ seconds, cpuSeconds, points, maxRssMb: process.resourceUsage().maxRSS / 1024, rssAt3mMb, dir })}\n`,
+  `${JSON.stringify({ seconds, cpuSeconds, points, maxRssMb: maxRssMb ?? process.resourceUsage().maxRSS / 1024, rssAt3mMb, dir })}\n`,
 );

@@ -79,6 +79,36 @@ describe('RunWriter.append checks its input (a bad call stores nothing, nothing 
     }
   });
 
+  test('calls whose keys change order, grow, shrink or follow a refused call store each value under its own key', async () => {
+    const dir = makeRun(tmp.path, 'key-order');
+    const writer = RunWriter.open({ dir, resumed: false, flushIntervalMs: 60_000 });
+    try {
+      writer.append({ a: 1, b: 2 }, 0);
+      writer.append({ a: 3, b: 4 }, 1); // the same keys in the same order
+      writer.append({ b: 5, a: 6 }, 2); // swapped
+      writer.append({ a: 7, c: 8, b: 9 }, 3); // a new key in the middle
+      // Refused part-way, after a new key and after keys that moved: nothing of it is stored.
+      expectCode(() => writer.append({ c: 10, d: 11, a: '12' } as never, 4), 'INVALID_VALUE', 'string value');
+      writer.append({ c: 13, d: 14, a: 15 }, 5); // the refused call's keys, now valid
+      writer.append({ a: 16 }, 6); // fewer keys
+      writer.append({ a: 17, b: 18, c: 19, d: 20 }, 7);
+      writer.append({ a: 21, b: 22, c: 23, d: 24 }, 8);
+      // Refused at its second key, after its first one took the place of another.
+      expectCode(() => writer.append({ b: 25, z: 'x' } as never, 9), 'INVALID_VALUE', 'refused at z');
+      writer.append({ a: 26, b: 27, c: 28, d: 29 }, 10);
+      writer.flush();
+    } finally {
+      await writer.finish('finished');
+    }
+    assert.deepEqual(readBack(dir, 'a'), {
+      steps: [0, 1, 2, 3, 5, 6, 7, 8, 10],
+      values: [1, 3, 6, 7, 15, 16, 17, 21, 26],
+    });
+    assert.deepEqual(readBack(dir, 'b'), { steps: [0, 1, 2, 3, 7, 8, 10], values: [2, 4, 5, 9, 18, 22, 27] });
+    assert.deepEqual(readBack(dir, 'c'), { steps: [3, 5, 7, 8, 10], values: [8, 13, 19, 23, 28] });
+    assert.deepEqual(readBack(dir, 'd'), { steps: [5, 7, 8, 10], values: [14, 20, 24, 29] });
+  });
+
   test('appending after the session ended is RUN_FINISHED', async () => {
     const dir = makeRun(tmp.path, 'after-finish');
     const writer = RunWriter.open({ dir, resumed: false });

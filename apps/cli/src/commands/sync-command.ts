@@ -9,7 +9,7 @@ import {
   type SyncTarget,
   syncRunDir,
 } from '@swanlog/client';
-import { findSources, importSources, isEventFile } from '@swanlog/import';
+import type { findSources } from '@swanlog/import';
 import { SwanlogError } from '@swanlog/protocol';
 import { listRunDirs, listSwanlabRunDirs, RUN_FILE } from '@swanlog/store';
 import { errorJson } from '../print.js';
@@ -62,8 +62,8 @@ const WATCH_INTERVAL_MS = 1000;
 export async function syncCommand(options: SyncCommandOptions): Promise<SyncEntry[]> {
   const target = targetOf(options);
   // Local checks first: a wrong directory is reported without waiting for a server.
-  const { runDirs, logdirs, failures } = expandPaths(options);
-  importForeignRuns(options, logdirs, runDirs, failures);
+  const { runDirs, logdirs, failures } = await expandPaths(options);
+  await importForeignRuns(options, logdirs, runDirs, failures);
   const found = logdirs.map((logdir) => ({ logdir, dirs: listRunDirs(logdir) }));
   if (!options.watch) {
     // --watch waits for runs to appear; a plain sync of nothing is a mistake worth saying so.
@@ -148,12 +148,18 @@ function concurrencyOf(options: SyncCommandOptions): number {
   return n;
 }
 
+/**
+ * The importers (@swanlog/import: protobuf and YAML, ~0.1 s of every sync's start-up when loaded
+ * eagerly), loaded only when a path is not a swanlog run or log directory of runs.
+ */
+const importer = () => import('@swanlog/import');
+
 /** Splits the paths into run directories and log directories; a missing path is an error entry. */
-function expandPaths(options: SyncCommandOptions): {
+async function expandPaths(options: SyncCommandOptions): Promise<{
   runDirs: string[];
   logdirs: string[];
   failures: SyncFailure[];
-} {
+}> {
   const runDirs: string[] = [];
   const logdirs: string[] = [];
   const failures: SyncFailure[] = [];
@@ -163,7 +169,7 @@ function expandPaths(options: SyncCommandOptions): {
     else if (existsSync(abs) && statSync(abs).isDirectory()) logdirs.push(abs);
     else if (
       existsSync(abs) &&
-      (isEventFile(basename(abs)) || abs.endsWith('.wandb') || abs.endsWith('.swanlab'))
+      (abs.endsWith('.wandb') || abs.endsWith('.swanlab') || (await importer()).isEventFile(basename(abs)))
     )
       logdirs.push(dirname(abs));
     else {
@@ -182,16 +188,17 @@ function expandPaths(options: SyncCommandOptions): {
  * other. A log directory holding swanlog runs may hold SwanLab folders too (both log into
  * ./swanlog): those are imported (or brought up to date) and the directory syncs as a whole.
  */
-function importForeignRuns(
+async function importForeignRuns(
   options: SyncCommandOptions,
   logdirs: string[],
   runDirs: string[],
   failures: SyncFailure[],
-): void {
+): Promise<void> {
   const importInto = options.logdir ?? './swanlog';
   for (const dir of [...logdirs]) {
     if (listRunDirs(dir).length > 0) {
       if (listSwanlabRunDirs(dir).length === 0) continue;
+      const { importSources } = await importer();
       const results = importSources({
         cwd: options.cwd,
         paths: [dir],
@@ -204,6 +211,7 @@ function importForeignRuns(
       }
       continue;
     }
+    const { findSources, importSources } = await importer();
     let sources: ReturnType<typeof findSources>;
     try {
       sources = findSources(dir, options.cwd);
