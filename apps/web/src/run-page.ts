@@ -5,6 +5,7 @@ import { createRefresher, subscribeLiveEvents } from './live-events.js';
 import { type ChartMarker, createMetricChart, type MetricChart } from './metric-chart.js';
 import { runHref } from './runs-page.js';
 import { stateBadge } from './state-badge.js';
+import { chartLogToggle, isLog, readViewSettings, viewControls } from './view-settings.js';
 
 interface KeyChart {
   chart: MetricChart;
@@ -12,23 +13,20 @@ interface KeyChart {
   /** Points the chart's download links at its key and the current zoom. */
   setExport: () => void;
   refresh: () => void;
+  /** Sets the chart's log box from the settings. */
+  syncLog: () => void;
 }
 
 /** The run page (`/experiments/<id>`): header, a chart per key, config history, segments. */
 export function renderRunPage(root: HTMLElement, id: string): void {
   let showSuperseded = false;
   let zoom: { from: number; to: number } | null = null;
-  const params = new URLSearchParams(location.search);
-  let smoothing = Math.min(0.99, Math.max(0, Number(params.get('smooth')) || 0));
-  let logScale = params.get('log') === '1';
-  const saveView = () => {
-    const q = new URLSearchParams(location.search);
-    if (smoothing > 0) q.set('smooth', String(smoothing));
-    else q.delete('smooth');
-    if (logScale) q.set('log', '1');
-    else q.delete('log');
-    const search = q.toString();
-    history.replaceState(history.state, '', `${location.pathname}${search ? `?${search}` : ''}`);
+  const view = readViewSettings(location.search);
+  const redrawAll = () => {
+    for (const c of charts.values()) {
+      c.syncLog();
+      c.refresh();
+    }
   };
   const keySearch = h('input', {
     type: 'search',
@@ -36,31 +34,7 @@ export function renderRunPage(root: HTMLElement, id: string): void {
     'data-testid': 'key-search',
     oninput: () => applyKeySearch(),
   });
-  const smoothValue = h('span', { 'data-testid': 'smoothing-value' }, smoothing.toFixed(2));
-  const smoothSlider = h('input', {
-    type: 'range',
-    min: '0',
-    max: '0.99',
-    step: '0.01',
-    value: String(smoothing),
-    'data-testid': 'smoothing',
-    oninput: (e) => {
-      smoothing = Number((e.target as HTMLInputElement).value);
-      smoothValue.textContent = smoothing.toFixed(2);
-      saveView();
-      for (const c of charts.values()) c.refresh();
-    },
-  });
-  const logToggle = h('input', {
-    type: 'checkbox',
-    'data-testid': 'log-scale',
-    onchange: (e) => {
-      logScale = (e.target as HTMLInputElement).checked;
-      saveView();
-      for (const c of charts.values()) c.refresh();
-    },
-  });
-  (logToggle as HTMLInputElement).checked = logScale;
+  let origin = 0;
   let markers: ChartMarker[] = [];
   const charts = new Map<string, KeyChart>();
   const header = h('header', { class: 'run-header' });
@@ -86,8 +60,7 @@ export function renderRunPage(root: HTMLElement, id: string): void {
         { class: 'toolbar' },
         keySearch,
         h('label', { class: 'toggle' }, toggle, ' show superseded points'),
-        h('label', { class: 'toggle' }, logToggle, ' log-scale y'),
-        h('label', { class: 'toggle' }, 'smoothing ', smoothSlider, ' ', smoothValue),
+        ...viewControls(view, redrawAll),
         h('span', { class: 'hint' }, 'drag on a chart to zoom, double click to reset'),
       ),
       status,
@@ -111,9 +84,11 @@ export function renderRunPage(root: HTMLElement, id: string): void {
     if (existing) return existing;
     const csv = h('a', { 'data-testid': 'export-csv', download: '' }, 'CSV');
     const json = h('a', { 'data-testid': 'export-json', download: '' }, 'JSON');
+    const logBox = chartLogToggle(view, key, () => entry.refresh());
     const entry: KeyChart = {
       range: zoom,
       refresh: () => {},
+      syncLog: logBox.sync,
       setExport: () => {
         csv.href = exportHref(id, key, 'csv', entry.range);
         json.href = exportHref(id, key, 'json', entry.range);
@@ -137,6 +112,7 @@ export function renderRunPage(root: HTMLElement, id: string): void {
     entry.chart.element
       .querySelector('figcaption')
       ?.append(
+        logBox.element,
         h(
           'span',
           { class: 'chart-export', title: 'download the points, full resolution' },
@@ -159,8 +135,11 @@ export function renderRunPage(root: HTMLElement, id: string): void {
           lines: [{ label: key, points: visible }],
           superseded: showSuperseded ? series.points.filter((p) => p.superseded) : [],
           markers,
-          smoothing,
-          logScale,
+          smoothing: view.smoothing,
+          logScale: isLog(view, key),
+          xMode: view.xMode,
+          origins: [origin],
+          clip: view.clip,
           note: [
             series.downsampled
               ? `${visible.length} of ${series.total} points (downsampled)`
@@ -223,6 +202,7 @@ export function renderRunPage(root: HTMLElement, id: string): void {
     async () => {
       const [run, details] = await Promise.all([api.run(id), api.details(id)]);
       document.title = `${run.name ?? run.id} · swanlog`;
+      origin = Date.parse(run.createdAt) || 0;
       renderHeader(header, run);
       markers = markersOf(details);
       renderConfig(configBox, run, details);

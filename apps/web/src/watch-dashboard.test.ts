@@ -308,6 +308,135 @@ describe('dashboard over swanlog watch', () => {
     await screenshot(page, 'watch-run-log-smoothed');
   });
 
+  test('the x axis switches between step, relative time and wall clock, and a link restores it', async () => {
+    await page.goto('/experiments/fx-finished');
+    const chart = page.getByTestId('chart-loss');
+    const attr = (name: string) => chart.getAttribute(name);
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-points'),
+    );
+    assert.equal(await attr('data-x-mode'), 'step');
+    const stepTicks = (await attr('data-x-ticks'))!;
+    assert.match(stepTicks, /^\d+( \d+)+$/, `step ticks are plain numbers: ${stepTicks}`);
+    const points = await attr('data-points');
+
+    await page.getByTestId('x-axis').selectOption('relative');
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-x-mode') === 'relative',
+    );
+    const relTicks = (await attr('data-x-ticks'))!;
+    assert.notEqual(relTicks, stepTicks);
+    assert.match(
+      relTicks,
+      /^(\d+(\.\d+)?(ms|s|m|h|d)\S*|0s)( |$)/,
+      `relative ticks are durations: ${relTicks}`,
+    );
+    assert.equal(await attr('data-points'), points, 'the same points on another axis');
+
+    await page.getByTestId('x-axis').selectOption('wall');
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-x-mode') === 'wall',
+    );
+    const wallTicks = (await attr('data-x-ticks'))!;
+    assert.match(wallTicks, /\d\d:\d\d/, `wall-clock ticks are times of day: ${wallTicks}`);
+    assert.equal(
+      await page.getByTestId('chart-acc').getAttribute('data-x-mode'),
+      'wall',
+      'every chart of the run switches',
+    );
+
+    const url = new URL(page.url());
+    assert.equal(url.searchParams.get('x'), 'wall');
+    await page.goto(url.pathname + url.search);
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-x-mode') === 'wall',
+    );
+    assert.equal(await page.getByTestId('x-axis').inputValue(), 'wall');
+    await screenshot(page, 'watch-run-wall-clock');
+  });
+
+  test("a chart's own log box changes only that chart; points <= 0 are left out with a note", async () => {
+    await page.goto('/experiments/fx-finished');
+    for (const key of ['loss', 'acc']) {
+      await page.waitForFunction(
+        (k) => document.querySelector(`[data-testid="chart-${k}"]`)?.getAttribute('data-points'),
+        key,
+      );
+    }
+    const loss = page.getByTestId('chart-loss');
+    const acc = page.getByTestId('chart-acc');
+    const accTicks = await acc.getAttribute('data-y-ticks');
+    await acc.getByTestId('chart-log').check();
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="chart-acc"]')?.getAttribute('data-y-scale') === 'log',
+    );
+    assert.notEqual(await acc.getAttribute('data-y-ticks'), accTicks);
+    assert.equal(await loss.getAttribute('data-y-scale'), 'linear', 'the other chart stays linear');
+    assert.equal(await loss.getByTestId('chart-log').isChecked(), false);
+    // acc starts at 0: that point has no place on a log axis.
+    assert.match(await text(acc.getByTestId('chart-note')), /1 point ≤ 0 left out \(log scale\)/);
+    assert.equal(new URL(page.url()).searchParams.get('ylog'), 'acc');
+
+    // "log-scale y (all)" sets every chart; a chart can then go back to linear on its own.
+    await page.getByTestId('log-scale').check();
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-y-scale') === 'log',
+    );
+    assert.equal(await acc.getAttribute('data-y-scale'), 'log');
+    await loss.getByTestId('chart-log').uncheck();
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-y-scale') === 'linear',
+    );
+    assert.equal(await acc.getAttribute('data-y-scale'), 'log');
+    const url = new URL(page.url());
+    assert.equal(url.searchParams.get('log'), '1');
+    assert.equal(url.searchParams.get('ylin'), 'loss');
+    await page.goto(url.pathname + url.search);
+    await page.waitForFunction(
+      () =>
+        document.querySelector('[data-testid="chart-acc"]')?.getAttribute('data-y-scale') === 'log' &&
+        document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-y-scale') === 'linear',
+    );
+    assert.equal(await page.getByTestId('chart-loss').getByTestId('chart-log').isChecked(), false);
+    assert.equal(await page.getByTestId('chart-acc').getByTestId('chart-log').isChecked(), true);
+  });
+
+  test('clipping outliers narrows the y range and marks the clipped points, not the data or the download', async () => {
+    await page.goto('/experiments/fx-finished');
+    const chart = page.getByTestId('chart-loss');
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-y-max'),
+    );
+    const before = {
+      points: await chart.getAttribute('data-points'),
+      rawLast: await chart.getAttribute('data-raw-last'),
+      yMax: Number(await chart.getAttribute('data-y-max')),
+      csv: await chart.getByTestId('export-csv').getAttribute('href'),
+    };
+    // loss = 1/(step+1): the first steps are far above the rest.
+    assert.ok(before.yMax >= 1, `the full range reaches the first point: ${before.yMax}`);
+    assert.equal(await chart.getAttribute('data-clipped'), '0');
+    await page.getByTestId('clip-outliers').check();
+    await page.waitForFunction(
+      () => Number(document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-clipped')) > 0,
+    );
+    const yMax = Number(await chart.getAttribute('data-y-max'));
+    assert.ok(yMax < before.yMax / 2, `clipped y max ${yMax} below ${before.yMax}`);
+    assert.match(await text(chart.getByTestId('chart-note')), /\d+ outliers? clipped/);
+    assert.equal(await chart.getAttribute('data-points'), before.points, 'the same points are drawn');
+    assert.equal(await chart.getAttribute('data-raw-last'), before.rawLast);
+    assert.equal(await chart.getByTestId('export-csv').getAttribute('href'), before.csv);
+    const csv = await (await page.request.get(before.csv!)).text();
+    assert.equal(csv.trim().split('\n').length - 1, Number(before.points), 'the download keeps every point');
+    assert.equal(new URL(page.url()).searchParams.get('clip'), '1');
+    await screenshot(page, 'watch-run-clipped');
+    await page.getByTestId('clip-outliers').uncheck();
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-clipped') === '0',
+    );
+    assert.equal(Number(await chart.getAttribute('data-y-max')), before.yMax);
+  });
+
   test('the crosshair moves in every chart of the run when the pointer is over one', async () => {
     await page.goto('/experiments/fx-finished');
     for (const key of ['loss', 'acc']) await page.getByTestId(`chart-${key}`).locator('canvas').waitFor();
