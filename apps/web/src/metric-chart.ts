@@ -178,8 +178,13 @@ export function createMetricChart(options: MetricChartOptions): MetricChart {
     }
     const yRange: uPlot.Scale.Range = (_u, min, max) => {
       if (clip) return [clip.min, clip.max];
+      if (logScale) {
+        // A log axis with nothing on it (or nothing above 0) still needs a range above 0.
+        if (min === null || max === null || !(min > 0) || !(max > 0)) return [1, 10];
+        return uPlot.rangeLog(min, max, 10, true);
+      }
       if (min === null || max === null) return [0, 1];
-      return logScale ? uPlot.rangeLog(min, max, 10, true) : uPlot.rangeNum(min, max, 0.1, true);
+      return uPlot.rangeNum(min, max, 0.1, true);
     };
     const opts: uPlot.Options = {
       width: plotWidth(plotBox),
@@ -256,6 +261,11 @@ export function createMetricChart(options: MetricChartOptions): MetricChart {
       },
     };
     plot = new uPlot(opts, data, plotBox);
+    // The faint raw lines behind smoothed ones need no legend row of their own.
+    if (smoothed) {
+      const rows = plot.root.querySelectorAll<HTMLElement>('.u-legend .u-series');
+      for (let i = 1; i < firstDrawn; i++) rows[i]?.classList.add('raw-series');
+    }
     plot.over.addEventListener('dblclick', () => options.onZoom?.(null));
   }
 
@@ -311,6 +321,9 @@ export function createMetricChart(options: MetricChartOptions): MetricChart {
         content.lines[0]?.points.findLast((p) => !p.superseded)?.step ?? built.steps.at(-1) ?? '',
       );
       element.dataset.xMode = xMode;
+      element.dataset.colors = (
+        content.colors ?? content.lines.map((_, i) => PALETTE[i % PALETTE.length]!)
+      ).join(' ');
       element.dataset.yScale = logScale ? 'log' : 'linear';
       element.dataset.smoothing = String(weight);
       element.dataset.clipped = String(clipped);
@@ -369,9 +382,16 @@ function markerPlugin(getMarkers: () => { m: ChartMarker; x: number }[]): uPlot.
             .map(({ m, x }) => ({ m, x: Math.round(u.valToPos(x, 'x', true)) }))
             .sort((a, b) => a.x - b.x);
           const pad = 4 * uPlot.pxRatio;
-          const rows = layoutLabelRows(
-            shown.map(({ m, x }) => ({ x: x + pad, width: ctx.measureText(m.label).width + pad })),
-          );
+          // uPlot leaves the canvas right-aligned after its axes: labels start at their line,
+          // or end at the plot's right edge when they would run past it.
+          ctx.textAlign = 'left';
+          ctx.textBaseline = 'alphabetic';
+          const right = u.bbox.left + u.bbox.width;
+          const labels = shown.map(({ m, x }) => {
+            const width = ctx.measureText(m.label).width + pad;
+            return { x: Math.max(u.bbox.left, Math.min(x + pad, right - width)), width };
+          });
+          const rows = layoutLabelRows(labels);
           for (const [i, { m, x }] of shown.entries()) {
             ctx.strokeStyle = MARKER_COLORS[m.kind];
             ctx.fillStyle = MARKER_COLORS[m.kind];
@@ -379,7 +399,7 @@ function markerPlugin(getMarkers: () => { m: ChartMarker; x: number }[]): uPlot.
             ctx.moveTo(x, top);
             ctx.lineTo(x, top + height);
             ctx.stroke();
-            ctx.fillText(m.label, x + pad, top + (12 + 13 * rows[i]!) * uPlot.pxRatio);
+            ctx.fillText(m.label, labels[i]!.x, top + (12 + 13 * rows[i]!) * uPlot.pxRatio);
           }
           ctx.restore();
         },

@@ -202,7 +202,7 @@ export function renderRunPage(root: HTMLElement, id: string): void {
     async () => {
       const [run, details] = await Promise.all([api.run(id), api.details(id)]);
       document.title = `${run.name ?? run.id} · swanlog`;
-      origin = Date.parse(run.createdAt) || 0;
+      origin = originOf(run, details);
       renderHeader(header, run);
       markers = markersOf(details);
       renderConfig(configBox, run, details);
@@ -253,6 +253,18 @@ function renderHeader(header: HTMLElement, run: RunInfo): void {
       run.dir ? h('dd', { class: 'mono' }, run.dir) : null,
     ),
   );
+}
+
+/**
+ * Where relative time starts: the run's creation, or its first segment's start when that is
+ * earlier (a copy is created after the points it carries were logged).
+ */
+export function originOf(run: RunInfo, details: RunDetails): number {
+  const starts = details.segments
+    .map((s) => (typeof s.startedAt === 'number' ? s.startedAt : Date.parse(s.startedAt)))
+    .filter((t) => Number.isFinite(t));
+  const created = Date.parse(run.createdAt);
+  return Math.min(...starts, Number.isFinite(created) ? created : Number.POSITIVE_INFINITY) || 0;
 }
 
 /** Resumes (segment starts after the first) and rewinds, as markers on the step axis. */

@@ -4,6 +4,7 @@ import { applyFilter, checkFilter, type TableValue } from './filter-expr.js';
 import { formatStep, formatSync, formatTime } from './format.js';
 import { h } from './h.js';
 import { createRefresher, subscribeLiveEvents } from './live-events.js';
+import { MAX_COMPARED } from './route.js';
 import type { RunsTableRowWire } from './runs-table.js';
 import { stateBadge } from './state-badge.js';
 
@@ -428,8 +429,9 @@ export function renderRunsPage(root: HTMLElement, server: DashboardServerInfo): 
   function updateCompare(): void {
     const ids = rows.filter((r) => picked.has(r.id)).map((r) => r.id);
     compare.setAttribute('href', `/compare?ids=${ids.map(encodeURIComponent).join(',')}`);
-    compare.classList.toggle('disabled', ids.length < 2);
+    compare.classList.toggle('disabled', ids.length < 2 || ids.length > MAX_COMPARED);
     compare.textContent = ids.length ? `compare (${ids.length})` : 'compare';
+    compare.title = ids.length > MAX_COMPARED ? `compare shows at most ${MAX_COMPARED} runs: pick fewer` : '';
   }
 
   let deferred = false;

@@ -508,10 +508,128 @@ describe('dashboard over swanlog watch', () => {
     await loss.locator('canvas').waitFor();
     await page.getByTestId('compare-chart-weird').waitFor();
     const legend = (await loss.locator('.u-legend').textContent()) ?? '';
-    assert.match(legend, /fx-finished/);
-    assert.match(legend, /fx-resumed/);
+    assert.match(legend, /finished/);
+    assert.match(legend, /resumed/);
     assert.equal(await page.locator('[data-testid^="compare-chart-"]').count(), 3);
     await screenshot(page, 'watch-compare');
+  });
+
+  test('compare: legend with the config values that differ, colors by position, per-run markers, config diff', async () => {
+    await page.goto(`/compare?ids=fx-finished,web-live,${COPY_ID},fx-rewound&smooth=0.5&x=relative`);
+    for (const id of ['fx-finished', 'web-live', COPY_ID, 'fx-rewound']) {
+      await page.getByTestId(`compare-run-${id}`).waitFor();
+    }
+    // lr is 0.001 in the three runs that have a config; model/layers differs (2, 4, 2, none).
+    const legendConfig = (id: string) =>
+      text(page.getByTestId(`compare-run-${id}`).getByTestId('compare-run-config'));
+    assert.match(await legendConfig('fx-finished'), /model\/layers=2/);
+    assert.match(await legendConfig('web-live'), /model\/layers=4/);
+    assert.match(await legendConfig('fx-rewound'), /model\/layers=—/);
+    const loss = page.getByTestId('compare-chart-loss');
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="compare-chart-loss"]')?.getAttribute('data-points'),
+    );
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="compare-chart-train/loss"]')?.getAttribute('data-points'),
+    );
+    // Settings from the URL: smoothing and relative time on every chart.
+    assert.equal(await loss.getAttribute('data-smoothing'), '0.5');
+    assert.equal(await loss.getAttribute('data-x-mode'), 'relative');
+    assert.equal(await page.getByTestId('x-axis').inputValue(), 'relative');
+    // One color per run, by its position in the link, the same on every chart.
+    const colors = (await loss.getAttribute('data-colors'))!.split(' ');
+    assert.equal(colors.length, 4);
+    assert.equal(new Set(colors).size, 4);
+    assert.equal(
+      await page.getByTestId('compare-chart-train/loss').getAttribute('data-colors'),
+      colors.join(' '),
+    );
+    const swatch = (id: string) =>
+      page
+        .getByTestId(`compare-run-${id}`)
+        .locator('.swatch')
+        .evaluate((el) => getComputedStyle(el).backgroundColor);
+    const rgb = (hex: string) =>
+      `rgb(${[1, 3, 5].map((i) => Number.parseInt(hex.slice(i, i + 2), 16)).join(', ')})`;
+    assert.equal(await swatch('fx-rewound'), rgb(colors[3]!));
+    // The two copies of fx-finished share a name: the chart's legend tells them apart by id.
+    const legend = await text(loss.locator('.u-legend'));
+    assert.match(legend, new RegExp(COPY_ID));
+    assert.match(legend, /rewound/);
+    // Per-run markers: fx-rewound's rewind, named after that run.
+    assert.match(await text(loss.getByTestId('chart-markers')), /^rewound · fx-rewound: rewind to 20/);
+
+    // The config table shows the keys that differ (a key a run lacks differs too).
+    const table = page.getByTestId('config-diff');
+    assert.match(await text(table.getByTestId('config-row-model/layers')), /2.*4.*2.*—/);
+    assert.match(await text(table.getByTestId('config-row-lr')), /0\.001.*0\.001.*0\.001.*—/);
+    await screenshot(page, 'watch-compare-four');
+
+    // A shared zoom: dragging on one chart refetches the others for that step range.
+    await page.getByTestId('x-axis').selectOption('step');
+    await page.waitForFunction(
+      () =>
+        document.querySelector('[data-testid="compare-chart-loss"]')?.getAttribute('data-x-mode') === 'step',
+    );
+    const box = (await loss.locator('.u-over').boundingBox())!;
+    const y = box.y + box.height / 2;
+    await page.mouse.move(box.x + box.width * 0.1, y);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.6, y, { steps: 5 });
+    await page.mouse.up();
+    await page.waitForFunction(() =>
+      document
+        .querySelector('[data-testid="compare-chart-train/loss"] [data-testid="chart-note"]')
+        ?.textContent?.includes('steps'),
+    );
+    await loss.locator('.u-over').dblclick();
+    await page.waitForFunction(
+      () =>
+        !document
+          .querySelector('[data-testid="compare-chart-train/loss"] [data-testid="chart-note"]')
+          ?.textContent?.includes('steps'),
+    );
+
+    // The same link in another order: colors follow the position.
+    await page.goto(`/compare?ids=fx-rewound,fx-finished`);
+    await page.getByTestId('compare-run-fx-rewound').waitFor();
+    assert.equal(await swatch('fx-rewound'), rgb(colors[0]!));
+    // Per-chart log and clip, as on the run page.
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="compare-chart-loss"]')?.getAttribute('data-points'),
+    );
+    await loss.getByTestId('chart-log').check();
+    await page.waitForFunction(
+      () =>
+        document.querySelector('[data-testid="compare-chart-loss"]')?.getAttribute('data-y-scale') === 'log',
+    );
+    assert.equal(await page.getByTestId('compare-chart-acc').getAttribute('data-y-scale'), 'linear');
+    assert.equal(new URL(page.url()).searchParams.get('ylog'), 'loss');
+  });
+
+  test('the compare config table hides the keys all runs share until "show all"', async () => {
+    await page.goto('/compare?ids=fx-finished,web-live');
+    const table = page.getByTestId('config-diff');
+    await table.getByTestId('config-row-model/layers').waitFor();
+    assert.equal(await table.getByTestId('config-row-lr').count(), 0, 'lr is 0.001 in both');
+    assert.match(
+      await text(page.getByTestId('compare-run-web-live').getByTestId('compare-run-config')),
+      /^model\/layers=4$/,
+    );
+    await page.getByTestId('config-diff-all').check();
+    assert.match(await text(table.getByTestId('config-row-lr')), /0\.001/);
+    assert.equal(await table.locator('tr.differs').count(), 1);
+  });
+
+  test('compare refuses more than 20 runs with a message', async () => {
+    const ids = Array.from({ length: 21 }, (_, i) => `run-${i}`);
+    await page.goto(`/compare?ids=${ids.join(',')}`);
+    await page.getByTestId('compare-status').waitFor();
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="compare-status"]')?.textContent?.includes('at most 20'),
+    );
+    assert.match(await text(page.getByTestId('compare-status')), /at most 20 runs; this link names 21/);
+    assert.equal(await page.locator('[data-testid^="compare-chart-"]').count(), 0);
   });
 
   test('a run page makes no request outside its backend and no script error (screenshot kept)', async () => {
