@@ -47,6 +47,9 @@ export interface SegmentDetails {
   state: RunState;
   /** The smallest step this segment wrote, or null when it wrote none. */
   firstStep: number | null;
+  /** The machine and process that wrote the segment (as its writer recorded them). */
+  host: string;
+  pid: number;
 }
 
 /** `GET /experiments/:id/details`: what the charts mark on their x axis, and the config history. */

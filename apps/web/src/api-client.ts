@@ -26,6 +26,8 @@ export interface Segment {
   fromStep: number | null;
   state: RunState | string;
   firstStep: number | null;
+  host?: string;
+  pid?: number;
 }
 
 export interface RunDetails {

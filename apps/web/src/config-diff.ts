@@ -68,3 +68,49 @@ export function diffConfigs(
   }
   return out;
 }
+
+type Json = { [key: string]: unknown };
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Merges a config revision's patch as the store does (`deepMerge` in @swanlog/store): objects
+ * merge key by key, anything else (arrays included) replaces, `null` removes the key.
+ */
+export function mergePatch(base: Json, patch: Json): Json {
+  const out: Json = { ...base };
+  for (const [key, value] of Object.entries(patch)) {
+    const current = Object.hasOwn(out, key) ? out[key] : undefined;
+    let next: unknown;
+    if (value === null) {
+      delete out[key];
+      continue;
+    }
+    if (isObject(value)) next = mergePatch(isObject(current) ? current : {}, value);
+    else next = value;
+    Object.defineProperty(out, key, { value: next, writable: true, enumerable: true, configurable: true });
+  }
+  return out;
+}
+
+export interface ConfigRevision {
+  ts: number;
+  source: string | null;
+  patch: Record<string, unknown>;
+}
+
+/**
+ * Each revision with what it changed in the config before it, in the order the API lists them
+ * (the order the config is merged in: by (ts, source) on the server, as written in a run directory).
+ */
+export function configHistory(
+  revisions: readonly ConfigRevision[],
+): { revision: ConfigRevision; changes: RevisionChange[] }[] {
+  let config: Json = {};
+  return revisions.map((revision) => {
+    const next = mergePatch(config, revision.patch);
+    const changes = diffConfigs(flattenConfig(config), flattenConfig(next));
+    config = next;
+    return { revision, changes };
+  });
+}

@@ -1,4 +1,5 @@
 import { api, type RunDetails, type RunInfo } from './api-client.js';
+import { configHistory, type RevisionChange, showValue } from './config-diff.js';
 import { formatStep, formatTime } from './format.js';
 import { h } from './h.js';
 import { createRefresher, subscribeLiveEvents } from './live-events.js';
@@ -40,6 +41,7 @@ export function renderRunPage(root: HTMLElement, id: string): void {
   const header = h('header', { class: 'run-header' });
   const chartsBox = h('div', { class: 'charts', 'data-testid': 'charts' });
   const configBox = h('section', { class: 'config-section' });
+  const envBox = h('section', { class: 'env-section' });
   const segmentsBox = h('section', { class: 'segments-section' });
   const status = h('p', { class: 'status', 'data-testid': 'run-status' });
   const toggle = h('input', {
@@ -66,6 +68,7 @@ export function renderRunPage(root: HTMLElement, id: string): void {
       status,
       chartsBox,
       configBox,
+      envBox,
       segmentsBox,
     ),
   );
@@ -206,6 +209,7 @@ export function renderRunPage(root: HTMLElement, id: string): void {
       renderHeader(header, run);
       markers = markersOf(details);
       renderConfig(configBox, run, details);
+      renderEnvironment(envBox, run, details);
       renderSegments(segmentsBox, details);
       status.textContent = '';
       const keys = [...run.keys].sort();
@@ -287,29 +291,107 @@ export function markersOf(details: RunDetails): ChartMarker[] {
 }
 
 function renderConfig(box: HTMLElement, run: RunInfo, details: RunDetails): void {
-  const revisions = [...details.configRevisions].sort((a, b) => a.ts - b.ts);
+  const history = configHistory(details.configRevisions);
+  const change = (c: RevisionChange) =>
+    h(
+      'li',
+      { class: `change-${c.kind}`, 'data-testid': `change-${c.kind}`, 'data-key': c.key },
+      c.kind === 'added'
+        ? ['+ ', h('span', { class: 'mono' }, c.key), ' = ', h('span', { class: 'mono' }, showValue(c.after))]
+        : c.kind === 'removed'
+          ? [
+              '− ',
+              h('span', { class: 'mono' }, c.key),
+              ' ',
+              h('span', { class: 'muted' }, `(was ${showValue(c.before)})`),
+            ]
+          : [
+              '~ ',
+              h('span', { class: 'mono' }, c.key),
+              ': ',
+              h('span', { class: 'mono' }, showValue(c.before)),
+              ' → ',
+              h('span', { class: 'mono' }, showValue(c.after)),
+            ],
+    );
   box.replaceChildren(
     h('h2', {}, 'config'),
     h('pre', { class: 'config', 'data-testid': 'config' }, JSON.stringify(run.config, null, 2)),
-    revisions.length > 0
+    history.length > 0
       ? h(
           'details',
-          { 'data-testid': 'config-history' },
-          h('summary', {}, `history: ${revisions.length} revision${revisions.length === 1 ? '' : 's'}`),
+          { 'data-testid': 'config-history', open: history.length > 1 },
+          h('summary', {}, `history: ${history.length} revision${history.length === 1 ? '' : 's'}`),
           h(
             'ol',
-            {},
-            ...revisions.map((r) =>
+            { class: 'config-revisions' },
+            ...history.map(({ revision: r, changes }, i) =>
               h(
                 'li',
-                {},
-                h('span', { class: 'muted' }, `${formatTime(r.ts)}${r.source ? ` · ${r.source}` : ''}`),
-                h('pre', {}, JSON.stringify(r.patch, null, 2)),
+                { 'data-testid': `config-revision-${i + 1}` },
+                h(
+                  'span',
+                  { class: 'muted' },
+                  `${formatTime(r.ts)}${r.source ? ` · ${r.source}` : ''} · ${summarize(changes)}`,
+                ),
+                changes.length
+                  ? h('ul', { class: 'config-changes' }, ...changes.map(change))
+                  : h('p', { class: 'muted' }, 'no change'),
               ),
             ),
           ),
         )
       : '',
+  );
+}
+
+function summarize(changes: RevisionChange[]): string {
+  const count = (kind: RevisionChange['kind']) => changes.filter((c) => c.kind === kind).length;
+  return (
+    (['added', 'changed', 'removed'] as const)
+      .map((k) => (count(k) ? `${count(k)} ${k}` : ''))
+      .filter(Boolean)
+      .join(', ') || 'no change'
+  );
+}
+
+/** Where the run came from: imported (the other tracker's kind, path, id), copied, its directory, the writers' hosts. */
+function renderEnvironment(box: HTMLElement, run: RunInfo, details: RunDetails): void {
+  const hosts = [...new Set(details.segments.map((s) => s.host).filter((x): x is string => !!x))];
+  const rows: [string, Node | string, string][] = [];
+  rows.push([
+    'origin',
+    run.source ? `imported from ${run.source.kind}` : run.copiedFrom ? 'a copy' : 'logged by swanlog',
+    'env-origin',
+  ]);
+  if (run.source) {
+    rows.push(['source path', h('span', { class: 'mono' }, run.source.path), 'env-source-path']);
+    rows.push(['source run id', h('span', { class: 'mono' }, run.source.id), 'env-source-id']);
+  }
+  if (run.copiedFrom) {
+    rows.push([
+      'copied from',
+      h('a', { href: runHref(run.copiedFrom), class: 'mono' }, run.copiedFrom),
+      'env-copied-from',
+    ]);
+  }
+  if (run.dir) rows.push(['directory', h('span', { class: 'mono' }, run.dir), 'env-dir']);
+  if (hosts.length) rows.push([hosts.length === 1 ? 'host' : 'hosts', hosts.join(', '), 'env-hosts']);
+  rows.push([
+    'sessions',
+    `${details.segments.length} (${details.segments.filter((s) => s.resumed).length} resumed)`,
+    'env-sessions',
+  ]);
+  box.replaceChildren(
+    h('h2', {}, 'environment'),
+    h(
+      'dl',
+      { class: 'facts', 'data-testid': 'environment' },
+      ...rows.flatMap(([label, value, testId]) => [
+        h('dt', {}, label),
+        h('dd', { 'data-testid': testId }, value),
+      ]),
+    ),
   );
 }
 
@@ -325,7 +407,9 @@ function renderSegments(box: HTMLElement, details: RunDetails): void {
         h(
           'tr',
           {},
-          ...['#', 'segment', 'started', 'ended', 'state', 'first step', 'resume'].map((t) => h('th', {}, t)),
+          ...['#', 'segment', 'host', 'pid', 'started', 'ended', 'state', 'first step', 'resume'].map((t) =>
+            h('th', {}, t),
+          ),
         ),
       ),
       h(
@@ -337,6 +421,8 @@ function renderSegments(box: HTMLElement, details: RunDetails): void {
             { 'data-testid': `segment-${s.id}` },
             h('td', { class: 'num' }, i + 1),
             h('td', { class: 'mono' }, s.id),
+            h('td', { class: 'mono' }, s.host ?? ''),
+            h('td', { class: 'num' }, s.pid ?? ''),
             h('td', {}, formatTime(s.startedAt)),
             h('td', {}, formatTime(s.endedAt)),
             h('td', {}, stateBadge(String(s.state))),

@@ -1,8 +1,9 @@
 // The dashboard over `swanlog watch` in a real Chromium: runs list, run page, live points,
 // compare view. Runs are a copy of swanlog-fixtures/logdir plus a run held open by a child process.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type RunningWatch, startWatch } from '@swanlog/server';
@@ -630,6 +631,58 @@ describe('dashboard over swanlog watch', () => {
     );
     assert.match(await text(page.getByTestId('compare-status')), /at most 20 runs; this link names 21/);
     assert.equal(await page.locator('[data-testid^="compare-chart-"]').count(), 0);
+  });
+
+  test('the run page lists what each config revision added, changed or removed', async () => {
+    await page.goto('/experiments/fx-resumed');
+    const history = page.getByTestId('config-history');
+    await history.waitFor();
+    await screenshot(page, 'watch-run-config-history');
+    const last = history.locator('[data-testid^="config-revision-"]').last();
+    const added = last.getByTestId('change-added');
+    assert.equal(await added.getAttribute('data-key'), 'phase');
+    assert.match(await text(added), /\+ phase = 2/);
+    assert.match(await text(last), /1 added/);
+  });
+
+  test("the environment panel: the writers' host and pid, a copy's origin with a link, an imported run's source", async () => {
+    await page.goto('/experiments/fx-resumed');
+    const env = page.getByTestId('environment');
+    await env.waitFor();
+    assert.equal(await text(env.getByTestId('env-origin')), 'logged by swanlog');
+    assert.equal(await text(env.getByTestId('env-hosts')), hostname());
+    assert.equal(await text(env.getByTestId('env-sessions')), '2 (1 resumed)');
+    const header = await page.getByTestId('segments-table').locator('thead').textContent();
+    assert.match(header ?? '', /host.*pid/i);
+    const pids = await page
+      .getByTestId('segments-table')
+      .locator('tbody tr td:nth-child(4)')
+      .evaluateAll((tds) => tds.map((td) => Number(td.textContent)));
+    assert.ok(pids.length === 2 && pids.every((p) => Number.isInteger(p) && p > 0), `pids ${pids}`);
+
+    await page.goto(`/experiments/${COPY_ID}`);
+    await env.waitFor();
+    assert.equal(await text(env.getByTestId('env-origin')), 'a copy');
+    const link = env.getByTestId('env-copied-from').getByRole('link');
+    assert.equal(await link.getAttribute('href'), '/experiments/fx-finished');
+
+    // A TensorBoard run imported into the served logdir shows where it came from.
+    const source = join(REPO_ROOT, 'swanlog-fixtures', 'tensorboard', 'runs', 'tbx');
+    const out = execFileSync(
+      process.execPath,
+      [join(REPO_ROOT, 'apps', 'cli', 'bin', 'swanlog.js'), 'import', source, '--logdir', logdir, '--json'],
+      { encoding: 'utf8' },
+    );
+    const [imported] = JSON.parse(out) as { id: string; sourceId: string }[];
+    assert.ok(imported?.id, out);
+    await page.goto('/');
+    await page.getByTestId(`run-row-${imported.id}`).waitFor({ timeout: 15_000 });
+    await page.goto(`/experiments/${encodeURIComponent(imported.id)}`);
+    await env.waitFor();
+    assert.equal(await text(env.getByTestId('env-origin')), 'imported from tensorboard');
+    assert.equal(await text(env.getByTestId('env-source-path')), source);
+    assert.equal(await text(env.getByTestId('env-source-id')), imported.sourceId);
+    await screenshot(page, 'watch-run-imported-environment');
   });
 
   test('a run page makes no request outside its backend and no script error (screenshot kept)', async () => {

@@ -84,6 +84,8 @@ export function localDetails(reader: RunReader): ExperimentDetails {
       fromStep: s.fromStep,
       state: s.state,
       firstStep: firstSteps.get(s.source) ?? null,
+      host: s.host,
+      pid: s.pid,
     })),
     configRevisions: reader.configRevisions().map((r) => ({ ts: r.ts, source: r.source, patch: r.patch })),
     rewinds: reader

@@ -121,6 +121,11 @@ test('details list segments with fromStep and the first step written, and rewind
       [true, 20, 21, 'finished'],
     ],
   );
+  // Each segment names the machine and process that wrote it (the run page's environment panel).
+  for (const s of res.body.segments as Json[]) {
+    assert.equal(typeof s.host, 'string');
+    assert.ok(s.host.length > 0 && Number.isInteger(s.pid) && s.pid > 0, JSON.stringify(s));
+  }
   assert.deepEqual(
     res.body.rewinds.map((r: Json) => r.step),
     [20],
