@@ -96,8 +96,12 @@ export interface RunsTableRow {
   /** Flattened with `/` (`optimizer/name`). */
   config: Record<string, TableValue>;
   metrics: Record<string, MetricSummary>;
+  /** The experiment this one is a copy of (`swanlog copy`, the copy route), or null. */
+  copiedFrom: string | null;
   /** Watch mode only: the run directory. */
   dir?: string;
+  /** Watch mode only: from the run directory's sync records (as in the experiments list). */
+  sync?: 'synced' | 'partial' | 'never';
 }
 
 /** `GET /workspaces/:ws/runs-table?project=`: every run of the workspace (or project) in one answer. */

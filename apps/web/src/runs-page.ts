@@ -1,4 +1,4 @@
-import { ApiError, api, type DashboardServerInfo, type RunInfo } from './api-client.js';
+import { ApiError, api, type DashboardServerInfo } from './api-client.js';
 import { decodeValue } from './decode-value.js';
 import { applyFilter, checkFilter, type TableValue } from './filter-expr.js';
 import { formatStep, formatSync, formatTime } from './format.js';
@@ -10,7 +10,7 @@ import { stateBadge } from './state-badge.js';
 
 type Stat = 'last' | 'min' | 'max';
 
-/** A row as the table holds it: metric summaries decoded to numbers, plus the experiments list's extras. */
+/** A row as the table holds it: metric summaries decoded to numbers. */
 interface Row {
   id: string;
   name: string | null;
@@ -450,9 +450,9 @@ export function renderRunsPage(root: HTMLElement, server: DashboardServerInfo): 
 
   const refresh = createRefresher(
     async () => {
-      const [table, list] = await Promise.all([api.runsTable(server.workspace), api.runs(server.workspace)]);
-      const extras = new Map<string, RunInfo>(list.experiments.map((e) => [e.id, e]));
-      rows = table.runs.map((r) => toRow(r, extras.get(r.id)));
+      // One request: the table's rows carry everything the page shows (copiedFrom, sync too).
+      const table = await api.runsTable(server.workspace);
+      rows = table.runs.map(toRow);
       configKeys = table.configKeys;
       metricKeys = table.metricKeys;
       // A live refresh while someone types in an edit box waits until the box loses focus.
@@ -468,7 +468,7 @@ export function renderRunsPage(root: HTMLElement, server: DashboardServerInfo): 
   subscribeLiveEvents(() => refresh());
 }
 
-function toRow(r: RunsTableRowWire, extra: RunInfo | undefined): Row {
+function toRow(r: RunsTableRowWire): Row {
   const num = (v: number | string | null) => (v === null ? null : decodeValue(v));
   const metrics: Row['metrics'] = {};
   for (const [k, m] of Object.entries(r.metrics)) {
@@ -486,8 +486,8 @@ function toRow(r: RunsTableRowWire, extra: RunInfo | undefined): Row {
     archived: r.archived === true,
     config: r.config,
     metrics,
-    sync: extra?.sync,
-    copiedFrom: extra?.copiedFrom ?? null,
+    sync: r.sync,
+    copiedFrom: r.copiedFrom ?? null,
   };
 }
 

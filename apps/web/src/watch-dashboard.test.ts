@@ -58,9 +58,17 @@ describe('dashboard over swanlog watch', () => {
   });
 
   test('the runs list shows finished, crashed, copied and running runs as links', async () => {
+    const requests: string[] = [];
+    const onRequest = (req: { url(): string }) => requests.push(new URL(req.url()).pathname);
+    page.on('request', onRequest);
     await page.goto('/');
     const table = page.getByTestId('runs-table');
     await table.getByTestId('run-row-web-live').waitFor();
+    await page.getByTestId('runs-problems').waitFor();
+    page.off('request', onRequest);
+    // One request for the table (copiedFrom and sync come with its rows), none for the list.
+    assert.equal(requests.filter((p) => p.endsWith('/runs-table')).length, 1, requests.join(' '));
+    assert.equal(requests.filter((p) => p.endsWith('/experiments')).length, 0, requests.join(' '));
     const stateOf = (id: string) => table.getByTestId(`run-row-${id}`).getAttribute('data-state');
     assert.equal(await stateOf('fx-finished'), 'finished');
     assert.equal(await stateOf('fx-crashed'), 'crashed');

@@ -63,7 +63,9 @@ export function localTableRow(reader: RunReader): RunsTableRow {
     archived: false,
     config: flattenConfig(e.config),
     metrics,
+    copiedFrom: e.copiedFrom,
     dir: reader.dir,
+    sync: e.sync,
   };
 }
 
