@@ -5,7 +5,7 @@ import { h } from './h.js';
 import { createRefresher, subscribeLiveEvents } from './live-events.js';
 import { type ChartMarker, createMetricChart, type MetricChart, PALETTE } from './metric-chart.js';
 import { MAX_COMPARED } from './route.js';
-import { markersOf, originOf } from './run-page.js';
+import { createNearViewport, markersOf, originOf } from './run-page.js';
 import { runHref } from './runs-page.js';
 import { stateBadge } from './state-badge.js';
 import { chartLogToggle, isLog, readViewSettings, viewControls } from './view-settings.js';
@@ -43,6 +43,7 @@ export function renderComparePage(root: HTMLElement, ids: string[]): void {
   const configBox = h('section', { class: 'config-section' });
   const status = h('p', { class: 'status', 'data-testid': 'compare-status' });
   const charts = new Map<string, CompareChart>();
+  const nearViewport = createNearViewport();
   let zoom: { from: number; to: number } | null = null;
   let compared: Compared[] = [];
   let showAllConfig = false;
@@ -134,16 +135,13 @@ export function renderComparePage(root: HTMLElement, ids: string[]): void {
         else pending = true;
       },
     };
-    new IntersectionObserver(
-      (items) => {
-        onScreen = items.some((i) => i.isIntersecting);
-        if (onScreen && pending) {
-          pending = false;
-          draw();
-        }
-      },
-      { rootMargin: '200px' },
-    ).observe(chart.element);
+    nearViewport.observe(chart.element, (near) => {
+      onScreen = near;
+      if (onScreen && pending) {
+        pending = false;
+        draw();
+      }
+    });
     charts.set(key, entry);
     return entry;
   }

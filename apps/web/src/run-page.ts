@@ -8,6 +8,10 @@ import { runHref } from './runs-page.js';
 import { stateBadge } from './state-badge.js';
 import { chartLogToggle, isLog, readViewSettings, viewControls } from './view-settings.js';
 
+/** Charts placed with the page (more than a first screen holds), then per batch. */
+const FIRST_CHARTS = 24;
+const PLACE_BATCH = 100;
+
 interface KeyChart {
   chart: MetricChart;
   range: { from: number; to: number } | null;
@@ -38,6 +42,7 @@ export function renderRunPage(root: HTMLElement, id: string): void {
   let origin = 0;
   let markers: ChartMarker[] = [];
   const charts = new Map<string, KeyChart>();
+  const nearViewport = createNearViewport();
   const header = h('header', { class: 'run-header' });
   const chartsBox = h('div', { class: 'charts', 'data-testid': 'charts' });
   const configBox = h('section', { class: 'config-section' });
@@ -163,21 +168,23 @@ export function renderRunPage(root: HTMLElement, id: string): void {
       if (onScreen) fetchNow();
       else pending = true;
     };
-    const seen = new IntersectionObserver(
-      (items) => {
-        onScreen = items.some((i) => i.isIntersecting);
-        if (onScreen && pending) {
-          pending = false;
-          fetchNow();
-        }
-      },
-      { rootMargin: '200px' },
-    );
-    seen.observe(entry.chart.element);
+    nearViewport.observe(entry.chart.element, (near) => {
+      onScreen = near;
+      if (onScreen && pending) {
+        pending = false;
+        fetchNow();
+      }
+    });
     charts.set(key, entry);
     return entry;
   }
 
+  /**
+   * Sections by key prefix, each a grid of charts. The first charts are placed at once and the
+   * rest in batches after it, so a run of hundreds of keys draws its first screen before the page
+   * holds every chart; a new chart asks for its points once it is near the viewport.
+   */
+  let placing = 0;
   function renderCharts(keys: string[]): void {
     const groups = new Map<string, string[]>();
     for (const key of keys) {
@@ -185,19 +192,36 @@ export function renderRunPage(root: HTMLElement, id: string): void {
       const group = slash > 0 ? key.slice(0, slash) : '';
       groups.set(group, [...(groups.get(group) ?? []), key]);
     }
+    const order: { key: string; grid: HTMLElement }[] = [];
     const sections = [...groups.entries()]
       .sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b)))
-      .map(([group, groupKeys]) =>
-        h(
+      .map(([group, groupKeys]) => {
+        const grid = h('div', { class: 'chart-grid' });
+        for (const key of groupKeys) order.push({ key, grid });
+        return h(
           'details',
           { class: 'chart-group', 'data-group': group, open: true },
           h('summary', {}, h('h2', {}, group === '' ? 'metrics' : `${group}/`)),
-          h('div', { class: 'chart-grid' }, ...groupKeys.map((k) => chartFor(k).chart.element)),
-        ),
-      );
+          grid,
+        );
+      });
     chartsBox.replaceChildren(...sections);
-    applyKeySearch();
     if (keys.length === 0) chartsBox.append(h('p', { class: 'status' }, 'No metrics logged yet.'));
+    const generation = ++placing;
+    let next = 0;
+    const place = (count: number) => {
+      if (generation !== placing) return;
+      for (const end = Math.min(order.length, next + count); next < end; next++) {
+        const { key, grid } = order[next]!;
+        const isNew = !charts.has(key);
+        const entry = chartFor(key);
+        grid.append(entry.chart.element);
+        if (isNew) entry.refresh();
+      }
+      applyKeySearch();
+      if (next < order.length) setTimeout(() => place(PLACE_BATCH), 0);
+    };
+    place(FIRST_CHARTS);
   }
 
   let knownKeys = '';
@@ -213,11 +237,13 @@ export function renderRunPage(root: HTMLElement, id: string): void {
       renderSegments(segmentsBox, details);
       status.textContent = '';
       const keys = [...run.keys].sort();
+      // Charts made by renderCharts fetch as they are placed; the others refetch here.
+      const existing = keys.filter((k) => charts.has(k));
       if (keys.join('\n') !== knownKeys) {
         knownKeys = keys.join('\n');
         renderCharts(keys);
       }
-      for (const key of keys) chartFor(key).refresh();
+      for (const key of existing) charts.get(key)!.refresh();
     },
     (error) => {
       status.textContent = `Could not load run ${id}: ${message(error)}`;
@@ -257,6 +283,26 @@ function renderHeader(header: HTMLElement, run: RunInfo): void {
       run.dir ? h('dd', { class: 'mono' }, run.dir) : null,
     ),
   );
+}
+
+/**
+ * One IntersectionObserver for every chart of a page (a 500-key run has 500): `observe` calls
+ * back with whether the element is within 200 px of the viewport, now and on every change.
+ */
+export function createNearViewport(): { observe: (el: Element, onChange: (near: boolean) => void) => void } {
+  const callbacks = new WeakMap<Element, (near: boolean) => void>();
+  const observer = new IntersectionObserver(
+    (items) => {
+      for (const item of items) callbacks.get(item.target)?.(item.isIntersecting);
+    },
+    { rootMargin: '200px' },
+  );
+  return {
+    observe(el, onChange) {
+      callbacks.set(el, onChange);
+      observer.observe(el);
+    },
+  };
 }
 
 /**
