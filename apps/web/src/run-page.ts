@@ -8,9 +8,23 @@ import { runHref } from './runs-page.js';
 import { stateBadge } from './state-badge.js';
 import { chartLogToggle, isLog, readViewSettings, viewControls } from './view-settings.js';
 
-/** Charts placed with the page (more than a first screen holds), then per batch. */
+/** Charts placed with the page (more than a first screen holds); the rest follow when idle. */
 const FIRST_CHARTS = 24;
-const PLACE_BATCH = 100;
+
+/**
+ * Calls `task` when the page is idle with a function telling the milliseconds left of that idle
+ * period (requestIdleCallback; where a browser lacks it, a timer and an 8 ms budget).
+ */
+function whenIdle(task: (budget: () => number) => void): void {
+  if (typeof requestIdleCallback === 'function') {
+    requestIdleCallback((deadline) => task(() => deadline.timeRemaining()), { timeout: 1000 });
+  } else {
+    setTimeout(() => {
+      const end = performance.now() + 8;
+      task(() => end - performance.now());
+    }, 0);
+  }
+}
 
 interface KeyChart {
   chart: MetricChart;
@@ -20,6 +34,8 @@ interface KeyChart {
   refresh: () => void;
   /** Sets the chart's log box from the settings. */
   syncLog: () => void;
+  /** Whether the chart is done with the first screen: drawn once, or known to be off screen. */
+  settled: () => boolean;
 }
 
 /** The run page (`/experiments/<id>`): header, a chart per key, config history, segments. */
@@ -97,6 +113,7 @@ export function renderRunPage(root: HTMLElement, id: string): void {
       range: zoom,
       refresh: () => {},
       syncLog: logBox.sync,
+      settled: () => false,
       setExport: () => {
         csv.href = exportHref(id, key, 'csv', entry.range);
         json.href = exportHref(id, key, 'json', entry.range);
@@ -157,19 +174,27 @@ export function renderRunPage(root: HTMLElement, id: string): void {
             .filter(Boolean)
             .join(' · '),
         });
+        drawn = true;
       },
-      (error) => entry.chart.update({ lines: [], note: `Could not load ${key}: ${message(error)}` }),
+      (error) => {
+        drawn = true;
+        entry.chart.update({ lines: [], note: `Could not load ${key}: ${message(error)}` });
+      },
     );
     // A chart off screen is fetched and drawn only once it is scrolled near the viewport.
     const fetchNow = entry.refresh;
     let onScreen = false;
     let pending = false;
+    let observed = false;
+    let drawn = false;
+    entry.settled = () => drawn || (observed && !onScreen);
     entry.refresh = () => {
       if (onScreen) fetchNow();
       else pending = true;
     };
     nearViewport.observe(entry.chart.element, (near) => {
       onScreen = near;
+      observed = true;
       if (onScreen && pending) {
         pending = false;
         fetchNow();
@@ -180,9 +205,9 @@ export function renderRunPage(root: HTMLElement, id: string): void {
   }
 
   /**
-   * Sections by key prefix, each a grid of charts. The first charts are placed at once and the
-   * rest in batches after it, so a run of hundreds of keys draws its first screen before the page
-   * holds every chart; a new chart asks for its points once it is near the viewport.
+   * Sections by key prefix, each a grid of charts. The first charts are placed at once, the rest
+   * once those on screen are drawn (in idle time), so a run of hundreds of keys draws its first
+   * screen before the page builds every chart; a chart asks for its points once near the viewport.
    */
   let placing = 0;
   function renderCharts(keys: string[]): void {
@@ -209,19 +234,34 @@ export function renderRunPage(root: HTMLElement, id: string): void {
     if (keys.length === 0) chartsBox.append(h('p', { class: 'status' }, 'No metrics logged yet.'));
     const generation = ++placing;
     let next = 0;
-    const place = (count: number) => {
-      if (generation !== placing) return;
-      for (const end = Math.min(order.length, next + count); next < end; next++) {
-        const { key, grid } = order[next]!;
-        const isNew = !charts.has(key);
-        const entry = chartFor(key);
-        grid.append(entry.chart.element);
-        if (isNew) entry.refresh();
-      }
-      applyKeySearch();
-      if (next < order.length) setTimeout(() => place(PLACE_BATCH), 0);
+    const placeOne = () => {
+      const { key, grid } = order[next++]!;
+      const isNew = !charts.has(key);
+      const entry = chartFor(key);
+      grid.append(entry.chart.element);
+      if (isNew) entry.refresh();
     };
-    place(FIRST_CHARTS);
+    // The rest go in while the page is idle, a few milliseconds at a time, so the first screen's
+    // answers are drawn as they arrive rather than after hundreds of charts are built.
+    const placeRest = (budget: () => number) => {
+      if (generation !== placing) return;
+      do placeOne();
+      while (next < order.length && budget() > 1);
+      applyKeySearch();
+      if (next < order.length) whenIdle(placeRest);
+    };
+    while (next < Math.min(order.length, FIRST_CHARTS)) placeOne();
+    applyKeySearch();
+    if (next === order.length) return;
+    // The rest wait until the first screen is drawn (at most 3 s), then go in while idle.
+    const first = order.slice(0, next).map((o) => charts.get(o.key)!);
+    const until = performance.now() + 3000;
+    const waitForFirstScreen = () => {
+      if (generation !== placing) return;
+      if (first.every((c) => c.settled()) || performance.now() > until) whenIdle(placeRest);
+      else requestAnimationFrame(waitForFirstScreen);
+    };
+    requestAnimationFrame(waitForFirstScreen);
   }
 
   let knownKeys = '';

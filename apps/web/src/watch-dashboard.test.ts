@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { type RunningWatch, startWatch } from '@swanlog/server';
 import { listRunDirs, RunReader } from '@swanlog/store';
 import type { Browser, Page } from 'playwright-core';
+import { init } from 'swanlog';
 import { launchBrowser, openPage, REPO_ROOT, screenshot, text, WEB_ROOT } from './test-support/browser.js';
 import { type LiveRun, startLiveRun } from './test-support/live-run.js';
 
@@ -691,6 +692,29 @@ describe('dashboard over swanlog watch', () => {
     assert.equal(await text(env.getByTestId('env-source-path')), source);
     assert.equal(await text(env.getByTestId('env-source-id')), imported.sourceId);
     await screenshot(page, 'watch-run-imported-environment');
+  });
+
+  test('a run of 60 keys draws its first screen, then places every chart; the key search finds late ones', async () => {
+    const run = await init({ logdir, id: 'web-wide', resume: 'allow', project: 'web-tests', name: 'wide' });
+    for (let s = 0; s < 30; s++) {
+      const row: Record<string, number> = {};
+      for (let k = 0; k < 60; k++) row[`layers/${String(k).padStart(2, '0')}/norm`] = k + 1 / (s + 1);
+      run.log(row, s);
+    }
+    await run.finish();
+    await page.goto('/experiments/web-wide');
+    await page.getByTestId('chart-layers/00/norm').locator('canvas').waitFor({ timeout: 15_000 });
+    await page.waitForFunction(() => document.querySelectorAll('figure.chart').length === 60);
+    // The last chart is far below: it exists but has fetched nothing yet.
+    const last = page.getByTestId('chart-layers/59/norm');
+    assert.equal(await last.getAttribute('data-points'), null);
+    await page.getByTestId('key-search').fill('59');
+    await last.locator('canvas').waitFor();
+    await page.waitForFunction(
+      () =>
+        document.querySelector('[data-testid="chart-layers/59/norm"]')?.getAttribute('data-points') === '30',
+    );
+    assert.equal(await page.getByTestId('chart-layers/00/norm').isVisible(), false);
   });
 
   test('a run page makes no request outside its backend and no script error (screenshot kept)', async () => {
