@@ -270,7 +270,8 @@ export function renderComparePage(root: HTMLElement, ids: string[]): void {
       for (const c of compared) {
         c.label = unique ? (c.run.name ?? c.id) : `${c.run.name ?? '(unnamed)'} · ${c.id}`;
       }
-      renderLegend(diffKeys);
+      // A key whose value is each run's own name (the trainer's experiment/name) says nothing new.
+      renderLegend(diffKeys.filter((k) => !compared.every((c) => c.config[k] === c.run.name)));
       renderConfigTable();
       status.textContent = failed.length
         ? failed.map((f) => `Could not load run ${f.id}: ${message(f.error)}`).join(' · ')

@@ -2,7 +2,7 @@
 // compare view. Runs are a copy of swanlog-fixtures/logdir plus a run held open by a child process.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -723,13 +723,8 @@ describe('dashboard over swanlog watch', () => {
     await page.waitForFunction(() =>
       document.querySelector('[data-testid="chart-acc"]')?.getAttribute('data-points'),
     );
-    const shot = await screenshot(page, 'watch-run-resumed');
-    // The README's picture is refreshed on request only, so a test run leaves the tree clean:
-    // SWANLOG_UPDATE_DOCS_SCREENSHOT=1 node scripts/run-tests.mjs watch-dashboard
-    if (process.env.SWANLOG_UPDATE_DOCS_SCREENSHOT === '1') {
-      mkdirSync(join(REPO_ROOT, 'docs'), { recursive: true });
-      copyFileSync(shot, join(REPO_ROOT, 'docs', 'screenshot-run.png'));
-    }
+    // (The README's pictures are of a real training sweep: apps/web/screenshot-sweep.mjs.)
+    await screenshot(page, 'watch-run-resumed');
     assert.deepEqual(foreign, [], 'the dashboard made no request outside its backend');
     assert.deepEqual(errors, [], 'no script error');
   });
