@@ -617,7 +617,7 @@ describe('dashboard over swanlog watch', () => {
     assert.equal(new URL(page.url()).searchParams.get('ylog'), 'loss');
   });
 
-  test('the compare config table hides the keys all runs share until "show all"', async () => {
+  test('the compare config table hides the keys all runs share until "show all"; the crosshair is synced', async () => {
     await page.goto('/compare?ids=fx-finished,web-live');
     const table = page.getByTestId('config-diff');
     await table.getByTestId('config-row-model/layers').waitFor();
@@ -629,6 +629,22 @@ describe('dashboard over swanlog watch', () => {
     await page.getByTestId('config-diff-all').check();
     assert.match(await text(table.getByTestId('config-row-lr')), /0\.001/);
     assert.equal(await table.locator('tr.differs').count(), 1);
+
+    // The crosshair is synced across the compare charts too.
+    for (const key of ['loss', 'acc']) {
+      await page.waitForFunction(
+        (k) => document.querySelector(`[data-testid="compare-chart-${k}"]`)?.getAttribute('data-points'),
+        key,
+      );
+    }
+    await page.getByTestId('compare-chart-loss').scrollIntoViewIfNeeded();
+    assert.equal(await page.locator('[data-testid="compare-chart-acc"] .u-cursor-x.u-off').count(), 1);
+    const box = (await page.getByTestId('compare-chart-loss').locator('.u-over').boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2, { steps: 3 });
+    await page.waitForFunction(() => {
+      const el = document.querySelector<HTMLElement>('[data-testid="compare-chart-acc"] .u-cursor-x');
+      return el !== null && !el.classList.contains('u-off');
+    });
   });
 
   test('compare refuses more than 20 runs with a message', async () => {
