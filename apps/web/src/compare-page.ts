@@ -88,6 +88,8 @@ export function renderComparePage(root: HTMLElement, ids: string[]): void {
       title: key,
       testId: `compare-chart-${key}`,
       syncKey: 'compare',
+      // Past 6 runs a legend under every chart is a wall of names: the page's legend has the colors.
+      maxLegendLines: 6,
       onZoom: (range) => {
         zoom = range;
         for (const c of charts.values()) c.refresh();

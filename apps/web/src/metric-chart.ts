@@ -21,6 +21,8 @@ export interface MetricChartOptions {
   onZoom?: (range: { from: number; to: number } | null) => void;
   /** Charts with the same key share one crosshair (uPlot cursor sync on the x value). */
   syncKey?: string;
+  /** Most lines for which the chart shows uPlot's legend under it (the compare page has its own). */
+  maxLegendLines?: number;
 }
 
 export interface ChartContent {
@@ -229,7 +231,11 @@ export function createMetricChart(options: MetricChartOptions): MetricChart {
           size: 60,
         },
       ],
-      legend: { show: content.lines.length > 1 || layerCount > 0 || smoothed },
+      legend: {
+        show:
+          (content.lines.length > 1 || layerCount > 0 || smoothed) &&
+          content.lines.length <= (options.maxLegendLines ?? Number.POSITIVE_INFINITY),
+      },
       cursor: {
         drag: { x: true, y: false, setScale: false },
         ...(options.syncKey ? { sync: { key: options.syncKey, setSeries: false } } : {}),

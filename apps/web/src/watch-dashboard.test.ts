@@ -647,7 +647,7 @@ describe('dashboard over swanlog watch', () => {
     });
   });
 
-  test('compare refuses more than 20 runs with a message', async () => {
+  test('compare refuses more than 20 runs with a message; past 6 runs the charts have no legend of their own', async () => {
     const ids = Array.from({ length: 21 }, (_, i) => `run-${i}`);
     await page.goto(`/compare?ids=${ids.join(',')}`);
     await page.getByTestId('compare-status').waitFor();
@@ -656,6 +656,27 @@ describe('dashboard over swanlog watch', () => {
     );
     assert.match(await text(page.getByTestId('compare-status')), /at most 20 runs; this link names 21/);
     assert.equal(await page.locator('[data-testid^="compare-chart-"]').count(), 0);
+
+    // Seven runs: the page's legend names them; the charts leave out uPlot's legend under each.
+    const seven = [
+      'fx-finished',
+      'fx-crashed',
+      'fx-resumed',
+      'fx-rewound',
+      'fx-two-writers',
+      COPY_ID,
+      'web-live',
+    ];
+    await page.goto(`/compare?ids=${seven.join(',')}`);
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="compare-chart-loss"]')?.getAttribute('data-points'),
+    );
+    assert.equal(await page.getByTestId('compare-legend').locator('li').count(), 7);
+    assert.equal(await page.getByTestId('compare-chart-loss').locator('.u-legend').count(), 0);
+    assert.equal(
+      (await page.getByTestId('compare-chart-loss').getAttribute('data-colors'))!.split(' ').length,
+      7,
+    );
   });
 
   test('the run page lists what each config revision added, changed or removed', async () => {
