@@ -45,12 +45,12 @@ test('bench --quick --json prints one flat object of numbers and writes the same
       'read_wandb_points_per_s',
       'import_swanlab_points_per_s',
       'read_swanlab_points_per_s',
-      'runs_table_ms',
-      'runs_table_cold_ms',
-      'experiments_list_ms',
       'run_page_first_screen_ms',
       'run_page_first_screen_10keys_ms',
       'run_json_fetch_ms',
+      'runs_table_ms',
+      'runs_table_cold_ms',
+      'experiments_list_ms',
     ])
       assert.ok(name in figures, `${name} is reported`);
     for (const [name, value] of Object.entries(figures))
