@@ -22,6 +22,7 @@ import {
   trainOverheadRatio,
 } from './log-bench.js';
 import { pythonBench } from './py-bench.js';
+import { runPageBench } from './run-page-bench.js';
 import { runsTableBench } from './runs-table-bench.js';
 import { seriesQueryBench } from './series-bench.js';
 import { syncBench } from './sync-bench.js';
@@ -72,6 +73,8 @@ async function main(): Promise<Record<string, number>> {
   const py = pythonBench(work, args.quick);
   progress('import of a 1,000,000-point event file, .wandb file and .swanlab file');
   const imported = importBench(work, 200_000, reps);
+  progress('a 500-key run page to its first screen of charts (swanlog watch, headless Chromium)');
+  const runPage = await runPageBench(work, args.quick ? 3 : 5);
   progress('the runs table of 1,000 runs (20 config keys, 10 metrics each)');
   const table = await runsTableBench(work, 1000);
   const realistic = await realisticBench();
@@ -97,6 +100,7 @@ async function main(): Promise<Record<string, number>> {
     log_peak_rss_mb: round(log.maxRssMb, 1),
     log_rss_at_3m_points_mb: round(log.rssAt3mMb, 1),
     ...(py ?? {}),
+    ...runPage,
     ...imported,
     ...table,
     ...realistic,
@@ -233,6 +237,13 @@ function table(r: Record<string, number>): string {
       `experiments_list_ms ${f(r.experiments_list_ms!)}`,
       x(r.runs_table_ms!, r.experiments_list_ms!),
       '(reference)',
+    ],
+    [
+      `run_page_first_screen_ms (${f(r.run_page_keys!)} keys x ${f(r.run_page_steps!)} steps, watch, Chromium)`,
+      f(r.run_page_first_screen_ms!),
+      `run_page_first_screen_10keys_ms ${f(r.run_page_first_screen_10keys_ms!)}; run_json_fetch_ms ${f(r.run_json_fetch_ms!)}`,
+      x(r.run_page_first_screen_ms!, r.run_page_first_screen_10keys_ms!),
+      '< 1,000',
     ],
     [
       `import_swanlab_points_per_s (${f(r.import_points!)} points)`,

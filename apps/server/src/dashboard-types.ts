@@ -47,6 +47,9 @@ export interface SegmentDetails {
   state: RunState;
   /** The smallest step this segment wrote, or null when it wrote none. */
   firstStep: number | null;
+  /** The machine and process that wrote the segment (as its writer recorded them). */
+  host: string;
+  pid: number;
 }
 
 /** `GET /experiments/:id/details`: what the charts mark on their x axis, and the config history. */
@@ -93,8 +96,12 @@ export interface RunsTableRow {
   /** Flattened with `/` (`optimizer/name`). */
   config: Record<string, TableValue>;
   metrics: Record<string, MetricSummary>;
+  /** The experiment this one is a copy of (`swanlog copy`, the copy route), or null. */
+  copiedFrom: string | null;
   /** Watch mode only: the run directory. */
   dir?: string;
+  /** Watch mode only: from the run directory's sync records (as in the experiments list). */
+  sync?: 'synced' | 'partial' | 'never';
 }
 
 /** `GET /workspaces/:ws/runs-table?project=`: every run of the workspace (or project) in one answer. */

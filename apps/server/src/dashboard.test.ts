@@ -87,6 +87,11 @@ test('details and the list after syncing resumed and rewound runs', async () => 
       [true, 20, 21, 'finished'],
     ],
   );
+  // Each segment names the machine and process that wrote it (the run page's environment panel).
+  for (const s of details.body.segments as Json[]) {
+    assert.equal(typeof s.host, 'string');
+    assert.ok(s.host.length > 0 && Number.isInteger(s.pid) && s.pid > 0, JSON.stringify(s));
+  }
   assert.deepEqual(
     details.body.rewinds.map((r: Json) => r.step),
     [20],

@@ -165,6 +165,8 @@ export async function experimentDetails(
       fromStep: s.session.fromStep,
       state: sessionStateOf(s.session, now),
       firstStep: firstSteps.get(s.source) ?? null,
+      host: s.session.host,
+      pid: s.session.pid,
     }))
     .sort((a, b) => a.startedAt - b.startedAt || (a.source < b.source ? -1 : 1));
   return {

@@ -118,6 +118,7 @@ export function createRunsTable(storage: Storage) {
         archived: record.archived,
         config: flattenConfig(entry.config),
         metrics: cached.metrics,
+        copiedFrom: record.copiedFrom,
       });
     }
     // Deleted experiments leave the cache with the next full table of their workspace.

@@ -213,7 +213,18 @@ describe('runs table', () => {
     assert.deepEqual(row.metrics['train/loss'], { last: 10 / 3000, min: 10 / 3000, max: 10, step: 2999 });
     assert.deepEqual(row.tags, ['baseline']);
     assert.equal(row.lastStep, 2999);
+    assert.equal(row.copiedFrom, null);
+    assert.equal(row.sync, undefined, 'sync state is a watch-mode field');
     assert.ok(table.body.configKeys.includes('optimizer/name'));
+    // A copy's row names the original (the runs page shows it without another request).
+    const copy = await t.request(`/api/v1/experiments/${a}/copy`, {
+      method: 'POST',
+      json: { requestKey: `copy-of-${a}` },
+    });
+    assert.equal(copy.status, 201, JSON.stringify(copy.body));
+    const withCopy = await t.request('/api/v1/workspaces/ws/runs-table', { key: t.readKey });
+    const copyRow = withCopy.body.runs.find((r: { id: string }) => r.id === copy.body.experiment.id);
+    assert.equal(copyRow.copiedFrom, a);
     assert.ok(table.body.metricKeys.includes('train/loss'));
     // More points: the cached summary follows.
     const more = await t.request(`/api/v1/experiments/${a}/ingest`, {

@@ -26,6 +26,8 @@ export interface Segment {
   fromStep: number | null;
   state: RunState | string;
   firstStep: number | null;
+  host?: string;
+  pid?: number;
 }
 
 export interface RunDetails {
@@ -48,6 +50,11 @@ export interface SeriesQuery {
   superseded?: boolean;
 }
 
+/** The API path of a run (`/experiments/<id>`), as `api.run` asks for it. */
+export function runPath(id: string): string {
+  return `/experiments/${encodeURIComponent(id)}`;
+}
+
 /** An error answer of the API, with the server's code and message. */
 export class ApiError extends Error {
   constructor(
@@ -62,8 +69,32 @@ export class ApiError extends Error {
 
 const PREFIX = '/api/v1';
 
+/** Answers asked for before the page needed them (`prefetch`), each taken once by `getJson`. */
+const prefetched = new Map<string, Promise<unknown>>();
+
+/**
+ * Starts GET requests the page will make, so they run while it waits for another (the run page's
+ * run and details while `/server` answers). A failure is kept for the `getJson` that takes it.
+ */
+export function prefetch(...paths: string[]): void {
+  for (const path of paths) {
+    const answer = fetchJson(path);
+    answer.catch(() => {});
+    prefetched.set(path, answer);
+  }
+}
+
 /** GET a JSON route; a non-2xx answer throws ApiError with the server's message. */
 export async function getJson<T>(path: string): Promise<T> {
+  const early = prefetched.get(path);
+  if (early !== undefined) {
+    prefetched.delete(path);
+    return (await early) as T;
+  }
+  return fetchJson<T>(path);
+}
+
+async function fetchJson<T>(path: string): Promise<T> {
   const res = await fetch(PREFIX + path, {
     headers: { accept: 'application/json' },
     credentials: 'same-origin',
@@ -103,8 +134,8 @@ export const api = {
     getJson<{ dir: string; code: string; message: string }[]>(
       `/workspaces/${encodeURIComponent(workspace)}/problems`,
     ),
-  run: (id: string) => getJson<RunInfo>(`/experiments/${encodeURIComponent(id)}`),
-  details: (id: string) => getJson<RunDetails>(`/experiments/${encodeURIComponent(id)}/details`),
+  run: (id: string) => getJson<RunInfo>(runPath(id)),
+  details: (id: string) => getJson<RunDetails>(`${runPath(id)}/details`),
   series: (id: string, key: string, query: SeriesQuery = {}) => {
     const params = new URLSearchParams();
     if (query.maxPoints !== undefined)

@@ -7,8 +7,9 @@ export interface LineInput {
   points: MetricPoint[];
 }
 
-/** Columns for uPlot: shared x (steps), one column per line, then the superseded layers. */
+/** Columns for uPlot: shared x (steps, or times), one column per line, then the superseded layers. */
 export interface ChartData {
+  /** The x values: steps by default, or what `xOf` gives (seconds on a time axis). */
   steps: number[];
   lines: (number | null)[][];
   /** Superseded points; a step with k superseded points spreads them over k layers. */
@@ -18,26 +19,38 @@ export interface ChartData {
   pointCount: number;
 }
 
+/** Where a point stands on the x axis; `line` is its line's index (-1 for the superseded points). */
+export type XOf = (point: MetricPoint, line: number) => number;
+
+const byStep: XOf = (p) => p.step;
+
 /**
  * Aligns the series of several lines (and the superseded points of the first) on one x axis, as
- * uPlot wants: a step missing from a line is null there, and lines span those gaps.
+ * uPlot wants: an x missing from a line is null there, and lines span those gaps. The x axis is
+ * the step unless `xOf` says otherwise (relative or wall-clock time).
  */
-export function buildChartData(lines: LineInput[], superseded: MetricPoint[] = []): ChartData {
+export function buildChartData(
+  lines: LineInput[],
+  superseded: MetricPoint[] = [],
+  xOf: XOf = byStep,
+): ChartData {
   const stepSet = new Set<number>();
-  for (const line of lines) for (const p of line.points) if (!p.superseded) stepSet.add(p.step);
-  for (const p of superseded) stepSet.add(p.step);
+  lines.forEach((line, i) => {
+    for (const p of line.points) if (!p.superseded) stepSet.add(xOf(p, i));
+  });
+  for (const p of superseded) stepSet.add(xOf(p, 0));
   const steps = [...stepSet].sort((a, b) => a - b);
   const index = new Map(steps.map((s, i) => [s, i]));
   const nonFinite: number[] = [];
   let pointCount = 0;
-  const columns = lines.map((line) => {
+  const columns = lines.map((line, i) => {
     const col: (number | null)[] = new Array(steps.length).fill(null);
     let bad = 0;
     for (const p of line.points) {
       if (p.superseded) continue;
       const v = decodeValue(p.value);
       pointCount++;
-      if (Number.isFinite(v)) col[index.get(p.step)!] = v;
+      if (Number.isFinite(v)) col[index.get(xOf(p, i))!] = v;
       else bad++;
     }
     nonFinite.push(bad);
@@ -48,10 +61,11 @@ export function buildChartData(lines: LineInput[], superseded: MetricPoint[] = [
   for (const p of superseded) {
     const v = decodeValue(p.value);
     if (!Number.isFinite(v)) continue;
-    const d = depth.get(p.step) ?? 0;
-    depth.set(p.step, d + 1);
+    const x = xOf(p, 0);
+    const d = depth.get(x) ?? 0;
+    depth.set(x, d + 1);
     layers[d] ??= new Array(steps.length).fill(null);
-    layers[d]![index.get(p.step)!] = v;
+    layers[d]![index.get(x)!] = v;
   }
   return { steps, lines: columns, supersededLayers: layers, nonFinite, pointCount };
 }

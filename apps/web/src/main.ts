@@ -1,6 +1,6 @@
 import 'uplot/dist/uPlot.min.css';
 import './styles.css';
-import { ApiError, api, type DashboardServerInfo } from './api-client.js';
+import { ApiError, api, type DashboardServerInfo, prefetch, runPath } from './api-client.js';
 import { renderComparePage } from './compare-page.js';
 import { h } from './h.js';
 import { renderLoginPage } from './login-page.js';
@@ -13,6 +13,9 @@ async function main(): Promise<void> {
   const app = document.getElementById('app')!;
   const nav = document.getElementById('nav')!;
   let server: DashboardServerInfo;
+  const route = parseRoute(location.pathname, location.search);
+  // The run page's first requests need not wait for /server's answer.
+  if (route.page === 'run') prefetch(runPath(route.id), `${runPath(route.id)}/details`);
   try {
     server = await api.server();
   } catch (error) {
@@ -24,7 +27,6 @@ async function main(): Promise<void> {
     return;
   }
   renderNav(nav, server);
-  const route = parseRoute(location.pathname, location.search);
   switch (route.page) {
     case 'runs':
       return renderRunsPage(app, server);

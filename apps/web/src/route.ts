@@ -1,3 +1,6 @@
+/** The most runs one compare view overlays (`/compare?ids=` with more is refused). */
+export const MAX_COMPARED = 20;
+
 /** The pages of the dashboard, from the address bar. */
 export type Route =
   | { page: 'runs' }

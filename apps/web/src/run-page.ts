@@ -1,10 +1,30 @@
 import { api, type RunDetails, type RunInfo } from './api-client.js';
+import { configHistory, type RevisionChange, showValue } from './config-diff.js';
 import { formatStep, formatTime } from './format.js';
 import { h } from './h.js';
 import { createRefresher, subscribeLiveEvents } from './live-events.js';
 import { type ChartMarker, createMetricChart, type MetricChart } from './metric-chart.js';
 import { runHref } from './runs-page.js';
 import { stateBadge } from './state-badge.js';
+import { chartLogToggle, isLog, readViewSettings, viewControls } from './view-settings.js';
+
+/** Charts placed with the page (more than a first screen holds); the rest follow when idle. */
+const FIRST_CHARTS = 24;
+
+/**
+ * Calls `task` when the page is idle with a function telling the milliseconds left of that idle
+ * period (requestIdleCallback; where a browser lacks it, a timer and an 8 ms budget).
+ */
+function whenIdle(task: (budget: () => number) => void): void {
+  if (typeof requestIdleCallback === 'function') {
+    requestIdleCallback((deadline) => task(() => deadline.timeRemaining()), { timeout: 1000 });
+  } else {
+    setTimeout(() => {
+      const end = performance.now() + 8;
+      task(() => end - performance.now());
+    }, 0);
+  }
+}
 
 interface KeyChart {
   chart: MetricChart;
@@ -12,23 +32,22 @@ interface KeyChart {
   /** Points the chart's download links at its key and the current zoom. */
   setExport: () => void;
   refresh: () => void;
+  /** Sets the chart's log box from the settings. */
+  syncLog: () => void;
+  /** Whether the chart is done with the first screen: drawn once, or known to be off screen. */
+  settled: () => boolean;
 }
 
 /** The run page (`/experiments/<id>`): header, a chart per key, config history, segments. */
 export function renderRunPage(root: HTMLElement, id: string): void {
   let showSuperseded = false;
   let zoom: { from: number; to: number } | null = null;
-  const params = new URLSearchParams(location.search);
-  let smoothing = Math.min(0.99, Math.max(0, Number(params.get('smooth')) || 0));
-  let logScale = params.get('log') === '1';
-  const saveView = () => {
-    const q = new URLSearchParams(location.search);
-    if (smoothing > 0) q.set('smooth', String(smoothing));
-    else q.delete('smooth');
-    if (logScale) q.set('log', '1');
-    else q.delete('log');
-    const search = q.toString();
-    history.replaceState(history.state, '', `${location.pathname}${search ? `?${search}` : ''}`);
+  const view = readViewSettings(location.search);
+  const redrawAll = () => {
+    for (const c of charts.values()) {
+      c.syncLog();
+      c.refresh();
+    }
   };
   const keySearch = h('input', {
     type: 'search',
@@ -36,36 +55,14 @@ export function renderRunPage(root: HTMLElement, id: string): void {
     'data-testid': 'key-search',
     oninput: () => applyKeySearch(),
   });
-  const smoothValue = h('span', { 'data-testid': 'smoothing-value' }, smoothing.toFixed(2));
-  const smoothSlider = h('input', {
-    type: 'range',
-    min: '0',
-    max: '0.99',
-    step: '0.01',
-    value: String(smoothing),
-    'data-testid': 'smoothing',
-    oninput: (e) => {
-      smoothing = Number((e.target as HTMLInputElement).value);
-      smoothValue.textContent = smoothing.toFixed(2);
-      saveView();
-      for (const c of charts.values()) c.refresh();
-    },
-  });
-  const logToggle = h('input', {
-    type: 'checkbox',
-    'data-testid': 'log-scale',
-    onchange: (e) => {
-      logScale = (e.target as HTMLInputElement).checked;
-      saveView();
-      for (const c of charts.values()) c.refresh();
-    },
-  });
-  (logToggle as HTMLInputElement).checked = logScale;
+  let origin = 0;
   let markers: ChartMarker[] = [];
   const charts = new Map<string, KeyChart>();
+  const nearViewport = createNearViewport();
   const header = h('header', { class: 'run-header' });
   const chartsBox = h('div', { class: 'charts', 'data-testid': 'charts' });
   const configBox = h('section', { class: 'config-section' });
+  const envBox = h('section', { class: 'env-section' });
   const segmentsBox = h('section', { class: 'segments-section' });
   const status = h('p', { class: 'status', 'data-testid': 'run-status' });
   const toggle = h('input', {
@@ -86,13 +83,13 @@ export function renderRunPage(root: HTMLElement, id: string): void {
         { class: 'toolbar' },
         keySearch,
         h('label', { class: 'toggle' }, toggle, ' show superseded points'),
-        h('label', { class: 'toggle' }, logToggle, ' log-scale y'),
-        h('label', { class: 'toggle' }, 'smoothing ', smoothSlider, ' ', smoothValue),
+        ...viewControls(view, redrawAll),
         h('span', { class: 'hint' }, 'drag on a chart to zoom, double click to reset'),
       ),
       status,
       chartsBox,
       configBox,
+      envBox,
       segmentsBox,
     ),
   );
@@ -111,9 +108,12 @@ export function renderRunPage(root: HTMLElement, id: string): void {
     if (existing) return existing;
     const csv = h('a', { 'data-testid': 'export-csv', download: '' }, 'CSV');
     const json = h('a', { 'data-testid': 'export-json', download: '' }, 'JSON');
+    const logBox = chartLogToggle(view, key, () => entry.refresh());
     const entry: KeyChart = {
       range: zoom,
       refresh: () => {},
+      syncLog: logBox.sync,
+      settled: () => false,
       setExport: () => {
         csv.href = exportHref(id, key, 'csv', entry.range);
         json.href = exportHref(id, key, 'json', entry.range);
@@ -137,6 +137,7 @@ export function renderRunPage(root: HTMLElement, id: string): void {
     entry.chart.element
       .querySelector('figcaption')
       ?.append(
+        logBox.element,
         h(
           'span',
           { class: 'chart-export', title: 'download the points, full resolution' },
@@ -159,8 +160,11 @@ export function renderRunPage(root: HTMLElement, id: string): void {
           lines: [{ label: key, points: visible }],
           superseded: showSuperseded ? series.points.filter((p) => p.superseded) : [],
           markers,
-          smoothing,
-          logScale,
+          smoothing: view.smoothing,
+          logScale: isLog(view, key),
+          xMode: view.xMode,
+          origins: [origin],
+          clip: view.clip,
           note: [
             series.downsampled
               ? `${visible.length} of ${series.total} points (downsampled)`
@@ -170,32 +174,42 @@ export function renderRunPage(root: HTMLElement, id: string): void {
             .filter(Boolean)
             .join(' · '),
         });
+        drawn = true;
       },
-      (error) => entry.chart.update({ lines: [], note: `Could not load ${key}: ${message(error)}` }),
+      (error) => {
+        drawn = true;
+        entry.chart.update({ lines: [], note: `Could not load ${key}: ${message(error)}` });
+      },
     );
     // A chart off screen is fetched and drawn only once it is scrolled near the viewport.
     const fetchNow = entry.refresh;
     let onScreen = false;
     let pending = false;
+    let observed = false;
+    let drawn = false;
+    entry.settled = () => drawn || (observed && !onScreen);
     entry.refresh = () => {
       if (onScreen) fetchNow();
       else pending = true;
     };
-    const seen = new IntersectionObserver(
-      (items) => {
-        onScreen = items.some((i) => i.isIntersecting);
-        if (onScreen && pending) {
-          pending = false;
-          fetchNow();
-        }
-      },
-      { rootMargin: '200px' },
-    );
-    seen.observe(entry.chart.element);
+    nearViewport.observe(entry.chart.element, (near) => {
+      onScreen = near;
+      observed = true;
+      if (onScreen && pending) {
+        pending = false;
+        fetchNow();
+      }
+    });
     charts.set(key, entry);
     return entry;
   }
 
+  /**
+   * Sections by key prefix, each a grid of charts. The first charts are placed at once, the rest
+   * once those on screen are drawn (in idle time), so a run of hundreds of keys draws its first
+   * screen before the page builds every chart; a chart asks for its points once near the viewport.
+   */
+  let placing = 0;
   function renderCharts(keys: string[]): void {
     const groups = new Map<string, string[]>();
     for (const key of keys) {
@@ -203,19 +217,51 @@ export function renderRunPage(root: HTMLElement, id: string): void {
       const group = slash > 0 ? key.slice(0, slash) : '';
       groups.set(group, [...(groups.get(group) ?? []), key]);
     }
+    const order: { key: string; grid: HTMLElement }[] = [];
     const sections = [...groups.entries()]
       .sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b)))
-      .map(([group, groupKeys]) =>
-        h(
+      .map(([group, groupKeys]) => {
+        const grid = h('div', { class: 'chart-grid' });
+        for (const key of groupKeys) order.push({ key, grid });
+        return h(
           'details',
           { class: 'chart-group', 'data-group': group, open: true },
           h('summary', {}, h('h2', {}, group === '' ? 'metrics' : `${group}/`)),
-          h('div', { class: 'chart-grid' }, ...groupKeys.map((k) => chartFor(k).chart.element)),
-        ),
-      );
+          grid,
+        );
+      });
     chartsBox.replaceChildren(...sections);
-    applyKeySearch();
     if (keys.length === 0) chartsBox.append(h('p', { class: 'status' }, 'No metrics logged yet.'));
+    const generation = ++placing;
+    let next = 0;
+    const placeOne = () => {
+      const { key, grid } = order[next++]!;
+      const isNew = !charts.has(key);
+      const entry = chartFor(key);
+      grid.append(entry.chart.element);
+      if (isNew) entry.refresh();
+    };
+    // The rest go in while the page is idle, a few milliseconds at a time, so the first screen's
+    // answers are drawn as they arrive rather than after hundreds of charts are built.
+    const placeRest = (budget: () => number) => {
+      if (generation !== placing) return;
+      do placeOne();
+      while (next < order.length && budget() > 1);
+      applyKeySearch();
+      if (next < order.length) whenIdle(placeRest);
+    };
+    while (next < Math.min(order.length, FIRST_CHARTS)) placeOne();
+    applyKeySearch();
+    if (next === order.length) return;
+    // The rest wait until the first screen is drawn (at most 3 s), then go in while idle.
+    const first = order.slice(0, next).map((o) => charts.get(o.key)!);
+    const until = performance.now() + 3000;
+    const waitForFirstScreen = () => {
+      if (generation !== placing) return;
+      if (first.every((c) => c.settled()) || performance.now() > until) whenIdle(placeRest);
+      else requestAnimationFrame(waitForFirstScreen);
+    };
+    requestAnimationFrame(waitForFirstScreen);
   }
 
   let knownKeys = '';
@@ -223,17 +269,21 @@ export function renderRunPage(root: HTMLElement, id: string): void {
     async () => {
       const [run, details] = await Promise.all([api.run(id), api.details(id)]);
       document.title = `${run.name ?? run.id} · swanlog`;
+      origin = originOf(run, details);
       renderHeader(header, run);
       markers = markersOf(details);
       renderConfig(configBox, run, details);
+      renderEnvironment(envBox, run, details);
       renderSegments(segmentsBox, details);
       status.textContent = '';
       const keys = [...run.keys].sort();
+      // Charts made by renderCharts fetch as they are placed; the others refetch here.
+      const existing = keys.filter((k) => charts.has(k));
       if (keys.join('\n') !== knownKeys) {
         knownKeys = keys.join('\n');
         renderCharts(keys);
       }
-      for (const key of keys) chartFor(key).refresh();
+      for (const key of existing) charts.get(key)!.refresh();
     },
     (error) => {
       status.textContent = `Could not load run ${id}: ${message(error)}`;
@@ -275,6 +325,38 @@ function renderHeader(header: HTMLElement, run: RunInfo): void {
   );
 }
 
+/**
+ * One IntersectionObserver for every chart of a page (a 500-key run has 500): `observe` calls
+ * back with whether the element is within 200 px of the viewport, now and on every change.
+ */
+export function createNearViewport(): { observe: (el: Element, onChange: (near: boolean) => void) => void } {
+  const callbacks = new WeakMap<Element, (near: boolean) => void>();
+  const observer = new IntersectionObserver(
+    (items) => {
+      for (const item of items) callbacks.get(item.target)?.(item.isIntersecting);
+    },
+    { rootMargin: '200px' },
+  );
+  return {
+    observe(el, onChange) {
+      callbacks.set(el, onChange);
+      observer.observe(el);
+    },
+  };
+}
+
+/**
+ * Where relative time starts: the run's creation, or its first segment's start when that is
+ * earlier (a copy is created after the points it carries were logged).
+ */
+export function originOf(run: RunInfo, details: RunDetails): number {
+  const starts = details.segments
+    .map((s) => (typeof s.startedAt === 'number' ? s.startedAt : Date.parse(s.startedAt)))
+    .filter((t) => Number.isFinite(t));
+  const created = Date.parse(run.createdAt);
+  return Math.min(...starts, Number.isFinite(created) ? created : Number.POSITIVE_INFINITY) || 0;
+}
+
 /** Resumes (segment starts after the first) and rewinds, as markers on the step axis. */
 export function markersOf(details: RunDetails): ChartMarker[] {
   const out: ChartMarker[] = [];
@@ -295,29 +377,107 @@ export function markersOf(details: RunDetails): ChartMarker[] {
 }
 
 function renderConfig(box: HTMLElement, run: RunInfo, details: RunDetails): void {
-  const revisions = [...details.configRevisions].sort((a, b) => a.ts - b.ts);
+  const history = configHistory(details.configRevisions);
+  const change = (c: RevisionChange) =>
+    h(
+      'li',
+      { class: `change-${c.kind}`, 'data-testid': `change-${c.kind}`, 'data-key': c.key },
+      c.kind === 'added'
+        ? ['+ ', h('span', { class: 'mono' }, c.key), ' = ', h('span', { class: 'mono' }, showValue(c.after))]
+        : c.kind === 'removed'
+          ? [
+              '− ',
+              h('span', { class: 'mono' }, c.key),
+              ' ',
+              h('span', { class: 'muted' }, `(was ${showValue(c.before)})`),
+            ]
+          : [
+              '~ ',
+              h('span', { class: 'mono' }, c.key),
+              ': ',
+              h('span', { class: 'mono' }, showValue(c.before)),
+              ' → ',
+              h('span', { class: 'mono' }, showValue(c.after)),
+            ],
+    );
   box.replaceChildren(
     h('h2', {}, 'config'),
     h('pre', { class: 'config', 'data-testid': 'config' }, JSON.stringify(run.config, null, 2)),
-    revisions.length > 0
+    history.length > 0
       ? h(
           'details',
-          { 'data-testid': 'config-history' },
-          h('summary', {}, `history: ${revisions.length} revision${revisions.length === 1 ? '' : 's'}`),
+          { 'data-testid': 'config-history', open: history.length > 1 },
+          h('summary', {}, `history: ${history.length} revision${history.length === 1 ? '' : 's'}`),
           h(
             'ol',
-            {},
-            ...revisions.map((r) =>
+            { class: 'config-revisions' },
+            ...history.map(({ revision: r, changes }, i) =>
               h(
                 'li',
-                {},
-                h('span', { class: 'muted' }, `${formatTime(r.ts)}${r.source ? ` · ${r.source}` : ''}`),
-                h('pre', {}, JSON.stringify(r.patch, null, 2)),
+                { 'data-testid': `config-revision-${i + 1}` },
+                h(
+                  'span',
+                  { class: 'muted' },
+                  `${formatTime(r.ts)}${r.source ? ` · ${r.source}` : ''} · ${summarize(changes)}`,
+                ),
+                changes.length
+                  ? h('ul', { class: 'config-changes' }, ...changes.map(change))
+                  : h('p', { class: 'muted' }, 'no change'),
               ),
             ),
           ),
         )
       : '',
+  );
+}
+
+function summarize(changes: RevisionChange[]): string {
+  const count = (kind: RevisionChange['kind']) => changes.filter((c) => c.kind === kind).length;
+  return (
+    (['added', 'changed', 'removed'] as const)
+      .map((k) => (count(k) ? `${count(k)} ${k}` : ''))
+      .filter(Boolean)
+      .join(', ') || 'no change'
+  );
+}
+
+/** Where the run came from: imported (the other tracker's kind, path, id), copied, its directory, the writers' hosts. */
+function renderEnvironment(box: HTMLElement, run: RunInfo, details: RunDetails): void {
+  const hosts = [...new Set(details.segments.map((s) => s.host).filter((x): x is string => !!x))];
+  const rows: [string, Node | string, string][] = [];
+  rows.push([
+    'origin',
+    run.source ? `imported from ${run.source.kind}` : run.copiedFrom ? 'a copy' : 'logged by swanlog',
+    'env-origin',
+  ]);
+  if (run.source) {
+    rows.push(['source path', h('span', { class: 'mono' }, run.source.path), 'env-source-path']);
+    rows.push(['source run id', h('span', { class: 'mono' }, run.source.id), 'env-source-id']);
+  }
+  if (run.copiedFrom) {
+    rows.push([
+      'copied from',
+      h('a', { href: runHref(run.copiedFrom), class: 'mono' }, run.copiedFrom),
+      'env-copied-from',
+    ]);
+  }
+  if (run.dir) rows.push(['directory', h('span', { class: 'mono' }, run.dir), 'env-dir']);
+  if (hosts.length) rows.push([hosts.length === 1 ? 'host' : 'hosts', hosts.join(', '), 'env-hosts']);
+  rows.push([
+    'sessions',
+    `${details.segments.length} (${details.segments.filter((s) => s.resumed).length} resumed)`,
+    'env-sessions',
+  ]);
+  box.replaceChildren(
+    h('h2', {}, 'environment'),
+    h(
+      'dl',
+      { class: 'facts', 'data-testid': 'environment' },
+      ...rows.flatMap(([label, value, testId]) => [
+        h('dt', {}, label),
+        h('dd', { 'data-testid': testId }, value),
+      ]),
+    ),
   );
 }
 
@@ -333,7 +493,9 @@ function renderSegments(box: HTMLElement, details: RunDetails): void {
         h(
           'tr',
           {},
-          ...['#', 'segment', 'started', 'ended', 'state', 'first step', 'resume'].map((t) => h('th', {}, t)),
+          ...['#', 'segment', 'host', 'pid', 'started', 'ended', 'state', 'first step', 'resume'].map((t) =>
+            h('th', {}, t),
+          ),
         ),
       ),
       h(
@@ -345,6 +507,8 @@ function renderSegments(box: HTMLElement, details: RunDetails): void {
             { 'data-testid': `segment-${s.id}` },
             h('td', { class: 'num' }, i + 1),
             h('td', { class: 'mono' }, s.id),
+            h('td', { class: 'mono' }, s.host ?? ''),
+            h('td', { class: 'num' }, s.pid ?? ''),
             h('td', {}, formatTime(s.startedAt)),
             h('td', {}, formatTime(s.endedAt)),
             h('td', {}, stateBadge(String(s.state))),

@@ -1,15 +1,16 @@
-import { ApiError, api, type DashboardServerInfo, type RunInfo } from './api-client.js';
+import { ApiError, api, type DashboardServerInfo } from './api-client.js';
 import { decodeValue } from './decode-value.js';
 import { applyFilter, checkFilter, type TableValue } from './filter-expr.js';
 import { formatStep, formatSync, formatTime } from './format.js';
 import { h } from './h.js';
 import { createRefresher, subscribeLiveEvents } from './live-events.js';
+import { MAX_COMPARED } from './route.js';
 import type { RunsTableRowWire } from './runs-table.js';
 import { stateBadge } from './state-badge.js';
 
 type Stat = 'last' | 'min' | 'max';
 
-/** A row as the table holds it: metric summaries decoded to numbers, plus the experiments list's extras. */
+/** A row as the table holds it: metric summaries decoded to numbers. */
 interface Row {
   id: string;
   name: string | null;
@@ -428,8 +429,9 @@ export function renderRunsPage(root: HTMLElement, server: DashboardServerInfo): 
   function updateCompare(): void {
     const ids = rows.filter((r) => picked.has(r.id)).map((r) => r.id);
     compare.setAttribute('href', `/compare?ids=${ids.map(encodeURIComponent).join(',')}`);
-    compare.classList.toggle('disabled', ids.length < 2);
+    compare.classList.toggle('disabled', ids.length < 2 || ids.length > MAX_COMPARED);
     compare.textContent = ids.length ? `compare (${ids.length})` : 'compare';
+    compare.title = ids.length > MAX_COMPARED ? `compare shows at most ${MAX_COMPARED} runs: pick fewer` : '';
   }
 
   let deferred = false;
@@ -448,9 +450,9 @@ export function renderRunsPage(root: HTMLElement, server: DashboardServerInfo): 
 
   const refresh = createRefresher(
     async () => {
-      const [table, list] = await Promise.all([api.runsTable(server.workspace), api.runs(server.workspace)]);
-      const extras = new Map<string, RunInfo>(list.experiments.map((e) => [e.id, e]));
-      rows = table.runs.map((r) => toRow(r, extras.get(r.id)));
+      // One request: the table's rows carry everything the page shows (copiedFrom, sync too).
+      const table = await api.runsTable(server.workspace);
+      rows = table.runs.map(toRow);
       configKeys = table.configKeys;
       metricKeys = table.metricKeys;
       // A live refresh while someone types in an edit box waits until the box loses focus.
@@ -466,7 +468,7 @@ export function renderRunsPage(root: HTMLElement, server: DashboardServerInfo): 
   subscribeLiveEvents(() => refresh());
 }
 
-function toRow(r: RunsTableRowWire, extra: RunInfo | undefined): Row {
+function toRow(r: RunsTableRowWire): Row {
   const num = (v: number | string | null) => (v === null ? null : decodeValue(v));
   const metrics: Row['metrics'] = {};
   for (const [k, m] of Object.entries(r.metrics)) {
@@ -484,8 +486,8 @@ function toRow(r: RunsTableRowWire, extra: RunInfo | undefined): Row {
     archived: r.archived === true,
     config: r.config,
     metrics,
-    sync: extra?.sync,
-    copiedFrom: extra?.copiedFrom ?? null,
+    sync: r.sync,
+    copiedFrom: r.copiedFrom ?? null,
   };
 }
 

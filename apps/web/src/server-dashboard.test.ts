@@ -2,7 +2,7 @@
 // refused with the server's message), then the runs list and a run page of an uploaded run.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createApiKey, type RunningServer, startServer } from '@swanlog/server';
@@ -74,9 +74,16 @@ describe('dashboard over swanlog server', () => {
   });
 
   test('signed in, the runs list and the run page show the uploaded run', async () => {
+    const requests: string[] = [];
+    const onRequest = (req: { url(): string }) => requests.push(new URL(req.url()).pathname);
+    page.on('request', onRequest);
     await page.goto('/');
     const row = page.getByTestId(`run-row-${runId}`);
     await row.waitFor();
+    page.off('request', onRequest);
+    // The runs page asks for the table only, not also for the experiments list.
+    assert.equal(requests.filter((p) => p.endsWith('/runs-table')).length, 1, requests.join(' '));
+    assert.equal(requests.filter((p) => p.endsWith('/experiments')).length, 0, requests.join(' '));
     assert.equal(await row.getAttribute('data-state'), 'finished');
     assert.match(await text(page.getByTestId('server-mode')), /team/);
 
@@ -85,6 +92,10 @@ describe('dashboard over swanlog server', () => {
       await page.getByTestId(`chart-${key}`).locator('canvas').waitFor();
     assert.equal(await text(page.getByTestId('last-step')), '39');
     assert.match(await text(page.getByTestId('config')), /"lr": 0.01/);
+    // The environment panel in server mode: the uploaded run's writer host, no directory.
+    assert.equal(await text(page.getByTestId('env-origin')), 'logged by swanlog');
+    assert.equal(await text(page.getByTestId('env-hosts')), hostname());
+    assert.equal(await page.getByTestId('env-dir').count(), 0);
     await page.waitForFunction(
       () => document.querySelector('[data-testid="chart-train/loss"]')?.getAttribute('data-points') === '40',
     );

@@ -1,13 +1,15 @@
 // The dashboard over `swanlog watch` in a real Chromium: runs list, run page, live points,
 // compare view. Runs are a copy of swanlog-fixtures/logdir plus a run held open by a child process.
 import assert from 'node:assert/strict';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type RunningWatch, startWatch } from '@swanlog/server';
 import { listRunDirs, RunReader } from '@swanlog/store';
 import type { Browser, Page } from 'playwright-core';
+import { init } from 'swanlog';
 import { launchBrowser, openPage, REPO_ROOT, screenshot, text, WEB_ROOT } from './test-support/browser.js';
 import { type LiveRun, startLiveRun } from './test-support/live-run.js';
 
@@ -57,9 +59,17 @@ describe('dashboard over swanlog watch', () => {
   });
 
   test('the runs list shows finished, crashed, copied and running runs as links', async () => {
+    const requests: string[] = [];
+    const onRequest = (req: { url(): string }) => requests.push(new URL(req.url()).pathname);
+    page.on('request', onRequest);
     await page.goto('/');
     const table = page.getByTestId('runs-table');
     await table.getByTestId('run-row-web-live').waitFor();
+    await page.getByTestId('runs-problems').waitFor();
+    page.off('request', onRequest);
+    // One request for the table (copiedFrom and sync come with its rows), none for the list.
+    assert.equal(requests.filter((p) => p.endsWith('/runs-table')).length, 1, requests.join(' '));
+    assert.equal(requests.filter((p) => p.endsWith('/experiments')).length, 0, requests.join(' '));
     const stateOf = (id: string) => table.getByTestId(`run-row-${id}`).getAttribute('data-state');
     assert.equal(await stateOf('fx-finished'), 'finished');
     assert.equal(await stateOf('fx-crashed'), 'crashed');
@@ -308,6 +318,135 @@ describe('dashboard over swanlog watch', () => {
     await screenshot(page, 'watch-run-log-smoothed');
   });
 
+  test('the x axis switches between step, relative time and wall clock, and a link restores it', async () => {
+    await page.goto('/experiments/fx-finished');
+    const chart = page.getByTestId('chart-loss');
+    const attr = (name: string) => chart.getAttribute(name);
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-points'),
+    );
+    assert.equal(await attr('data-x-mode'), 'step');
+    const stepTicks = (await attr('data-x-ticks'))!;
+    assert.match(stepTicks, /^\d+( \d+)+$/, `step ticks are plain numbers: ${stepTicks}`);
+    const points = await attr('data-points');
+
+    await page.getByTestId('x-axis').selectOption('relative');
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-x-mode') === 'relative',
+    );
+    const relTicks = (await attr('data-x-ticks'))!;
+    assert.notEqual(relTicks, stepTicks);
+    assert.match(
+      relTicks,
+      /^(\d+(\.\d+)?(ms|s|m|h|d)\S*|0s)( |$)/,
+      `relative ticks are durations: ${relTicks}`,
+    );
+    assert.equal(await attr('data-points'), points, 'the same points on another axis');
+
+    await page.getByTestId('x-axis').selectOption('wall');
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-x-mode') === 'wall',
+    );
+    const wallTicks = (await attr('data-x-ticks'))!;
+    assert.match(wallTicks, /\d\d:\d\d/, `wall-clock ticks are times of day: ${wallTicks}`);
+    assert.equal(
+      await page.getByTestId('chart-acc').getAttribute('data-x-mode'),
+      'wall',
+      'every chart of the run switches',
+    );
+
+    const url = new URL(page.url());
+    assert.equal(url.searchParams.get('x'), 'wall');
+    await page.goto(url.pathname + url.search);
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-x-mode') === 'wall',
+    );
+    assert.equal(await page.getByTestId('x-axis').inputValue(), 'wall');
+    await screenshot(page, 'watch-run-wall-clock');
+  });
+
+  test("a chart's own log box changes only that chart; points <= 0 are left out with a note", async () => {
+    await page.goto('/experiments/fx-finished');
+    for (const key of ['loss', 'acc']) {
+      await page.waitForFunction(
+        (k) => document.querySelector(`[data-testid="chart-${k}"]`)?.getAttribute('data-points'),
+        key,
+      );
+    }
+    const loss = page.getByTestId('chart-loss');
+    const acc = page.getByTestId('chart-acc');
+    const accTicks = await acc.getAttribute('data-y-ticks');
+    await acc.getByTestId('chart-log').check();
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="chart-acc"]')?.getAttribute('data-y-scale') === 'log',
+    );
+    assert.notEqual(await acc.getAttribute('data-y-ticks'), accTicks);
+    assert.equal(await loss.getAttribute('data-y-scale'), 'linear', 'the other chart stays linear');
+    assert.equal(await loss.getByTestId('chart-log').isChecked(), false);
+    // acc starts at 0: that point has no place on a log axis.
+    assert.match(await text(acc.getByTestId('chart-note')), /1 point ≤ 0 left out \(log scale\)/);
+    assert.equal(new URL(page.url()).searchParams.get('ylog'), 'acc');
+
+    // "log-scale y (all)" sets every chart; a chart can then go back to linear on its own.
+    await page.getByTestId('log-scale').check();
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-y-scale') === 'log',
+    );
+    assert.equal(await acc.getAttribute('data-y-scale'), 'log');
+    await loss.getByTestId('chart-log').uncheck();
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-y-scale') === 'linear',
+    );
+    assert.equal(await acc.getAttribute('data-y-scale'), 'log');
+    const url = new URL(page.url());
+    assert.equal(url.searchParams.get('log'), '1');
+    assert.equal(url.searchParams.get('ylin'), 'loss');
+    await page.goto(url.pathname + url.search);
+    await page.waitForFunction(
+      () =>
+        document.querySelector('[data-testid="chart-acc"]')?.getAttribute('data-y-scale') === 'log' &&
+        document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-y-scale') === 'linear',
+    );
+    assert.equal(await page.getByTestId('chart-loss').getByTestId('chart-log').isChecked(), false);
+    assert.equal(await page.getByTestId('chart-acc').getByTestId('chart-log').isChecked(), true);
+  });
+
+  test('clipping outliers narrows the y range and marks the clipped points, not the data or the download', async () => {
+    await page.goto('/experiments/fx-finished');
+    const chart = page.getByTestId('chart-loss');
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-y-max'),
+    );
+    const before = {
+      points: await chart.getAttribute('data-points'),
+      rawLast: await chart.getAttribute('data-raw-last'),
+      yMax: Number(await chart.getAttribute('data-y-max')),
+      csv: await chart.getByTestId('export-csv').getAttribute('href'),
+    };
+    // loss = 1/(step+1): the first steps are far above the rest.
+    assert.ok(before.yMax >= 1, `the full range reaches the first point: ${before.yMax}`);
+    assert.equal(await chart.getAttribute('data-clipped'), '0');
+    await page.getByTestId('clip-outliers').check();
+    await page.waitForFunction(
+      () => Number(document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-clipped')) > 0,
+    );
+    const yMax = Number(await chart.getAttribute('data-y-max'));
+    assert.ok(yMax < before.yMax / 2, `clipped y max ${yMax} below ${before.yMax}`);
+    assert.match(await text(chart.getByTestId('chart-note')), /\d+ outliers? clipped/);
+    assert.equal(await chart.getAttribute('data-points'), before.points, 'the same points are drawn');
+    assert.equal(await chart.getAttribute('data-raw-last'), before.rawLast);
+    assert.equal(await chart.getByTestId('export-csv').getAttribute('href'), before.csv);
+    const csv = await (await page.request.get(before.csv!)).text();
+    assert.equal(csv.trim().split('\n').length - 1, Number(before.points), 'the download keeps every point');
+    assert.equal(new URL(page.url()).searchParams.get('clip'), '1');
+    await screenshot(page, 'watch-run-clipped');
+    await page.getByTestId('clip-outliers').uncheck();
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-clipped') === '0',
+    );
+    assert.equal(Number(await chart.getAttribute('data-y-max')), before.yMax);
+  });
+
   test('the crosshair moves in every chart of the run when the pointer is over one', async () => {
     await page.goto('/experiments/fx-finished');
     for (const key of ['loss', 'acc']) await page.getByTestId(`chart-${key}`).locator('canvas').waitFor();
@@ -379,10 +518,240 @@ describe('dashboard over swanlog watch', () => {
     await loss.locator('canvas').waitFor();
     await page.getByTestId('compare-chart-weird').waitFor();
     const legend = (await loss.locator('.u-legend').textContent()) ?? '';
-    assert.match(legend, /fx-finished/);
-    assert.match(legend, /fx-resumed/);
+    assert.match(legend, /finished/);
+    assert.match(legend, /resumed/);
     assert.equal(await page.locator('[data-testid^="compare-chart-"]').count(), 3);
     await screenshot(page, 'watch-compare');
+  });
+
+  test('compare: legend with the config values that differ, colors by position, per-run markers, config diff', async () => {
+    await page.goto(`/compare?ids=fx-finished,web-live,${COPY_ID},fx-rewound&smooth=0.5&x=relative`);
+    for (const id of ['fx-finished', 'web-live', COPY_ID, 'fx-rewound']) {
+      await page.getByTestId(`compare-run-${id}`).waitFor();
+    }
+    // lr is 0.001 in the three runs that have a config; model/layers differs (2, 4, 2, none).
+    const legendConfig = (id: string) =>
+      text(page.getByTestId(`compare-run-${id}`).getByTestId('compare-run-config'));
+    assert.match(await legendConfig('fx-finished'), /model\/layers=2/);
+    assert.match(await legendConfig('web-live'), /model\/layers=4/);
+    assert.match(await legendConfig('fx-rewound'), /model\/layers=—/);
+    const loss = page.getByTestId('compare-chart-loss');
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="compare-chart-loss"]')?.getAttribute('data-points'),
+    );
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="compare-chart-train/loss"]')?.getAttribute('data-points'),
+    );
+    // Settings from the URL: smoothing and relative time on every chart.
+    assert.equal(await loss.getAttribute('data-smoothing'), '0.5');
+    assert.equal(await loss.getAttribute('data-x-mode'), 'relative');
+    assert.equal(await page.getByTestId('x-axis').inputValue(), 'relative');
+    // One color per run, by its position in the link, the same on every chart.
+    const colors = (await loss.getAttribute('data-colors'))!.split(' ');
+    assert.equal(colors.length, 4);
+    assert.equal(new Set(colors).size, 4);
+    assert.equal(
+      await page.getByTestId('compare-chart-train/loss').getAttribute('data-colors'),
+      colors.join(' '),
+    );
+    const swatch = (id: string) =>
+      page
+        .getByTestId(`compare-run-${id}`)
+        .locator('.swatch')
+        .evaluate((el) => getComputedStyle(el).backgroundColor);
+    const rgb = (hex: string) =>
+      `rgb(${[1, 3, 5].map((i) => Number.parseInt(hex.slice(i, i + 2), 16)).join(', ')})`;
+    assert.equal(await swatch('fx-rewound'), rgb(colors[3]!));
+    // The two copies of fx-finished share a name: the chart's legend tells them apart by id.
+    const legend = await text(loss.locator('.u-legend'));
+    assert.match(legend, new RegExp(COPY_ID));
+    assert.match(legend, /rewound/);
+    // Per-run markers: fx-rewound's rewind, named after that run.
+    assert.match(await text(loss.getByTestId('chart-markers')), /^rewound · fx-rewound: rewind to 20/);
+
+    // The config table shows the keys that differ (a key a run lacks differs too).
+    const table = page.getByTestId('config-diff');
+    assert.match(await text(table.getByTestId('config-row-model/layers')), /2.*4.*2.*—/);
+    assert.match(await text(table.getByTestId('config-row-lr')), /0\.001.*0\.001.*0\.001.*—/);
+    await screenshot(page, 'watch-compare-four');
+
+    // A shared zoom: dragging on one chart refetches the others for that step range.
+    await page.getByTestId('x-axis').selectOption('step');
+    await page.waitForFunction(
+      () =>
+        document.querySelector('[data-testid="compare-chart-loss"]')?.getAttribute('data-x-mode') === 'step',
+    );
+    const box = (await loss.locator('.u-over').boundingBox())!;
+    const y = box.y + box.height / 2;
+    await page.mouse.move(box.x + box.width * 0.1, y);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.6, y, { steps: 5 });
+    await page.mouse.up();
+    await page.waitForFunction(() =>
+      document
+        .querySelector('[data-testid="compare-chart-train/loss"] [data-testid="chart-note"]')
+        ?.textContent?.includes('steps'),
+    );
+    await loss.locator('.u-over').dblclick();
+    await page.waitForFunction(
+      () =>
+        !document
+          .querySelector('[data-testid="compare-chart-train/loss"] [data-testid="chart-note"]')
+          ?.textContent?.includes('steps'),
+    );
+
+    // The same link in another order: colors follow the position.
+    await page.goto(`/compare?ids=fx-rewound,fx-finished`);
+    await page.getByTestId('compare-run-fx-rewound').waitFor();
+    assert.equal(await swatch('fx-rewound'), rgb(colors[0]!));
+    // Per-chart log and clip, as on the run page.
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="compare-chart-loss"]')?.getAttribute('data-points'),
+    );
+    await loss.getByTestId('chart-log').check();
+    await page.waitForFunction(
+      () =>
+        document.querySelector('[data-testid="compare-chart-loss"]')?.getAttribute('data-y-scale') === 'log',
+    );
+    assert.equal(await page.getByTestId('compare-chart-acc').getAttribute('data-y-scale'), 'linear');
+    assert.equal(new URL(page.url()).searchParams.get('ylog'), 'loss');
+  });
+
+  test('the compare config table hides the keys all runs share until "show all"; the crosshair is synced', async () => {
+    await page.goto('/compare?ids=fx-finished,web-live');
+    const table = page.getByTestId('config-diff');
+    await table.getByTestId('config-row-model/layers').waitFor();
+    assert.equal(await table.getByTestId('config-row-lr').count(), 0, 'lr is 0.001 in both');
+    assert.match(
+      await text(page.getByTestId('compare-run-web-live').getByTestId('compare-run-config')),
+      /^model\/layers=4$/,
+    );
+    await page.getByTestId('config-diff-all').check();
+    assert.match(await text(table.getByTestId('config-row-lr')), /0\.001/);
+    assert.equal(await table.locator('tr.differs').count(), 1);
+
+    // The crosshair is synced across the compare charts too.
+    for (const key of ['loss', 'acc']) {
+      await page.waitForFunction(
+        (k) => document.querySelector(`[data-testid="compare-chart-${k}"]`)?.getAttribute('data-points'),
+        key,
+      );
+    }
+    await page.getByTestId('compare-chart-loss').scrollIntoViewIfNeeded();
+    assert.equal(await page.locator('[data-testid="compare-chart-acc"] .u-cursor-x.u-off').count(), 1);
+    const box = (await page.getByTestId('compare-chart-loss').locator('.u-over').boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2, { steps: 3 });
+    await page.waitForFunction(() => {
+      const el = document.querySelector<HTMLElement>('[data-testid="compare-chart-acc"] .u-cursor-x');
+      return el !== null && !el.classList.contains('u-off');
+    });
+  });
+
+  test('compare refuses more than 20 runs with a message; past 6 runs the charts have no legend of their own', async () => {
+    const ids = Array.from({ length: 21 }, (_, i) => `run-${i}`);
+    await page.goto(`/compare?ids=${ids.join(',')}`);
+    await page.getByTestId('compare-status').waitFor();
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="compare-status"]')?.textContent?.includes('at most 20'),
+    );
+    assert.match(await text(page.getByTestId('compare-status')), /at most 20 runs; this link names 21/);
+    assert.equal(await page.locator('[data-testid^="compare-chart-"]').count(), 0);
+
+    // Seven runs: the page's legend names them; the charts leave out uPlot's legend under each.
+    const seven = [
+      'fx-finished',
+      'fx-crashed',
+      'fx-resumed',
+      'fx-rewound',
+      'fx-two-writers',
+      COPY_ID,
+      'web-live',
+    ];
+    await page.goto(`/compare?ids=${seven.join(',')}`);
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="compare-chart-loss"]')?.getAttribute('data-points'),
+    );
+    assert.equal(await page.getByTestId('compare-legend').locator('li').count(), 7);
+    assert.equal(await page.getByTestId('compare-chart-loss').locator('.u-legend').count(), 0);
+    assert.equal(
+      (await page.getByTestId('compare-chart-loss').getAttribute('data-colors'))!.split(' ').length,
+      7,
+    );
+  });
+
+  test('the run page lists what each config revision added, changed or removed', async () => {
+    await page.goto('/experiments/fx-resumed');
+    const history = page.getByTestId('config-history');
+    await history.waitFor();
+    await screenshot(page, 'watch-run-config-history');
+    const last = history.locator('[data-testid^="config-revision-"]').last();
+    const added = last.getByTestId('change-added');
+    assert.equal(await added.getAttribute('data-key'), 'phase');
+    assert.match(await text(added), /\+ phase = 2/);
+    assert.match(await text(last), /1 added/);
+  });
+
+  test("the environment panel: the writers' host and pid, a copy's origin with a link, an imported run's source", async () => {
+    await page.goto('/experiments/fx-resumed');
+    const env = page.getByTestId('environment');
+    await env.waitFor();
+    assert.equal(await text(env.getByTestId('env-origin')), 'logged by swanlog');
+    assert.equal(await text(env.getByTestId('env-hosts')), hostname());
+    assert.equal(await text(env.getByTestId('env-sessions')), '2 (1 resumed)');
+    const header = await page.getByTestId('segments-table').locator('thead').textContent();
+    assert.match(header ?? '', /host.*pid/i);
+    const pids = await page
+      .getByTestId('segments-table')
+      .locator('tbody tr td:nth-child(4)')
+      .evaluateAll((tds) => tds.map((td) => Number(td.textContent)));
+    assert.ok(pids.length === 2 && pids.every((p) => Number.isInteger(p) && p > 0), `pids ${pids}`);
+
+    await page.goto(`/experiments/${COPY_ID}`);
+    await env.waitFor();
+    assert.equal(await text(env.getByTestId('env-origin')), 'a copy');
+    const link = env.getByTestId('env-copied-from').getByRole('link');
+    assert.equal(await link.getAttribute('href'), '/experiments/fx-finished');
+
+    // A TensorBoard run imported into the served logdir shows where it came from.
+    const source = join(REPO_ROOT, 'swanlog-fixtures', 'tensorboard', 'runs', 'tbx');
+    const out = execFileSync(
+      process.execPath,
+      [join(REPO_ROOT, 'apps', 'cli', 'bin', 'swanlog.js'), 'import', source, '--logdir', logdir, '--json'],
+      { encoding: 'utf8' },
+    );
+    const [imported] = JSON.parse(out) as { id: string; sourceId: string }[];
+    assert.ok(imported?.id, out);
+    await page.goto('/');
+    await page.getByTestId(`run-row-${imported.id}`).waitFor({ timeout: 15_000 });
+    await page.goto(`/experiments/${encodeURIComponent(imported.id)}`);
+    await env.waitFor();
+    assert.equal(await text(env.getByTestId('env-origin')), 'imported from tensorboard');
+    assert.equal(await text(env.getByTestId('env-source-path')), source);
+    assert.equal(await text(env.getByTestId('env-source-id')), imported.sourceId);
+    await screenshot(page, 'watch-run-imported-environment');
+  });
+
+  test('a run of 60 keys draws its first screen, then places every chart; the key search finds late ones', async () => {
+    const run = await init({ logdir, id: 'web-wide', resume: 'allow', project: 'web-tests', name: 'wide' });
+    for (let s = 0; s < 30; s++) {
+      const row: Record<string, number> = {};
+      for (let k = 0; k < 60; k++) row[`layers/${String(k).padStart(2, '0')}/norm`] = k + 1 / (s + 1);
+      run.log(row, s);
+    }
+    await run.finish();
+    await page.goto('/experiments/web-wide');
+    await page.getByTestId('chart-layers/00/norm').locator('canvas').waitFor({ timeout: 15_000 });
+    await page.waitForFunction(() => document.querySelectorAll('figure.chart').length === 60);
+    // The last chart is far below: it exists but has fetched nothing yet.
+    const last = page.getByTestId('chart-layers/59/norm');
+    assert.equal(await last.getAttribute('data-points'), null);
+    await page.getByTestId('key-search').fill('59');
+    await last.locator('canvas').waitFor();
+    await page.waitForFunction(
+      () =>
+        document.querySelector('[data-testid="chart-layers/59/norm"]')?.getAttribute('data-points') === '30',
+    );
+    assert.equal(await page.getByTestId('chart-layers/00/norm').isVisible(), false);
   });
 
   test('a run page makes no request outside its backend and no script error (screenshot kept)', async () => {
@@ -391,13 +760,8 @@ describe('dashboard over swanlog watch', () => {
     await page.waitForFunction(() =>
       document.querySelector('[data-testid="chart-acc"]')?.getAttribute('data-points'),
     );
-    const shot = await screenshot(page, 'watch-run-resumed');
-    // The README's picture is refreshed on request only, so a test run leaves the tree clean:
-    // SWANLOG_UPDATE_DOCS_SCREENSHOT=1 node scripts/run-tests.mjs watch-dashboard
-    if (process.env.SWANLOG_UPDATE_DOCS_SCREENSHOT === '1') {
-      mkdirSync(join(REPO_ROOT, 'docs'), { recursive: true });
-      copyFileSync(shot, join(REPO_ROOT, 'docs', 'screenshot-run.png'));
-    }
+    // (The README's pictures are of a real training sweep: apps/web/screenshot-sweep.mjs.)
+    await screenshot(page, 'watch-run-resumed');
     assert.deepEqual(foreign, [], 'the dashboard made no request outside its backend');
     assert.deepEqual(errors, [], 'no script error');
   });

@@ -63,7 +63,9 @@ export function localTableRow(reader: RunReader): RunsTableRow {
     archived: false,
     config: flattenConfig(e.config),
     metrics,
+    copiedFrom: e.copiedFrom,
     dir: reader.dir,
+    sync: e.sync,
   };
 }
 
@@ -84,6 +86,8 @@ export function localDetails(reader: RunReader): ExperimentDetails {
       fromStep: s.fromStep,
       state: s.state,
       firstStep: firstSteps.get(s.source) ?? null,
+      host: s.host,
+      pid: s.pid,
     })),
     configRevisions: reader.configRevisions().map((r) => ({ ts: r.ts, source: r.source, patch: r.patch })),
     rewinds: reader

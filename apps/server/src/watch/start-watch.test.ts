@@ -109,6 +109,16 @@ test('the list shows finished, crashed, copied, resumed and running runs newest 
     [live.id],
   );
   assert.equal((await get('/api/v1/workspaces/other/experiments')).status, 404);
+
+  // The runs table's rows carry the same copiedFrom and sync, so the runs page needs no list.
+  const table = await get('/api/v1/workspaces/local/runs-table');
+  const rows = new Map<string, Json>(table.body.runs.map((r: Json) => [r.id, r]));
+  for (const e of res.body.experiments) {
+    assert.equal(rows.get(e.id).copiedFrom, e.copiedFrom, e.id);
+    assert.equal(rows.get(e.id).sync, e.sync, e.id);
+  }
+  assert.equal(rows.get(copied.id).copiedFrom, 'fx-finished');
+  assert.equal(rows.get(live.id).sync, 'never');
 });
 
 test('details list segments with fromStep and the first step written, and rewinds', async () => {
@@ -121,6 +131,11 @@ test('details list segments with fromStep and the first step written, and rewind
       [true, 20, 21, 'finished'],
     ],
   );
+  // Each segment names the machine and process that wrote it (the run page's environment panel).
+  for (const s of res.body.segments as Json[]) {
+    assert.equal(typeof s.host, 'string');
+    assert.ok(s.host.length > 0 && Number.isInteger(s.pid) && s.pid > 0, JSON.stringify(s));
+  }
   assert.deepEqual(
     res.body.rewinds.map((r: Json) => r.step),
     [20],
