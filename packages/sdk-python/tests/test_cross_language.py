@@ -247,3 +247,47 @@ await run.finish();
             assert _file_format(path) == 1 and _chunk_codecs(path) == {(1, 0)}, w
     got = sorted(raw_points(run.dir, "loss"))
     assert [p[1] for p in got] == [_f32(1 / (i + 1)) for i in range(200)]
+
+
+def test_python_decodes_every_codec_2_value_encoding_the_ts_codec_writes_bit_for_bit():
+    # Chunks straight from @swanlog/store's encodeChunk, one per value family, so every value
+    # encoding (raw, xor64, xor32, int, intrle) and the bit patterns that matter (NaN payloads,
+    # -0, subnormals, infinities) go through the Python decoder.
+    result = run_node(
+        """
+const store = await import(SDK.replace('/sdk/dist/', '/store/dist/'));
+const fromBits = (hex) => new Float64Array(new BigUint64Array(hex.map((h) => BigInt(h))).buffer);
+let s = 12345;
+const rand = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+const families = {
+  raw: new Float64Array(Uint32Array.from({ length: 1000 }, () => Math.floor(rand() * 2 ** 32)).buffer),
+  xor64: Float64Array.from({ length: 500 }, (_, i) => 1e-3 * Math.cos(i / 70)),
+  xor32: Float64Array.from({ length: 500 }, (_, i) => Math.fround(Math.exp(-i / 90) * (1 + (rand() - 0.5) / 10))),
+  xor32_specials: Float64Array.from([0, -0, Infinity, -Infinity, NaN, Math.fround(1e-40), Math.fround(3.4e38), 1.5, 1.5, -2]),
+  xor64_specials: fromBits(['0x7ff8000000000001', '0xfff8dead0000beef', '0x8000000000000000', '0x0000000000000001', '0x800fffffffffffff', '0x3ff0000000000000', '0x3ff0000000000000']),
+  int: Float64Array.from({ length: 500 }, () => Math.floor((rand() - 0.5) * 2 ** 49)),
+  intrle: Float64Array.from({ length: 500 }, (_, i) => i * 4096),
+};
+const out = {};
+for (const [name, values] of Object.entries(families)) {
+  const n = values.length;
+  const seqs = Float64Array.from({ length: n }, (_, i) => i + 1);
+  const chunk = store.encodeChunk({ steps: seqs.map((x) => x * 3), values, ts: seqs.map((x) => 1.7e12 + Math.floor(x / 4)), seqs }, n, 2);
+  out[name] = { chunk: Buffer.from(chunk).toString('hex'), bits: Buffer.from(values.buffer).toString('hex'), encoding: chunk[2] };
+}
+console.log(JSON.stringify(out));
+"""
+    )
+    assert result.returncode == 0, result.stderr
+    from swanlog._codec import decode_chunk
+
+    cases = json.loads(result.stdout)
+    assert {c["encoding"] for c in cases.values()} == {0, 1, 2, 3, 4}, {k: c["encoding"] for k, c in cases.items()}
+    for name, case in cases.items():
+        steps, values, ts, seqs = decode_chunk(bytes.fromhex(case["chunk"]))
+        n = len(values)
+        assert values.tobytes().hex() == case["bits"], name
+        assert seqs == list(range(1, n + 1)) and steps == [3 * q for q in seqs], name
+        assert ts == [int(1.7e12) + q // 4 for q in seqs], name
+        # Reading steps only skips the values and gives the same steps.
+        assert decode_chunk(bytes.fromhex(case["chunk"]), with_values=False)[0] == steps, name

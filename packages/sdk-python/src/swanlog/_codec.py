@@ -298,12 +298,18 @@ def _decode_values(data: bytes, n: int) -> tuple[array, int]:
     return values, end
 
 
-def decode_chunk(data: bytes) -> tuple[list[int], array, list[int], list[int]]:
-    """(steps, values, ts, seqs) of a chunk (codec 1 or 2); ChunkDecodeError when it is damaged."""
+def decode_chunk(data: bytes, with_values: bool = True) -> tuple[list[int], array, list[int], list[int]]:
+    """(steps, values, ts, seqs) of a chunk (codec 1 or 2); ChunkDecodeError when it is damaged.
+    `with_values=False` skips the values (an empty array comes back): what reading steps needs,
+    and much faster for codec 2, whose value stream pure Python decodes at a few µs per value."""
     data = bytes(data)
     n = check_chunk(data)
     flags = data[1]
-    values, pos = _decode_values(data, n)
+    if with_values:
+        values, pos = _decode_values(data, n)
+    else:
+        values = array("d")
+        pos = HEADER + (n * 8 if data[0] == 1 else _CRC_TAIL.unpack_from(data, 12)[0])
     if flags & FLAG_ABSOLUTE_STEPS:
         steps = []
         for _ in range(n):

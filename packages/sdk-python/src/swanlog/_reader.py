@@ -176,7 +176,7 @@ class RunReader:
                 return step_max if best is None else max(best, step_max)
             (data,) = self._wq(source, "SELECT data FROM chunks WHERE id = ?", (cid,))[0]
             try:
-                steps, _, ts, seqs = decode_chunk(data)
+                steps, _, ts, seqs = decode_chunk(data, with_values=False)
             except ChunkDecodeError as error:
                 raise SwanlogError(
                     "RUN_DIR_CORRUPT",
