@@ -1,26 +1,11 @@
 import type { MetricPoint } from '@swanlog/protocol';
-import type { MetricSummary, RunsTable, RunsTableRow, TableValue } from './dashboard-types.js';
+import { flattenConfig } from '@swanlog/protocol/flatten-config';
+import type { MetricSummary, RunsTable, RunsTableRow } from './dashboard-types.js';
 import { experimentTableParts } from './experiment-view.js';
 import { metricSeries } from './metric-series.js';
 import type { ExperimentRecord, Storage } from './storage/storage.js';
 
-/** A config flattened for table columns: nested objects joined by `/`, arrays and the rest as JSON. */
-export function flattenConfig(config: Record<string, unknown>, prefix = ''): Record<string, TableValue> {
-  const out: Record<string, TableValue> = {};
-  for (const [k, v] of Object.entries(config)) {
-    const key = prefix === '' ? k : `${prefix}/${k}`;
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-      const nested = flattenConfig(v as Record<string, unknown>, key);
-      if (Object.keys(nested).length === 0) out[key] = '{}';
-      else Object.assign(out, nested);
-    } else if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
-      out[key] = v;
-    } else {
-      out[key] = JSON.stringify(v);
-    }
-  }
-  return out;
-}
+export { flattenConfig } from '@swanlog/protocol/flatten-config';
 
 /** The table from its rows: the union of config and metric keys, sorted. */
 export function runsTableOf(runs: RunsTableRow[]): RunsTable {

@@ -1,26 +1,8 @@
+import { flattenConfig } from '@swanlog/protocol/flatten-config';
 /** A config value as a table cell shows it: a scalar, or JSON for the rest. */
 export type ConfigValue = string | number | boolean | null;
 
-/**
- * A config flattened the way the runs table's columns are (the server's `flattenConfig`): nested
- * objects joined by `/`, an empty object as `{}`, arrays and anything else as JSON.
- */
-export function flattenConfig(config: Record<string, unknown>, prefix = ''): Record<string, ConfigValue> {
-  const out: Record<string, ConfigValue> = {};
-  for (const [k, v] of Object.entries(config ?? {})) {
-    const key = prefix === '' ? k : `${prefix}/${k}`;
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-      const nested = flattenConfig(v as Record<string, unknown>, key);
-      if (Object.keys(nested).length === 0) out[key] = '{}';
-      else Object.assign(out, nested);
-    } else if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
-      out[key] = v;
-    } else {
-      out[key] = JSON.stringify(v);
-    }
-  }
-  return out;
-}
+export { flattenConfig };
 
 /** How a cell shows a value; a key a run does not have is `—`. */
 export function showValue(v: ConfigValue | undefined): string {
