@@ -47,7 +47,7 @@ try {
       const rows = [{ name: 'document', start: 0, ttfb: nav.responseStart - nav.requestStart, end: nav.responseEnd }];
       for (const e of performance.getEntriesByType('resource'))
         rows.push({ name: e.name.replace(location.origin, ''), start: e.startTime, ttfb: e.responseStart - e.requestStart, end: e.responseEnd, bytes: e.encodedBodySize });
-      const paints = performance.getEntriesByType('paint').map((p) => p.name + '@' + p.startTime.toFixed(0));
+      const marks = performance.getEntriesByType('mark').filter((m, i, a) => a.findIndex((x) => x.name === m.name) === i).map((m) => m.name + '@' + m.startTime.toFixed(0)).join(' '); const paints = [marks, ...performance.getEntriesByType('paint').map((p) => p.name + '@' + p.startTime.toFixed(0))]; const _p = performance.getEntriesByType('paint').map((p) => p.name + '@' + p.startTime.toFixed(0));
       return { rows, paints, domContentLoaded: nav.domContentLoadedEventEnd, charts: document.querySelectorAll('figure.chart').length };
     })()`);
     console.log(`\nload ${rep}: first screen drawn at ${done.toFixed(0)} ms; DOMContentLoaded ${entries.domContentLoaded.toFixed(0)} ms; ${entries.paints.join(' ')}; charts placed ${entries.charts}`);

@@ -94,11 +94,33 @@ export async function getJson<T>(path: string): Promise<T> {
   return fetchJson<T>(path);
 }
 
+declare global {
+  interface Window {
+    /** Requests index.html starts before this script runs (`/server`, a run page's run and details). */
+    __swanlogEarly?: Record<string, Promise<Response> | undefined>;
+  }
+}
+
+/** The response index.html already asked for, taken once; a failed early request is asked again. */
+async function earlyResponse(path: string): Promise<Response | undefined> {
+  const early = typeof window === 'undefined' ? undefined : window.__swanlogEarly;
+  const answer = early?.[path];
+  if (answer === undefined) return undefined;
+  delete early![path];
+  try {
+    return await answer;
+  } catch {
+    return undefined;
+  }
+}
+
 async function fetchJson<T>(path: string): Promise<T> {
-  const res = await fetch(PREFIX + path, {
-    headers: { accept: 'application/json' },
-    credentials: 'same-origin',
-  });
+  const res =
+    (await earlyResponse(path)) ??
+    (await fetch(PREFIX + path, {
+      headers: { accept: 'application/json' },
+      credentials: 'same-origin',
+    }));
   if (!res.ok) throw await toApiError(res);
   return (await res.json()) as T;
 }
