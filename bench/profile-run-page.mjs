@@ -18,7 +18,8 @@ const names = Array.from({ length: 500 }, (_, k) =>
 );
 for (let s = 0; s < 2000; s++) {
   const row = {};
-  for (let k = 0; k < 500; k++) row[names[k]] = Math.exp(-s / 400) * (1 + k / 500) + Math.sin(s / 7 + k) * 0.02;
+  for (let k = 0; k < 500; k++)
+    row[names[k]] = Math.exp(-s / 400) * (1 + k / 500) + Math.sin(s / 7 + k) * 0.02;
   run.log(row, s);
 }
 await run.finish();
@@ -50,9 +51,13 @@ try {
       const marks = performance.getEntriesByType('mark').filter((m, i, a) => a.findIndex((x) => x.name === m.name) === i).map((m) => m.name + '@' + m.startTime.toFixed(0)).join(' '); const paints = [marks, ...performance.getEntriesByType('paint').map((p) => p.name + '@' + p.startTime.toFixed(0))]; const _p = performance.getEntriesByType('paint').map((p) => p.name + '@' + p.startTime.toFixed(0));
       return { rows, paints, domContentLoaded: nav.domContentLoadedEventEnd, charts: document.querySelectorAll('figure.chart').length };
     })()`);
-    console.log(`\nload ${rep}: first screen drawn at ${done.toFixed(0)} ms; DOMContentLoaded ${entries.domContentLoaded.toFixed(0)} ms; ${entries.paints.join(' ')}; charts placed ${entries.charts}`);
+    console.log(
+      `\nload ${rep}: first screen drawn at ${done.toFixed(0)} ms; DOMContentLoaded ${entries.domContentLoaded.toFixed(0)} ms; ${entries.paints.join(' ')}; charts placed ${entries.charts}`,
+    );
     for (const r of entries.rows.filter((r) => r.start < done))
-      console.log(`  ${r.start.toFixed(0).padStart(5)} → ${r.end.toFixed(0).padStart(5)} ms  server ${r.ttfb.toFixed(1).padStart(6)} ms  ${String(r.bytes ?? '').padStart(8)} B  ${r.name.slice(0, 90)}`);
+      console.log(
+        `  ${r.start.toFixed(0).padStart(5)} → ${r.end.toFixed(0).padStart(5)} ms  server ${r.ttfb.toFixed(1).padStart(6)} ms  ${String(r.bytes ?? '').padStart(8)} B  ${r.name.slice(0, 90)}`,
+      );
     await context.close();
   }
 } finally {

@@ -8,8 +8,16 @@ import { runHref } from './runs-page.js';
 import { stateBadge } from './state-badge.js';
 import { chartLogToggle, isLog, readViewSettings, viewControls } from './view-settings.js';
 
-/** Charts placed with the page (more than a first screen holds); the rest follow when idle. */
-const FIRST_CHARTS = 24;
+/**
+ * Charts placed with the page: a first screen and a row more (charts are at least 520 px wide
+ * and about 260 px tall), 8 to 64; the rest follow when idle. Fewer charts in the document make
+ * each chart's first layout cheaper.
+ */
+function firstChartCount(): number {
+  const columns = Math.max(1, Math.floor(innerWidth / 532));
+  const rows = Math.ceil((innerHeight + 200) / 260) + 1;
+  return Math.min(64, Math.max(8, columns * rows));
+}
 
 /**
  * Calls `task` when the page is idle with a function telling the milliseconds left of that idle
@@ -255,7 +263,7 @@ export function renderRunPage(root: HTMLElement, id: string): void {
       applyKeySearch();
       if (next < order.length) whenIdle(placeRest);
     };
-    while (next < Math.min(order.length, FIRST_CHARTS)) placeOne();
+    while (next < Math.min(order.length, firstChartCount())) placeOne();
     applyKeySearch();
     // The first screen's charts ask for their points now, in one batch, rather than after the
     // frame in which the observer first reports them (one layout, and the request goes out ~1 frame
@@ -339,7 +347,12 @@ function isNearViewport(el: Element): boolean {
   const r = el.getBoundingClientRect();
   if (r.width === 0 && r.height === 0) return false;
   const margin = 200;
-  return r.bottom >= -margin && r.top <= innerHeight + margin && r.right >= -margin && r.left <= innerWidth + margin;
+  return (
+    r.bottom >= -margin &&
+    r.top <= innerHeight + margin &&
+    r.right >= -margin &&
+    r.left <= innerWidth + margin
+  );
 }
 
 /**
