@@ -98,7 +98,47 @@ declare global {
   interface Window {
     /** Requests index.html starts before this script runs (`/server`, a run page's run and details). */
     __swanlogEarly?: Record<string, Promise<Response> | undefined>;
+    /** The run page's first-screen series that index.html asked for. */
+    __swanlogEarlySeries?: EarlySeries;
   }
+}
+
+/** Series index.html asked for on a run page (early.ts): the first screen's keys, in one request. */
+export interface EarlySeries {
+  id: string;
+  maxPoints: number;
+  /** The keys asked for (each taken once by `api.series`). */
+  keys: Promise<Set<string>>;
+  answer: Promise<{ series: SeriesAnswer[] }>;
+}
+
+/** How long after navigation the early series are used: never to answer a later refresh. */
+const EARLY_SERIES_MS = 10_000;
+
+/**
+ * The early answer for one key, when index.html asked for it with at least the points wanted and
+ * no step range; otherwise (or when that request failed) `fallback`.
+ */
+function earlySeries(
+  id: string,
+  key: string,
+  query: SeriesQuery,
+  fallback: () => Promise<SeriesAnswer>,
+): Promise<SeriesAnswer> | undefined {
+  const early = typeof window === 'undefined' ? undefined : window.__swanlogEarlySeries;
+  if (early === undefined || early.id !== id || performance.now() > EARLY_SERIES_MS) return undefined;
+  if (query.from !== undefined || query.to !== undefined || query.superseded) return undefined;
+  if (query.maxPoints !== undefined && query.maxPoints > early.maxPoints) return undefined;
+  return early.keys.then(
+    (keys) => {
+      if (!keys.delete(key)) return fallback();
+      return early.answer.then(
+        (a) => a.series.find((s) => s.key === key) ?? fallback(),
+        () => fallback(),
+      );
+    },
+    () => fallback(),
+  );
 }
 
 /** The response index.html already asked for, taken once; a failed early request is asked again. */
@@ -163,22 +203,7 @@ export const api = {
    * together, up to SERIES_BATCH keys per request (`GET /experiments/:id/metrics?key=…`).
    */
   series: (id: string, key: string, query: SeriesQuery = {}): Promise<SeriesAnswer> =>
-    new Promise((resolve, reject) => {
-      const qs = seriesParams(query);
-      const name = `${id}?${qs}`;
-      let batch = batches.get(name);
-      if (batch === undefined) {
-        batch = { id, qs, waiting: new Map() };
-        batches.set(name, batch);
-      }
-      const waiting = batch.waiting.get(key) ?? [];
-      waiting.push({ resolve, reject });
-      batch.waiting.set(key, waiting);
-      if (!flushQueued) {
-        flushQueued = true;
-        queueMicrotask(flushSeries);
-      }
-    }),
+    earlySeries(id, key, query, () => batchedSeries(id, key, query)) ?? batchedSeries(id, key, query),
   /** Signs in with an API key; the server answers with an HttpOnly cookie the page never reads. */
   signIn: async (apiKey: string): Promise<void> => {
     const res = await fetch(`${PREFIX}/session`, {
@@ -193,6 +218,25 @@ export const api = {
     await fetch(`${PREFIX}/session`, { method: 'DELETE', credentials: 'same-origin' });
   },
 };
+
+function batchedSeries(id: string, key: string, query: SeriesQuery): Promise<SeriesAnswer> {
+  return new Promise((resolve, reject) => {
+    const qs = seriesParams(query);
+    const name = `${id}?${qs}`;
+    let batch = batches.get(name);
+    if (batch === undefined) {
+      batch = { id, qs, waiting: new Map() };
+      batches.set(name, batch);
+    }
+    const waiting = batch.waiting.get(key) ?? [];
+    waiting.push({ resolve, reject });
+    batch.waiting.set(key, waiting);
+    if (!flushQueued) {
+      flushQueued = true;
+      queueMicrotask(flushSeries);
+    }
+  });
+}
 
 /** At most this many keys per series request: the first chart waits for the slowest of its batch. */
 export const SERIES_BATCH = 16;

@@ -1,4 +1,5 @@
 import { api, type RunDetails, type RunInfo } from './api-client.js';
+import { firstChartCount, keySections } from './chart-order.js';
 import { configHistory, type RevisionChange, showValue } from './config-diff.js';
 import { formatStep, formatTime } from './format.js';
 import { h } from './h.js';
@@ -7,17 +8,6 @@ import { type ChartMarker, createMetricChart, type MetricChart } from './metric-
 import { runHref } from './runs-page.js';
 import { stateBadge } from './state-badge.js';
 import { chartLogToggle, isLog, readViewSettings, viewControls } from './view-settings.js';
-
-/**
- * Charts placed with the page: a first screen and a row more (charts are at least 520 px wide
- * and about 260 px tall), 8 to 64; the rest follow when idle. Fewer charts in the document make
- * each chart's first layout cheaper.
- */
-function firstChartCount(): number {
-  const columns = Math.max(1, Math.floor(innerWidth / 532));
-  const rows = Math.ceil((innerHeight + 200) / 260) + 1;
-  return Math.min(64, Math.max(8, columns * rows));
-}
 
 /**
  * Calls `task` when the page is idle with a function telling the milliseconds left of that idle
@@ -224,25 +214,17 @@ export function renderRunPage(root: HTMLElement, id: string): void {
    */
   let placing = 0;
   function renderCharts(keys: string[]): void {
-    const groups = new Map<string, string[]>();
-    for (const key of keys) {
-      const slash = key.indexOf('/');
-      const group = slash > 0 ? key.slice(0, slash) : '';
-      groups.set(group, [...(groups.get(group) ?? []), key]);
-    }
     const order: { key: string; grid: HTMLElement }[] = [];
-    const sections = [...groups.entries()]
-      .sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b)))
-      .map(([group, groupKeys]) => {
-        const grid = h('div', { class: 'chart-grid' });
-        for (const key of groupKeys) order.push({ key, grid });
-        return h(
-          'details',
-          { class: 'chart-group', 'data-group': group, open: true },
-          h('summary', {}, h('h2', {}, group === '' ? 'metrics' : `${group}/`)),
-          grid,
-        );
-      });
+    const sections = keySections(keys).map(([group, groupKeys]) => {
+      const grid = h('div', { class: 'chart-grid' });
+      for (const key of groupKeys) order.push({ key, grid });
+      return h(
+        'details',
+        { class: 'chart-group', 'data-group': group, open: true },
+        h('summary', {}, h('h2', {}, group === '' ? 'metrics' : `${group}/`)),
+        grid,
+      );
+    });
     chartsBox.replaceChildren(...sections);
     if (keys.length === 0) chartsBox.append(h('p', { class: 'status' }, 'No metrics logged yet.'));
     const generation = ++placing;
