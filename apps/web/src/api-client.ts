@@ -199,8 +199,10 @@ export const api = {
   run: (id: string) => getJson<RunInfo>(runPath(id)),
   details: (id: string) => getJson<RunDetails>(`${runPath(id)}/details`),
   /**
-   * One key's points. Calls made in the same task for one run and the same query are sent
-   * together, up to SERIES_BATCH keys per request (`GET /experiments/:id/metrics?key=…`).
+   * One key's points. The first screen's keys come from the request index.html made (early.ts)
+   * when it asked for at least `maxPoints`; other calls made in the same task for one run and the
+   * same query are sent together, up to SERIES_BATCH keys per request
+   * (`GET /experiments/:id/metrics?key=…`).
    */
   series: (id: string, key: string, query: SeriesQuery = {}): Promise<SeriesAnswer> =>
     earlySeries(id, key, query, () => batchedSeries(id, key, query)) ?? batchedSeries(id, key, query),
