@@ -7,7 +7,7 @@ import { createRefresher, subscribeLiveEvents } from './live-events.js';
 import { type ChartMarker, createMetricChart, type MetricChart } from './metric-chart.js';
 import { runHref } from './runs-page.js';
 import { stateBadge } from './state-badge.js';
-import { chartLogToggle, isLog, readViewSettings, viewControls } from './view-settings.js';
+import { chartLogToggle, isLog, readViewSettings, saveViewSettings, viewControls } from './view-settings.js';
 
 /**
  * Calls `task` when the page is idle with a function telling the milliseconds left of that idle
@@ -41,8 +41,9 @@ interface KeyChart {
 /** The run page (`/experiments/<id>`): header, a chart per key, config history, segments. */
 export function renderRunPage(root: HTMLElement, id: string): void {
   let showSuperseded = false;
-  let zoom: { from: number; to: number } | null = null;
   const view = readViewSettings(location.search);
+  // The shared zoom (a step range), kept in the URL with the other settings.
+  let zoom: { from: number; to: number } | null = view.zoom;
   const redrawAll = () => {
     for (const c of charts.values()) {
       c.syncLog();
@@ -126,6 +127,8 @@ export function renderRunPage(root: HTMLElement, id: string): void {
         onZoom: (range) => {
           // The zoom is shared: every chart of the run refetches that step range.
           zoom = range;
+          view.zoom = range;
+          saveViewSettings(view);
           for (const c of charts.values()) {
             c.range = range;
             c.setExport();

@@ -265,11 +265,21 @@ describe('dashboard over swanlog watch', () => {
         document.querySelector('[data-testid="chart-acc"] [data-testid="chart-note"]')?.textContent === note,
       lossNote,
     );
+    // The zoom is in the address: a link (here a reload) shows the same step range.
+    assert.equal(new URL(page.url()).searchParams.get('steps'), `${from}-${to}`);
+    await page.goto(page.url());
+    await page.waitForFunction(
+      (note) =>
+        document.querySelector('[data-testid="chart-loss"] [data-testid="chart-note"]')?.textContent === note,
+      lossNote,
+    );
+    assert.equal(Number(await chart.getAttribute('data-points')), zoomed);
     await chart.locator('.u-over').dblclick();
     await page.waitForFunction(
       (n) => document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-points') === String(n),
       all,
     );
+    assert.equal(new URL(page.url()).searchParams.get('steps'), null);
   });
 
   test('log scale changes the y axis, smoothing the drawn line (not the data), and a link restores both', async () => {
