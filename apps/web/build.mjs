@@ -30,7 +30,22 @@ const asset = (ext) => {
   if (!name) throw new Error(`esbuild wrote no app${ext}`);
   return `/assets/${name}`;
 };
+// The first API requests (src/early.ts) start while the page is parsed: inlined, not one more file.
+const early = await build({
+  entryPoints: [join(here, 'src', 'early.ts')],
+  bundle: true,
+  write: false,
+  format: 'iife',
+  platform: 'browser',
+  target: ['chrome100', 'firefox100', 'safari15'],
+  minify: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+const earlyCode = early.outputFiles[0].text.trim();
+if (earlyCode.includes('</script')) throw new Error('early.ts must not contain </script');
 const html = readFileSync(join(here, 'index.html'), 'utf8')
+  .replace('/* early */', () => earlyCode)
   .replace('/assets/app.js', asset('.js'))
   .replace('/assets/app.css', asset('.css'));
 writeFileSync(join(out, 'index.html'), html);

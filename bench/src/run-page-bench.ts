@@ -22,7 +22,9 @@ export interface RunPageBenchResult {
 
 const KEYS = 500;
 const STEPS = 2000;
-const WEB_ROOT = fileURLToPath(new URL('../../apps/web/dist/public', import.meta.url));
+// SWANLOG_BENCH_WEB_ROOT: another build of the dashboard (e.g. main's, for a same-run baseline).
+const WEB_ROOT =
+  process.env.SWANLOG_BENCH_WEB_ROOT ?? fileURLToPath(new URL('../../apps/web/dist/public', import.meta.url));
 const CHROMIUM = process.env.SWANLOG_CHROMIUM ?? '/usr/bin/chromium';
 
 /** A run of `keys` keys in sections (`train/`, `val/`, `layers/…`), `steps` steps each. */

@@ -1,5 +1,12 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createApiKey, openSqliteStorage, startServer } from '@swanlog/server';
+import { chromium } from 'playwright-core';
+
+const WEB_ROOT =
+  process.env.SWANLOG_BENCH_WEB_ROOT ?? fileURLToPath(new URL('../../apps/web/dist/public', import.meta.url));
+const CHROMIUM = process.env.SWANLOG_CHROMIUM ?? '/usr/bin/chromium';
 
 export interface RunsTableBenchResult {
   runs_table_runs: number;
@@ -9,6 +16,12 @@ export interface RunsTableBenchResult {
   runs_table_ms: number;
   /** Baseline: the plain experiments list of the same runs (median of 5). */
   experiments_list_ms: number;
+  /** In Chromium, the table loaded: a filter expression typed to its rows laid out (median of 5). */
+  runs_table_filter_ms: number;
+  /** The same for a click on a metric column's header (sort). */
+  runs_table_sort_ms: number;
+  /** Baseline: clearing the filter (every run back, the first page laid out). */
+  runs_table_unfiltered_ms: number;
 }
 
 const CONFIG_KEYS = 20;
@@ -78,7 +91,7 @@ export async function runsTableBench(work: string, runs: number): Promise<RunsTa
   } finally {
     storage.close();
   }
-  const server = await startServer({ dataDir, port: 0, host: '127.0.0.1', log: () => {} });
+  const server = await startServer({ dataDir, port: 0, host: '127.0.0.1', webRoot: WEB_ROOT, log: () => {} });
   const key = createApiKey({ dataDir, workspace: 'bench', scope: 'read' }).key;
   const time = async (path: string, check: (body: unknown) => void) => {
     const t0 = performance.now();
@@ -108,13 +121,92 @@ export async function runsTableBench(work: string, runs: number): Promise<RunsTa
   };
   try {
     const cold = await time('/api/v1/workspaces/bench/runs-table', checkTable);
+    const runsTable = await median('/api/v1/workspaces/bench/runs-table', checkTable);
+    const list = await median('/api/v1/workspaces/bench/experiments', checkList);
+    const browserTimes = await tableInBrowser(server.url, key);
     return {
       runs_table_runs: runs,
       runs_table_cold_ms: Number(cold.toFixed(1)),
-      runs_table_ms: await median('/api/v1/workspaces/bench/runs-table', checkTable),
-      experiments_list_ms: await median('/api/v1/workspaces/bench/experiments', checkList),
+      runs_table_ms: runsTable,
+      experiments_list_ms: list,
+      ...browserTimes,
     };
   } finally {
     await server.close();
+  }
+}
+
+/**
+ * The runs page of `url` in headless Chromium, signed in with `key`: once its table is loaded,
+ * the time from a filter expression typed (or the filter cleared, or a column header clicked) to
+ * the table's rows laid out, median of 5 each.
+ */
+async function tableInBrowser(
+  url: string,
+  key: string,
+): Promise<
+  Pick<RunsTableBenchResult, 'runs_table_filter_ms' | 'runs_table_sort_ms' | 'runs_table_unfiltered_ms'>
+> {
+  if (!existsSync(join(WEB_ROOT, 'index.html')))
+    throw new Error(
+      `runs-table bench: the dashboard is not built (${WEB_ROOT}): run \`node apps/web/build.mjs\``,
+    );
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--no-first-run',
+    ],
+  });
+  try {
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    await page.goto(`${url}/login`);
+    const signIn = await page.evaluate(
+      `fetch('/api/v1/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ apiKey: ${JSON.stringify(key)} }) }).then((r) => r.status)`,
+    );
+    if (signIn !== 204) throw new Error(`runs-table bench: sign-in answered ${String(signIn)}`);
+    await page.goto(url);
+    await page.waitForSelector('[data-testid="runs-filter"]');
+    await page.waitForFunction(`document.querySelectorAll('tbody tr').length > 0`);
+    // (A string: bench compiles without the DOM's types.)
+    const times = (await page.evaluate(`(async () => {
+      const input = document.querySelector('[data-testid="runs-filter"]');
+      const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
+      const rows = () => document.querySelectorAll('tbody tr').length;
+      const time = async (act) => {
+        const t0 = performance.now();
+        act();
+        void document.body.offsetHeight;
+        const ms = performance.now() - t0;
+        await frame();
+        return ms;
+      };
+      const type = (text) => () => {
+        input.value = text;
+        input.dispatchEvent(new Event('input', { bubbles: true }));
+      };
+      const out = { filter: [], unfiltered: [], sort: [], filtered: 0, all: 0 };
+      for (let i = 0; i < 5; i++) {
+        out.filter.push(await time(type('optimizer/name=adam hp3>90 metric/0<2')));
+        out.filtered = rows();
+        out.unfiltered.push(await time(type('')));
+        out.all = rows();
+        out.sort.push(await time(() => (document.querySelector('[data-testid^="sort-m:"]') ?? document.querySelector('[data-testid^="sort-c:"]')).click()));
+      }
+      return out;
+    })()`)) as { filter: number[]; unfiltered: number[]; sort: number[]; filtered: number; all: number };
+    if (!(times.filtered > 0 && times.filtered < times.all))
+      throw new Error(`runs-table bench: the filter left ${times.filtered} of ${times.all} rows`);
+    const med = (xs: number[]) => Number([...xs].sort((a, b) => a - b)[2]!.toFixed(1));
+    return {
+      runs_table_filter_ms: med(times.filter),
+      runs_table_sort_ms: med(times.sort),
+      runs_table_unfiltered_ms: med(times.unfiltered),
+    };
+  } finally {
+    await browser.close();
   }
 }

@@ -6,6 +6,7 @@ import {
   type IngestResponse,
   MAX_BODY_BYTES,
   MAX_JSON_BYTES,
+  type MetricSeries,
   type ProjectList,
   SwanlogError,
 } from '@swanlog/protocol';
@@ -32,14 +33,19 @@ import {
   verifyApiKey,
 } from './auth.js';
 import { createDashboardEvents, type DashboardEvents, eventStreamResponse } from './dashboard-events.js';
-import type { DashboardExperimentList, DashboardServerInfo, ExperimentMeta } from './dashboard-types.js';
+import type {
+  DashboardExperimentList,
+  DashboardServerInfo,
+  ExperimentMeta,
+  MultiKeySeries,
+} from './dashboard-types.js';
 import { handleErrors } from './error-handling.js';
 import { experimentDetails, experimentInfo, experimentListEntry, syncStatus } from './experiment-view.js';
 import { exportFormatOf, exportResponse, storedSeriesPieces } from './export-series.js';
 import { metricSeries } from './metric-series.js';
 import { batchPrefixCheck, parseIngestBatch } from './parse-batch.js';
 import { readBody, readJson, requireContentType } from './read-body.js';
-import { metricKeyOf, metricQueryOf, validateId } from './route-params.js';
+import { metricKeyOf, metricQueryOf, multiKeyQueryOf, validateId } from './route-params.js';
 import { createRunsTable } from './runs-table.js';
 import { requireSameOrigin } from './same-origin.js';
 import { serveUi } from './static-ui.js';
@@ -134,6 +140,18 @@ export function createApp(options: CreateAppOptions): Hono {
   api.get('/experiments/:id/sync', async (c) => {
     const who = await authenticate(storage, c.req.raw, 'read', publicUrl);
     return c.json(await syncStatus(storage, await experimentOf(c, who), Date.now()));
+  });
+
+  // Several keys in one request (the run page's first screen): the same answer per key, in order.
+  api.get('/experiments/:id/metrics', async (c) => {
+    const who = await authenticate(storage, c.req.raw, 'read', publicUrl);
+    const record = await experimentOf(c, who);
+    const { keys, query } = multiKeyQueryOf(c.req.queries('key'), c.req.query());
+    const ref = { workspace: record.workspace, id: record.id };
+    const series: MetricSeries[] = [];
+    for (const key of keys) series.push(await metricSeries(storage, ref, key, query));
+    const answer: MultiKeySeries = { series };
+    return c.json(answer);
   });
 
   api.get('/experiments/:id/metrics/*', async (c) => {

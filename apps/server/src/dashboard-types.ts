@@ -1,4 +1,4 @@
-import type { ExperimentInfo, RunState, ServerInfo } from '@swanlog/protocol';
+import type { ExperimentInfo, MetricSeries, RunState, ServerInfo } from '@swanlog/protocol';
 
 /** `GET /api/v1/server` as both backends answer it: ServerInfo plus which backend this is. */
 export interface DashboardServerInfo extends ServerInfo {
@@ -111,4 +111,9 @@ export interface RunsTable {
   configKeys: string[];
   /** Every metric key of the runs, sorted. */
   metricKeys: string[];
+}
+
+/** `GET /experiments/:id/metrics?key=a&key=b…`: one metrics answer per key, in the order asked. */
+export interface MultiKeySeries {
+  series: MetricSeries[];
 }

@@ -40,6 +40,7 @@ describe('auth', () => {
     { method: 'GET', path: '/api/v1/server', write: false },
     { method: 'GET', path: `/api/v1/experiments/${id}`, write: false },
     { method: 'GET', path: `/api/v1/experiments/${id}/metrics/loss`, write: false },
+    { method: 'GET', path: `/api/v1/experiments/${id}/metrics?key=loss`, write: false },
     { method: 'GET', path: `/api/v1/experiments/${id}/sync`, write: false },
     { method: 'GET', path: '/api/v1/workspaces/ws/projects', write: false },
     { method: 'GET', path: '/api/v1/workspaces/ws/experiments', write: false },
@@ -612,5 +613,32 @@ describe('metrics', () => {
     const raw = await t.request(`/api/v1/experiments/${id}/metrics/train/loss?to=1`);
     assert.equal(raw.status, 200, 'an unencoded / works too');
     assert.equal(raw.body.points.length, 2);
+  });
+
+  test('several keys in one request answer what each key alone answers; bad input is 400 with a hint', async () => {
+    const query = '&maxPoints=7&from=0&to=900&superseded=1';
+    const many = await t.request(`/api/v1/experiments/${id}/metrics?key=train%2Floss&key=odd${query}`);
+    assert.equal(many.status, 200, JSON.stringify(many.body));
+    assert.deepEqual(many.body.series, [
+      (await metrics(id, 'train/loss', `?${query.slice(1)}`)).body,
+      (await metrics(id, 'odd', `?${query.slice(1)}`)).body,
+    ]);
+    const unknown = await t.request(`/api/v1/experiments/${id}/metrics?key=odd&key=no%2Fsuch`);
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.body.code, 'NOT_FOUND');
+    assert.match(unknown.body.message, /no\/such/);
+    const bad = async (qs: string, pattern: RegExp) => {
+      const res = await t.request(`/api/v1/experiments/${id}/metrics${qs}`);
+      assert.equal(res.status, 400, qs);
+      assert.equal(res.body.code, 'BAD_REQUEST', qs);
+      assert.match(res.body.message, pattern, qs);
+      assert.ok(res.body.hint, `a hint for ${qs}`);
+    };
+    await bad('', /no metric key/);
+    await bad('?key=odd&key=odd', /asked for twice/);
+    await bad(`?${Array.from({ length: 101 }, (_, i) => `key=k${i}`).join('&')}`, /101 keys.*at most 100/);
+    await bad('?key=odd&key=train%2Floss&maxPoints=600000', /above 1000000 points/);
+    const range = await t.request(`/api/v1/experiments/${id}/metrics?key=odd&from=5&to=1`);
+    assert.equal(range.status, 400);
   });
 });

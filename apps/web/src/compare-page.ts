@@ -8,7 +8,7 @@ import { MAX_COMPARED } from './route.js';
 import { createNearViewport, markersOf, originOf } from './run-page.js';
 import { runHref } from './runs-page.js';
 import { stateBadge } from './state-badge.js';
-import { chartLogToggle, isLog, readViewSettings, viewControls } from './view-settings.js';
+import { chartLogToggle, isLog, readViewSettings, saveViewSettings, viewControls } from './view-settings.js';
 
 /** A run's color in the compare view: by its position in the `ids` list, so the same link draws the same colors. */
 export function compareColor(position: number): string {
@@ -38,13 +38,14 @@ interface CompareChart {
  */
 export function renderComparePage(root: HTMLElement, ids: string[]): void {
   const view = readViewSettings(location.search);
+  // The shared zoom (a step range), kept in the URL with the other settings.
+  let zoom: { from: number; to: number } | null = view.zoom;
   const legend = h('ul', { class: 'compare-legend', 'data-testid': 'compare-legend' });
   const chartsBox = h('div', { class: 'charts', 'data-testid': 'compare-charts' });
   const configBox = h('section', { class: 'config-section' });
   const status = h('p', { class: 'status', 'data-testid': 'compare-status' });
   const charts = new Map<string, CompareChart>();
   const nearViewport = createNearViewport();
-  let zoom: { from: number; to: number } | null = null;
   let compared: Compared[] = [];
   let showAllConfig = false;
   const redrawAll = () => {
@@ -92,6 +93,8 @@ export function renderComparePage(root: HTMLElement, ids: string[]): void {
       maxLegendLines: 6,
       onZoom: (range) => {
         zoom = range;
+        view.zoom = range;
+        saveViewSettings(view);
         for (const c of charts.values()) c.refresh();
       },
     });

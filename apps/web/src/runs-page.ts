@@ -35,7 +35,7 @@ const BUILTIN: { id: string; label: string }[] = [
   { id: 'lastStep', label: 'last step' },
   { id: 'createdAt', label: 'created' },
 ];
-const PAGE_SIZE = 100;
+const PAGE_SIZE = 50;
 
 /**
  * The runs table (`/`): one request for every run with its flattened config and metric summaries;

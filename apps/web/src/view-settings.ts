@@ -4,7 +4,7 @@ import { h } from './h.js';
 /**
  * The chart settings the run page and the compare view share, kept in the URL so a link shows
  * the same view: `smooth=0.9`, `log=1` (every chart log-scale), `ylog=a,b` / `ylin=a,b` (charts
- * whose scale differs from that), `x=relative|wall`, `clip=1`.
+ * whose scale differs from that), `x=relative|wall`, `clip=1`, `steps=100-500` (the shared zoom).
  */
 export interface ViewSettings {
   smoothing: number;
@@ -14,6 +14,17 @@ export interface ViewSettings {
   exceptions: Set<string>;
   xMode: XMode;
   clip: boolean;
+  /** The step range every chart is zoomed to, or null. */
+  zoom: { from: number; to: number } | null;
+}
+
+/** `steps=A-B` (A ≤ B, whole steps) as a zoom; anything else is no zoom. */
+function parseZoom(text: string | null): { from: number; to: number } | null {
+  const m = /^(\d{1,16})-(\d{1,16})$/.exec(text ?? '');
+  if (!m) return null;
+  const from = Number(m[1]);
+  const to = Number(m[2]);
+  return Number.isSafeInteger(from) && Number.isSafeInteger(to) && from <= to ? { from, to } : null;
 }
 
 export function readViewSettings(search: string): ViewSettings {
@@ -26,6 +37,7 @@ export function readViewSettings(search: string): ViewSettings {
     exceptions: new Set(list.split(',').filter(Boolean)),
     xMode: parseXMode(q.get('x')),
     clip: q.get('clip') === '1',
+    zoom: parseZoom(q.get('steps')),
   };
 }
 
@@ -40,6 +52,7 @@ export function saveViewSettings(v: ViewSettings): void {
   set('ylin', v.logAll && keys ? keys : null);
   set('x', v.xMode === 'step' ? null : v.xMode);
   set('clip', v.clip ? '1' : null);
+  set('steps', v.zoom ? `${v.zoom.from}-${v.zoom.to}` : null);
   const search = q.toString().replace(/%2C/g, ',').replace(/%2F/g, '/');
   history.replaceState(history.state, '', `${location.pathname}${search ? `?${search}` : ''}`);
 }

@@ -265,11 +265,21 @@ describe('dashboard over swanlog watch', () => {
         document.querySelector('[data-testid="chart-acc"] [data-testid="chart-note"]')?.textContent === note,
       lossNote,
     );
+    // The zoom is in the address: a link (here a reload) shows the same step range.
+    assert.equal(new URL(page.url()).searchParams.get('steps'), `${from}-${to}`);
+    await page.goto(page.url());
+    await page.waitForFunction(
+      (note) =>
+        document.querySelector('[data-testid="chart-loss"] [data-testid="chart-note"]')?.textContent === note,
+      lossNote,
+    );
+    assert.equal(Number(await chart.getAttribute('data-points')), zoomed);
     await chart.locator('.u-over').dblclick();
     await page.waitForFunction(
       (n) => document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-points') === String(n),
       all,
     );
+    assert.equal(new URL(page.url()).searchParams.get('steps'), null);
   });
 
   test('log scale changes the y axis, smoothing the drawn line (not the data), and a link restores both', async () => {
@@ -752,6 +762,47 @@ describe('dashboard over swanlog watch', () => {
         document.querySelector('[data-testid="chart-layers/59/norm"]')?.getAttribute('data-points') === '30',
     );
     assert.equal(await page.getByTestId('chart-layers/00/norm').isVisible(), false);
+  });
+
+  test("a run page asks for its first screen's points in one request; each chart draws its own key", async () => {
+    // Key k has k + 3 points: a chart showing another key's series would show another count.
+    const run = await init({ logdir, id: 'web-grid', resume: 'allow', project: 'web-tests', name: 'grid' });
+    for (let s = 0; s < 45; s++) {
+      const row: Record<string, number> = {};
+      for (let k = 0; k < 40; k++) if (s < k + 3) row[`grid/${String(k).padStart(2, '0')}`] = k + s / 100;
+      run.log(row, s);
+    }
+    await run.finish();
+    const requests: string[] = [];
+    const onRequest = (req: { url(): string }) => {
+      const url = new URL(req.url());
+      if (url.pathname.includes('/metrics')) requests.push(url.pathname + url.search);
+    };
+    page.on('request', onRequest);
+    await page.goto('/experiments/web-grid');
+    const first = ['00', '01', '02', '03'];
+    for (const k of first) {
+      await page.waitForFunction(
+        (key) =>
+          document.querySelector(`[data-testid="chart-grid/${key}"]`)?.getAttribute('data-points') ===
+          String(Number(key) + 3),
+        k,
+        { timeout: 15_000 },
+      );
+    }
+    page.off('request', onRequest);
+    const [firstRequest] = requests;
+    assert.ok(firstRequest, 'a metrics request');
+    assert.match(firstRequest, /^\/api\/v1\/experiments\/web-grid\/metrics\?/, requests.join(' '));
+    const keys = new URLSearchParams(firstRequest.split('?')[1]).getAll('key');
+    for (const k of first) assert.ok(keys.includes(`grid/${k}`), `${k} in ${keys.join(',')}`);
+    // Scrolled to, a chart further down draws its own points too.
+    const far = page.getByTestId('chart-grid/39');
+    await page.waitForFunction(() => document.querySelectorAll('figure.chart').length === 40);
+    await far.scrollIntoViewIfNeeded();
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="chart-grid/39"]')?.getAttribute('data-points') === '42',
+    );
   });
 
   test('a run page makes no request outside its backend and no script error (screenshot kept)', async () => {

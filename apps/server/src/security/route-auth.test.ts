@@ -10,7 +10,7 @@ import { createApp } from '../create-app.js';
 import { createDashboardEvents } from '../dashboard-events.js';
 import { SERVER_VERSION } from '../start-server.js';
 import { openSqliteStorage } from '../storage/sqlite-storage.js';
-import { fillPath, labelOf, type RouteEntry, routesOf } from '../test-support/routes.js';
+import { labelOf, type RouteEntry, routesOf, samplePath } from '../test-support/routes.js';
 import { batch, batchHeaders, points, startTestServer, type TestServer } from '../test-support/server.js';
 import { createWatchApp } from '../watch/create-watch-app.js';
 import { startWatch } from '../watch/start-watch.js';
@@ -132,7 +132,7 @@ test('every API route: no key 401, another workspace 404, read key on write 403,
     const label = labelOf(route);
     if (NO_AUTH_ROUTES.has(label)) continue;
     assert.ok(route.path.startsWith('/api/v1/'), `${label}: outside /api/v1 and not a documented exception`);
-    const path = fillPath(route.path, { id: DELETE_ROUTES.has(label) ? doomed : id, ws: 'ws' }, 'loss');
+    const path = samplePath(route, { id: DELETE_ROUTES.has(label) ? doomed : id, ws: 'ws' }, 'loss');
     const example = VALID_BODIES[label]?.() ?? json({});
     const send = (key: string | null, extra: Record<string, string> = {}) =>
       statusOf(
@@ -206,7 +206,7 @@ test('watch mode: every route is a read, no write method answers 2xx, and it bin
     );
     for (const route of watchRoutes.filter((r) => r.method !== 'ALL')) {
       const label = labelOf(route);
-      const path = fillPath(route.path, { id: runId, ws: 'local' }, 'loss');
+      const path = samplePath(route, { id: runId, ws: 'local' }, 'loss');
       if (route.method !== 'GET') {
         // Edits the server allows (metadata, delete) are refused with READ_ONLY, naming why.
         const res = await fetch(`${watch.url}${path}`, {

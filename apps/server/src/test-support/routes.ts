@@ -34,6 +34,16 @@ export function fillPath(pattern: string, params: Record<string, string>, rest: 
     .replace(/\*$/, rest);
 }
 
+/** The query a route needs to answer at all (the multi-key metrics route names its keys). */
+const SAMPLE_QUERIES: Record<string, string> = {
+  'GET /api/v1/experiments/:id/metrics': '?key=loss',
+};
+
+/** `fillPath` plus the query the route needs (see SAMPLE_QUERIES), for the route's method. */
+export function samplePath(route: RouteEntry, params: Record<string, string>, rest: string): string {
+  return fillPath(route.path, params, rest) + (SAMPLE_QUERIES[labelOf(route)] ?? '');
+}
+
 /** The route's own label, e.g. `POST /api/v1/experiments/:id/ingest`. */
 export function labelOf(route: RouteEntry): string {
   return `${route.method} ${route.path}`;

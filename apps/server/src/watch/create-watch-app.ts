@@ -4,10 +4,15 @@ import { API_PREFIX, type ProjectList, SwanlogError } from '@swanlog/protocol';
 import { CHUNK_CODEC_VERSIONS, type RunReader } from '@swanlog/store';
 import { type Context, Hono } from 'hono';
 import { type DashboardEvents, eventStreamResponse } from '../dashboard-events.js';
-import type { DashboardExperimentList, DashboardServerInfo, RunProblem } from '../dashboard-types.js';
+import type {
+  DashboardExperimentList,
+  DashboardServerInfo,
+  MultiKeySeries,
+  RunProblem,
+} from '../dashboard-types.js';
 import { handleErrors } from '../error-handling.js';
 import { exportFormatOf, exportResponse, localSeriesPieces } from '../export-series.js';
-import { metricKeyOf, metricQueryOf, validateId } from '../route-params.js';
+import { metricKeyOf, metricQueryOf, multiKeyQueryOf, validateId } from '../route-params.js';
 import { runsTableOf } from '../runs-table.js';
 import { seriesResponse } from '../series-response.js';
 import { serveUi } from '../static-ui.js';
@@ -146,6 +151,23 @@ export function createWatchApp(options: CreateWatchAppOptions): Hono {
   api.get('/experiments/:id', (c) => c.json(withRun(c, localExperiment)));
 
   api.get('/experiments/:id/details', (c) => c.json(withRun(c, localDetails)));
+
+  // Several keys in one request, read from one open of the run directory.
+  api.get('/experiments/:id/metrics', (c) => {
+    const { keys, query } = multiKeyQueryOf(c.req.queries('key'), c.req.query());
+    const answer: MultiKeySeries = withRun(c, (reader) => {
+      const known = new Set(reader.keys());
+      const missing = keys.find((k) => !known.has(k));
+      if (missing !== undefined)
+        throw new SwanlogError('NOT_FOUND', `run ${reader.meta.id} has no metric ${JSON.stringify(missing)}`);
+      return {
+        series: keys.map((key) =>
+          seriesResponse(reader.series(key, { superseded: query.superseded }), query),
+        ),
+      };
+    });
+    return c.json(answer);
+  });
 
   api.get('/experiments/:id/metrics/*', (c) => {
     const key = metricKeyOf(c.req.raw.url);

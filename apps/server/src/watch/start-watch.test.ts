@@ -193,6 +193,42 @@ test("downsampling keeps each bucket's extremes: the spike, the dip and the NaN 
   );
 });
 
+test('several keys in one request answer what each key alone answers; bad input is 400 with a hint', async () => {
+  const keys: string[] = (await get('/api/v1/experiments/fx-rewound')).body.keys;
+  assert.ok(keys.length >= 1);
+  const qs = 'maxPoints=5&superseded=1';
+  const many = await get(
+    `/api/v1/experiments/fx-rewound/metrics?${keys.map((k) => `key=${encodeURIComponent(k)}`).join('&')}&${qs}`,
+  );
+  assert.equal(many.status, 200, JSON.stringify(many.body));
+  const alone = [];
+  for (const k of keys)
+    alone.push((await get(`/api/v1/experiments/fx-rewound/metrics/${encodeURIComponent(k)}?${qs}`)).body);
+  assert.deepEqual(many.body.series, alone);
+  const big = await get('/api/v1/experiments/big/metrics?key=x&maxPoints=200&from=10&to=19');
+  assert.deepEqual(big.body.series, [
+    (await get('/api/v1/experiments/big/metrics/x?maxPoints=200&from=10&to=19')).body,
+  ]);
+  const unknown = await get('/api/v1/experiments/big/metrics?key=x&key=nope');
+  assert.equal(unknown.status, 404);
+  assert.equal(unknown.body.code, 'NOT_FOUND');
+  assert.match(unknown.body.message, /nope/);
+  const noRun = await get('/api/v1/experiments/no-such-run/metrics?key=x');
+  assert.equal(noRun.status, 404);
+  for (const [path, pattern] of [
+    ['', /no metric key/],
+    ['?key=x&key=x', /asked for twice/],
+    [`?${Array.from({ length: 101 }, (_, i) => `key=k${i}`).join('&')}`, /at most 100/],
+    ['?key=x&key=y&maxPoints=500001', /above 1000000 points/],
+  ] as const) {
+    const res = await get(`/api/v1/experiments/big/metrics${path}`);
+    assert.equal(res.status, 400, path);
+    assert.equal(res.body.code, 'BAD_REQUEST', path);
+    assert.match(res.body.message, pattern, path);
+    assert.ok(res.body.hint, `a hint for ${path}`);
+  }
+});
+
 test('events: points after a live writer flushes, runs after a new run is created', {
   timeout: 60_000,
 }, async () => {
