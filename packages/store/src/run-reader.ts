@@ -144,7 +144,7 @@ export class RunReader {
 
   sessionRows(): SessionRow[] {
     return this.guard(() =>
-      this.runDb.prepare('SELECT * FROM sessions ORDER BY started_at, source').all(),
+      cachedStatement(this.runDb, 'SELECT * FROM sessions ORDER BY started_at, source').all(),
     ) as SessionRow[];
   }
 
@@ -201,7 +201,7 @@ export class RunReader {
 
   configRevisions(): ConfigRevision[] {
     const rows = this.guard(() =>
-      this.runDb.prepare('SELECT rev, ts, source, patch FROM config_revisions ORDER BY rev').all(),
+      cachedStatement(this.runDb, 'SELECT rev, ts, source, patch FROM config_revisions ORDER BY rev').all(),
     ) as { rev: number; ts: number; source: string | null; patch: string }[];
     return rows.map((r) => ({
       revision: r.rev,
@@ -266,7 +266,9 @@ export class RunReader {
   rewinds(): Rewind[] {
     const out: Rewind[] = [];
     for (const w of this.writerFiles()) {
-      const rows = this.guardFile(w, () => w.db.prepare('SELECT seq, ts, step FROM rewinds').all()) as {
+      const rows = this.guardFile(w, () =>
+        cachedStatement(w.db, 'SELECT seq, ts, step FROM rewinds').all(),
+      ) as {
         seq: number;
         ts: number;
         step: number;
@@ -290,7 +292,7 @@ export class RunReader {
           ? 'SELECT id, step_max, ts_min, seq_min FROM chunks'
           : 'SELECT id, step_max, ts_min, seq_min FROM chunks WHERE key_id = ?';
       const rows = this.guardFile(w, () =>
-        keyId === undefined ? w.db.prepare(sql).all() : w.db.prepare(sql).all(keyId),
+        keyId === undefined ? cachedStatement(w.db, sql).all() : cachedStatement(w.db, sql).all(keyId),
       ) as { id: number; step_max: number; ts_min: number; seq_min: number }[];
       for (const r of rows) {
         chunks.push({
@@ -326,7 +328,7 @@ export class RunReader {
     // One statement per writer file, not one per key and file (a 1,000-key run prepared 1,000).
     const summaries = files.map((w) =>
       this.guardFile(w, () =>
-        w.db.prepare('SELECT n, step_min, step_max, seq_min, seq_max FROM chunks WHERE key_id = ?'),
+        cachedStatement(w.db, 'SELECT n, step_min, step_max, seq_min, seq_max FROM chunks WHERE key_id = ?'),
       ),
     );
     let n = 0;
@@ -363,7 +365,7 @@ export class RunReader {
     let total = 0;
     for (const w of this.writerFiles()) {
       const r = this.guardFile(w, () =>
-        w.db.prepare('SELECT coalesce(sum(n), 0) AS n FROM chunks').get(),
+        cachedStatement(w.db, 'SELECT coalesce(sum(n), 0) AS n FROM chunks').get(),
       ) as {
         n: number;
       };
@@ -378,7 +380,7 @@ export class RunReader {
       const keyId = w.keyIds.get(key);
       if (keyId === undefined) continue;
       const rows = this.guardFile(w, () =>
-        w.db.prepare('SELECT id, data FROM chunks WHERE key_id = ? ORDER BY seq_min').all(keyId),
+        cachedStatement(w.db, 'SELECT id, data FROM chunks WHERE key_id = ? ORDER BY seq_min').all(keyId),
       ) as { id: number; data: Buffer }[];
       for (const row of rows) parts.push({ rank: w.rank, ...this.decode(w, row.id, row.data) });
     }
@@ -386,9 +388,9 @@ export class RunReader {
   }
 
   private decodeChunkRow(w: WriterFile, id: number): ReturnType<typeof decodeChunk> {
-    const row = this.guardFile(w, () => w.db.prepare('SELECT data FROM chunks WHERE id = ?').get(id)) as
-      | { data: Buffer }
-      | undefined;
+    const row = this.guardFile(w, () =>
+      cachedStatement(w.db, 'SELECT data FROM chunks WHERE id = ?').get(id),
+    ) as { data: Buffer } | undefined;
     if (row === undefined)
       throw new SwanlogError('RUN_DIR_CORRUPT', `chunk ${id} vanished from ${this.writerPath(w.source)}`);
     return this.decode(w, id, row.data);
@@ -453,15 +455,15 @@ export class RunReader {
   private heartbeat(source: string): number | undefined {
     const w = this.writerFiles().find((f) => f.source === source);
     if (w === undefined) return undefined;
-    const row = this.guardFile(w, () => w.db.prepare('SELECT ts FROM heartbeat WHERE id = 1').get()) as
-      | { ts: number }
-      | undefined;
+    const row = this.guardFile(w, () =>
+      cachedStatement(w.db, 'SELECT ts FROM heartbeat WHERE id = 1').get(),
+    ) as { ts: number } | undefined;
     return row?.ts;
   }
 
   private refreshKeys(w: WriterFile): void {
     const rows = this.guardFile(w, () =>
-      w.db.prepare('SELECT id, name FROM keys WHERE id > ? ORDER BY id').all(w.maxKeyId),
+      cachedStatement(w.db, 'SELECT id, name FROM keys WHERE id > ? ORDER BY id').all(w.maxKeyId),
     ) as {
       id: number;
       name: string;
@@ -594,4 +596,19 @@ function parseSource(meta: Map<string, string>): RunSource | null {
   const source: RunSource = { kind, path: meta.get('source_path') ?? '', id };
   if (offsets !== undefined) source.stepOffsets = JSON.parse(offsets) as Record<string, number>;
   return source;
+}
+
+/**
+ * Prepared statements per open file, reused: a reader answering a run of 100,000 keys one key at
+ * a time prepared the same few statements 100,000 times each (most of an export's time). A file
+ * closed and opened again is a new handle, with statements of its own.
+ */
+const statements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+
+function cachedStatement(db: Database.Database, sql: string): Database.Statement {
+  let byText = statements.get(db);
+  if (byText === undefined) statements.set(db, (byText = new Map()));
+  let stmt = byText.get(sql);
+  if (stmt === undefined) byText.set(sql, (stmt = db.prepare(sql)));
+  return stmt;
 }
