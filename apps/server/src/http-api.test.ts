@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { encodeBatch } from '@swanlog/protocol';
+import { encodeChunk } from '@swanlog/store';
 import { createApiKey, revokeApiKey } from './api-keys.js';
 import {
   batch,
@@ -342,6 +344,66 @@ describe('experiments', () => {
     assert.deepEqual(info.body.keys, ['acc', 'train/loss']);
     assert.equal(info.body.lastStep, 1);
     assert.equal(info.body.state, 'finished');
+  });
+
+  test('ingest: small chunks after a large one of the same key (one batch, then the next) read back whole and in order', async () => {
+    // A received chunk of 512 points or more is stored as received; the small ones after it are
+    // appended to it, which decodes it again from its bytes.
+    const id = await newExperiment();
+    const rows = (from: number, n: number): [number, number, number][] =>
+      Array.from({ length: n }, (_, i) => [from + i, Math.fround(Math.sin(from + i)), from + i + 1]);
+    const first = batch([
+      {
+        source: 's1',
+        fromSeq: -1,
+        toSeq: 610,
+        chunks: [
+          { key: 'k', points: points(rows(0, 600)) },
+          { key: 'k', points: points(rows(600, 10)) },
+        ],
+      },
+    ]);
+    assert.deepEqual((await ingest(id, first)).body, { watermarks: { s1: 610 }, stored: 610 });
+    const second = batch([
+      { source: 's1', fromSeq: 610, toSeq: 615, chunks: [{ key: 'k', points: points(rows(610, 5)) }] },
+    ]);
+    assert.deepEqual((await ingest(id, second)).body, { watermarks: { s1: 615 }, stored: 5 });
+    const res = await metrics(id, 'k', '?maxPoints=10000');
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(
+      res.body.points.map((p: { step: number; value: number }) => [p.step, p.value]),
+      rows(0, 615).map(([step, value]) => [step, value]),
+    );
+  });
+
+  test('ingest: a chunk holding more points than its batch header says is 400 naming the key, and nothing is stored', async () => {
+    const id = await newExperiment();
+    const blob = encodeChunk(
+      points([
+        [0, 1, 1],
+        [1, 2, 2],
+        [2, 3, 3],
+        [3, 4, 4],
+      ]),
+    );
+    const header = {
+      sources: [
+        {
+          source: 's1',
+          fromSeq: -1,
+          toSeq: 4,
+          session: session(),
+          rewinds: [],
+          chunks: [{ key: 'k', n: 3, bytes: blob.length }],
+        },
+      ],
+    };
+    const res = await ingest(id, encodeBatch(header, [blob]));
+    assert.equal(res.status, 400);
+    assert.equal(res.body.code, 'BAD_REQUEST');
+    assert.match(res.body.message, /key "k".*holds 4 points, header says 3/);
+    const sync = await t.request(`/api/v1/experiments/${id}/sync`, { key: t.readKey });
+    assert.deepEqual(sync.body.watermarks, {});
   });
 
   test('state: an open session is running while its heartbeat is fresh, crashed after', async () => {

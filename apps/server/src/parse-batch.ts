@@ -9,15 +9,20 @@ import {
   sliceBlobs,
 } from '@swanlog/protocol';
 import { batchHeaderSchema } from '@swanlog/protocol/schemas';
-import { type ChunkPoints, decodeChunk } from '@swanlog/store';
+import { type ChunkPoints, ChunkScratch, decodeChunk } from '@swanlog/store';
+import { chunkFacts, copyPoints, MERGE_RECEIVED_BELOW_POINTS } from './ingest-chunk.js';
 import { type BodyPrefixCheck, validate } from './read-body.js';
 import type { IngestSource } from './storage/storage.js';
+
+/** The columns every received chunk is decoded into (parsing is synchronous: one batch at a time). */
+const scratch = new ChunkScratch();
 
 /**
  * Decodes and checks an ingest batch completely before anything is stored: framing, header,
  * every chunk (checksum, point count, each point's seq within (fromSeq, toSeq], steps and
  * timestamps non-negative safe integers) and every rewind's seq. Throws BAD_REQUEST naming the
- * source and key at fault.
+ * source and key at fault. Each chunk's summary columns and block summaries are computed while it
+ * is decoded, so a large chunk's points need not be kept until it is stored.
  */
 export function parseIngestBatch(body: Buffer): IngestSource[] {
   let header: BatchHeader;
@@ -52,9 +57,13 @@ export function parseIngestBatch(body: Buffer): IngestSource[] {
             cause,
           },
         );
-      let points: ReturnType<typeof decodeChunk>;
+      // The count the chunk claims, checked before decoding allocates room for it.
+      const claimed =
+        blob.byteLength >= 8 ? Buffer.from(blob.buffer, blob.byteOffset, 8).readUInt32LE(4) : c.n;
+      if (claimed !== c.n) throw fail(`holds ${claimed} points, header says ${c.n}`);
+      let points: ChunkPoints;
       try {
-        points = decodeChunk(blob);
+        points = decodeChunk(blob, scratch);
       } catch (error) {
         throw fail((error as Error).message, error);
       }
@@ -68,7 +77,12 @@ export function parseIngestBatch(body: Buffer): IngestSource[] {
           throw fail(`step ${step} is not a non-negative safe integer`);
         throw fail(`timestamp ${points.ts[bad]} is not a safe integer`);
       }
-      return { key: c.key, points, encoded: blob };
+      // The points decoded here are overwritten by the next chunk's: kept (copied) only for a
+      // chunk small enough to be appended to another; the rest is stored as received.
+      const facts = chunkFacts(points);
+      return points.steps.length < MERGE_RECEIVED_BELOW_POINTS
+        ? { key: c.key, points: copyPoints(points), encoded: blob, facts }
+        : { key: c.key, encoded: blob, facts };
     });
     return {
       source: s.source,

@@ -775,8 +775,10 @@ describe('dashboard over swanlog watch', () => {
     await run.finish();
     const requests: string[] = [];
     const onRequest = (req: { url(): string }) => {
+      // Only this run's requests: the previous test's page may still have one in flight.
       const url = new URL(req.url());
-      if (url.pathname.includes('/metrics')) requests.push(url.pathname + url.search);
+      if (url.pathname.startsWith('/api/v1/experiments/web-grid/') && url.pathname.includes('/metrics'))
+        requests.push(url.pathname + url.search);
     };
     page.on('request', onRequest);
     await page.goto('/experiments/web-grid');

@@ -228,19 +228,53 @@ function narrowToFloat32(values: Float64Array, n: number): Uint32Array | null {
   return new Uint32Array(narrow.buffer, 0, n);
 }
 
-/** Decodes a chunk; throws ChunkDecodeError when the bytes are not a sound chunk. */
-export function decodeChunk(data: Uint8Array): ChunkPoints {
+/**
+ * Columns a caller lends decodeChunk to decode into, grown as needed: a reader that checks or
+ * summarises chunk after chunk and keeps none of their points allocates nothing per chunk.
+ */
+export class ChunkScratch {
+  private cap = 0;
+  private cols: ChunkPoints = emptyPoints(0);
+
+  /** Views of the first n points of each column (valid until the next call). */
+  take(n: number): ChunkPoints {
+    if (n > this.cap) {
+      this.cap = Math.max(n, this.cap * 2);
+      this.cols = emptyPoints(this.cap);
+    }
+    const c = this.cols;
+    return {
+      steps: c.steps.subarray(0, n),
+      values: c.values.subarray(0, n),
+      ts: c.ts.subarray(0, n),
+      seqs: c.seqs.subarray(0, n),
+    };
+  }
+}
+
+function emptyPoints(n: number): ChunkPoints {
+  return {
+    steps: new Float64Array(n),
+    values: new Float64Array(n),
+    ts: new Float64Array(n),
+    seqs: new Float64Array(n),
+  };
+}
+
+/**
+ * Decodes a chunk; throws ChunkDecodeError when the bytes are not a sound chunk. With `scratch`,
+ * the points are views of its columns, overwritten by the next decode into it.
+ */
+export function decodeChunk(data: Uint8Array, scratch?: ChunkScratch): ChunkPoints {
   const n = checkChunk(data);
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const flags = buf.readUInt8(1);
   const absolute = (flags & FLAG_ABSOLUTE_STEPS) !== 0;
-  const values = new Float64Array(n);
+  const { steps, values, ts, seqs } = scratch === undefined ? emptyPoints(n) : scratch.take(n);
   const valuesEnd = valueStreamEnd(buf, n);
-  if (buf[0] === 1) new Uint8Array(values.buffer).set(buf.subarray(HEADER, valuesEnd));
+  if (buf[0] === 1)
+    new Uint8Array(values.buffer, values.byteOffset, n * 8).set(buf.subarray(HEADER, valuesEnd));
   else decodeValues(buf, valuesEnd, n, values);
-  const steps = new Float64Array(n);
-  const ts = new Float64Array(n);
-  const seqs = new Float64Array(n);
   const cursor = { pos: valuesEnd };
   if (absolute) for (let i = 0; i < n; i++) steps[i] = readVarint(buf, cursor);
   else readStream(buf, cursor, steps, n, (flags & FLAG_RLE_STEPS) !== 0, true);
@@ -250,6 +284,9 @@ export function decodeChunk(data: Uint8Array): ChunkPoints {
   return { steps, values, ts, seqs };
 }
 
+/** decodeValues' float32 patterns, reused for every chunk. */
+let f32Decoded = new Float32Array(0);
+
 function decodeValues(buf: Buffer, end: number, n: number, out: Float64Array): void {
   const encoding = buf[2]!;
   if (encoding === VALUES_RAW) {
@@ -258,9 +295,9 @@ function decodeValues(buf: Buffer, end: number, n: number, out: Float64Array): v
   } else if (encoding === VALUES_XOR64) {
     decodeXor64(buf, HEADER, end, n, new Uint32Array(out.buffer, out.byteOffset, n * 2));
   } else if (encoding === VALUES_XOR32) {
-    const narrow = new Float32Array(n);
-    decodeXor32(buf, HEADER, end, n, new Uint32Array(narrow.buffer));
-    out.set(narrow);
+    if (f32Decoded.length < n) f32Decoded = new Float32Array(Math.max(n, f32Decoded.length * 2));
+    decodeXor32(buf, HEADER, end, n, new Uint32Array(f32Decoded.buffer, 0, n));
+    out.set(f32Decoded.subarray(0, n));
   } else {
     const cursor = { pos: HEADER };
     readStream(buf, cursor, out, n, encoding === VALUES_INT_RLE, true);
@@ -381,8 +418,7 @@ function writeStream(
   return pos;
 }
 
-/** Reads n values of a delta stream (plain or run-length encoded) and integrates them into `out`. */
-/** Reads a delta stream of n values into `out`. */
+/** Reads a delta stream of n values (plain or run-length encoded) and integrates them into `out`. */
 function readStream(
   buf: Buffer,
   cursor: { pos: number },
@@ -392,17 +428,31 @@ function readStream(
   zigzag: boolean,
 ): void {
   let prev = 0;
-  const undo = (v: number) => (zigzag ? (v % 2 === 0 ? v / 2 : -(v + 1) / 2) : v);
   if (!rle) {
+    let pos = cursor.pos;
+    const len = buf.length;
     for (let i = 0; i < n; i++) {
-      prev += undo(readVarint(buf, cursor));
+      // Most deltas take one byte: read those without a call.
+      let v: number;
+      const b = pos < len ? buf[pos]! : 128;
+      if (b < 128) {
+        v = b;
+        pos++;
+      } else {
+        cursor.pos = pos;
+        v = readVarint(buf, cursor);
+        pos = cursor.pos;
+      }
+      prev += zigzag ? (v % 2 === 0 ? v / 2 : -(v + 1) / 2) : v;
       out[i] = prev;
     }
+    cursor.pos = pos;
     return;
   }
   let i = 0;
   while (i < n) {
-    const d = undo(readVarint(buf, cursor));
+    const v = readVarint(buf, cursor);
+    const d = zigzag ? (v % 2 === 0 ? v / 2 : -(v + 1) / 2) : v;
     const run = readVarint(buf, cursor);
     if (run < 1 || i + run > n) throw new ChunkDecodeError('chunk has a run past its point count');
     for (const end = i + run; i < end; i++) {

@@ -3,6 +3,7 @@ export {
   CHUNK_CODEC_VERSION,
   CHUNK_CODEC_VERSIONS,
   ChunkDecodeError,
+  ChunkScratch,
   checkChunk,
   chunkSeqRange,
   decodeChunk,

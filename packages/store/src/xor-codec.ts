@@ -292,33 +292,88 @@ export function encodeXor32(bits: Uint32Array, n: number, buf: Uint8Array, pos: 
   return w.finish();
 }
 
+/**
+ * The stream [pos, end) as big-endian 32-bit words, with two zero words after it, in a reused
+ * buffer: a decoder reads any field of up to 32 bits at bit position p from words p >>> 5 and the
+ * one after, without a call or a bounds check per field.
+ */
+function wordsOf(buf: Uint8Array, pos: number, end: number): Int32Array {
+  const count = ((end - pos + 3) >>> 2) + 2;
+  if (wordScratch.length < count) wordScratch = new Int32Array(Math.max(count, wordScratch.length * 2));
+  const words = wordScratch;
+  let w = 0;
+  let p = pos;
+  for (; p + 4 <= end; p += 4)
+    words[w++] = (buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!;
+  if (p < end) {
+    let last = 0;
+    for (let i = 0; i < 4; i++) last = (last << 8) | (p + i < end ? buf[p + i]! : 0);
+    words[w++] = last;
+  }
+  words[w] = 0;
+  words[w + 1] = 0;
+  return words;
+}
+let wordScratch = new Int32Array(1024);
+
+/** The `k` (1..32) bits at bit position p of `words` (see wordsOf), as an unsigned number. */
+function bitsAt(words: Int32Array, p: number, k: number): number {
+  const w = p >>> 5;
+  const off = p & 31;
+  // (x >>> 1) >>> (31 - off) is x >>> (32 - off), defined for off = 0 too (it gives 0).
+  const v = (words[w]! << off) | ((words[w + 1]! >>> 1) >>> (31 - off));
+  return v >>> (32 - k);
+}
+
+/** Fails unless the stream of `bits` bits ends at bit p: at most 7 zero bits of padding after it. */
+function finishAt(buf: Uint8Array, end: number, bits: number, p: number): void {
+  if (p > bits) throw new ChunkDecodeError('chunk value stream ends early');
+  const left = bits - p;
+  if (left >= 8 || (left > 0 && (buf[end - 1]! & ((1 << left) - 1)) !== 0))
+    throw new ChunkDecodeError('chunk value stream has trailing bits');
+}
+
 /** Decodes n 32-bit patterns from [pos, end) into out. */
 export function decodeXor32(buf: Uint8Array, pos: number, end: number, n: number, out: Uint32Array): void {
   if (n === 0) {
     if (pos !== end) throw new ChunkDecodeError('chunk value stream has trailing bits');
     return;
   }
-  const r = new BitReader(buf, pos, end);
-  let prev = r.get32(32);
+  const bits = (end - pos) * 8;
+  if (bits < 32) throw new ChunkDecodeError('chunk value stream ends early');
+  const words = wordsOf(buf, pos, end);
+  let prev = words[0]! >>> 0;
+  let p = 32;
   out[0] = prev;
   let stored = -1;
   for (let i = 1; i < n; i++) {
-    const flag = r.get(2);
-    if (flag === 0) stored = -1;
-    else if (flag === 1) {
-      const lead = LEAD_32[r.get(3)]!;
-      const len = r.get(5);
+    // Every value takes 2 to 40 bits: past the end by more than 40 bits, stop reading zeros.
+    if (p > bits) throw new ChunkDecodeError('chunk value stream ends early');
+    const head = bitsAt(words, p, 10);
+    const flag = head >>> 8;
+    if (flag === 0) {
+      p += 2;
+      stored = -1;
+    } else if (flag === 1) {
+      const lead = LEAD_32[(head >>> 5) & 7]!;
+      const len = head & 31;
       const tz = 32 - lead - len;
       if (len === 0 || tz <= 5) throw new ChunkDecodeError('chunk value stream has a bad centre length');
-      prev = (prev ^ (r.get32(len) << tz)) >>> 0;
+      prev = (prev ^ (bitsAt(words, p + 10, len) << tz)) >>> 0;
+      p += 10 + len;
       stored = -1;
     } else {
-      if (flag === 3) stored = LEAD_32[r.get(3)]!;
-      else if (stored < 0)
+      if (flag === 3) {
+        stored = LEAD_32[(head >>> 5) & 7]!;
+        p += 5;
+      } else if (stored < 0)
         throw new ChunkDecodeError('chunk value stream reuses a leading-zero count it never set');
-      prev = (prev ^ r.get32(32 - stored)) >>> 0;
+      else p += 2;
+      const m = 32 - stored;
+      prev = (prev ^ bitsAt(words, p, m)) >>> 0;
+      p += m;
     }
     out[i] = prev;
   }
-  r.finish();
+  finishAt(buf, end, bits, p);
 }

@@ -1,9 +1,9 @@
 import { type ExperimentSource, type SessionInfo, SwanlogError } from '@swanlog/protocol';
-import { type ChunkPoints, decodeChunk, encodeChunk, generateRunId } from '@swanlog/store';
+import { generateRunId } from '@swanlog/store';
 import pg from 'pg';
 import { ulid } from 'ulid';
-import { blocksFromBytes, blocksToBytes, summarizeBlocks } from '../block-summary.js';
-import { appendsTo } from './sqlite-storage.js';
+import { blocksFromBytes } from '../block-summary.js';
+import { chunkRowData, chunksByKey, planChunkRows, pointCount } from '../ingest-chunk.js';
 import type {
   ApiKeyRecord,
   ChunkRecord,
@@ -679,9 +679,8 @@ class PostgresStorage implements Storage {
 }
 
 /**
- * Stores a batch's chunks of one (source, key) as the SQLite backend does (see its
- * `storeChunks`): each is appended to the chunk before it while `appendsTo` says so, else
- * starts a new chunk. The source's row is locked by the caller.
+ * Stores a batch's chunks of one (source, key) as the SQLite backend does (planChunkRows). The
+ * source's row is locked by the caller.
  */
 async function storeChunks(
   q: Query,
@@ -696,72 +695,22 @@ async function storeChunks(
       [pk, source, key],
     )
   ).rows[0] as Required<ChunkRow> | undefined;
-  let open: OpenChunk | undefined =
-    last === undefined ? undefined : { id: last.id, stored: last.data, parts: [], n: last.n };
-  let stored = 0;
-  for (const c of chunks) {
-    const n = c.points.steps.length;
-    stored += n;
-    if (open !== undefined && appendsTo(open.n, n)) {
-      open.parts.push(c.points);
-      open.n += n;
-      open.encoded = undefined;
+  for (const plan of planChunkRows(last, chunks)) {
+    const { columns: c, data, blocks } = chunkRowData(plan, plan.id === undefined ? undefined : last!.data);
+    const columns = [c.n, c.stepMin, c.stepMax, c.tsMin, c.tsMax, c.seqMin, c.seqMax];
+    if (plan.id !== undefined) {
+      await q(
+        'UPDATE chunks SET n = $1, step_min = $2, step_max = $3, ts_min = $4, ts_max = $5, seq_min = $6, seq_max = $7, data = $8, blocks = $9 WHERE id = $10',
+        [...columns, data, blocks, plan.id],
+      );
       continue;
     }
-    if (open !== undefined) await writeChunk(q, pk, source, key, open);
-    open = { id: undefined, stored: undefined, parts: [c.points], n, encoded: c.encoded };
-  }
-  if (open !== undefined) await writeChunk(q, pk, source, key, open);
-  return stored;
-}
-
-/** Inserts a new chunk or rewrites a stored one that took points; a stored one that took none stays. */
-async function writeChunk(
-  q: Query,
-  pk: number,
-  source: string,
-  key: string,
-  chunk: OpenChunk,
-): Promise<void> {
-  if (chunk.parts.length === 0) return;
-  const parts = chunk.stored === undefined ? chunk.parts : [decodeChunk(chunk.stored), ...chunk.parts];
-  const points = parts.length === 1 ? parts[0]! : concatPoints(parts);
-  const sum = summarize(points);
-  const data =
-    chunk.encoded === undefined
-      ? Buffer.from(encodeChunk(points))
-      : Buffer.from(chunk.encoded.buffer, chunk.encoded.byteOffset, chunk.encoded.byteLength);
-  const blocks = blocksToBytes(summarizeBlocks(points));
-  const columns = [sum.n, sum.stepMin, sum.stepMax, sum.tsMin, sum.tsMax, sum.seqMin, sum.seqMax];
-  if (chunk.id !== undefined) {
     await q(
-      'UPDATE chunks SET n = $1, step_min = $2, step_max = $3, ts_min = $4, ts_max = $5, seq_min = $6, seq_max = $7, data = $8, blocks = $9 WHERE id = $10',
-      [...columns, data, blocks, chunk.id],
+      'INSERT INTO chunks (exp, source, key, n, step_min, step_max, ts_min, ts_max, seq_min, seq_max, data, blocks) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)',
+      [pk, source, key, ...columns, data, blocks],
     );
-    return;
   }
-  await q(
-    'INSERT INTO chunks (exp, source, key, n, step_min, step_max, ts_min, ts_max, seq_min, seq_max, data, blocks) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)',
-    [pk, source, key, ...columns, data, blocks],
-  );
-}
-
-interface OpenChunk {
-  id: number | undefined;
-  stored: Buffer | undefined;
-  parts: ChunkPoints[];
-  n: number;
-  encoded?: Uint8Array | undefined;
-}
-
-function chunksByKey(chunks: IngestChunk[]): Map<string, IngestChunk[]> {
-  const out = new Map<string, IngestChunk[]>();
-  for (const c of chunks) {
-    const list = out.get(c.key);
-    if (list === undefined) out.set(c.key, [c]);
-    else list.push(c);
-  }
-  return out;
+  return chunks.reduce((n, ch) => n + pointCount(ch), 0);
 }
 
 /** A session record replaces the stored one unless it is older (ended beats open, then later signs of life). */
@@ -781,40 +730,6 @@ function watermarks(
   ))
     if (session !== null) out[source] = watermark;
   return out;
-}
-
-function concatPoints(parts: ChunkPoints[]): ChunkPoints {
-  const n = parts.reduce((sum, p) => sum + p.steps.length, 0);
-  const join = (field: keyof ChunkPoints) => {
-    const out = new Float64Array(n);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p[field], at);
-      at += p[field].length;
-    }
-    return out;
-  };
-  return { steps: join('steps'), values: join('values'), ts: join('ts'), seqs: join('seqs') };
-}
-
-function summarize(p: ChunkPoints) {
-  const n = p.steps.length;
-  let stepMin = Number.POSITIVE_INFINITY;
-  let stepMax = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < n; i++) {
-    const s = p.steps[i]!;
-    if (s < stepMin) stepMin = s;
-    if (s > stepMax) stepMax = s;
-  }
-  return {
-    n,
-    stepMin,
-    stepMax,
-    tsMin: p.ts[0]!,
-    tsMax: p.ts[n - 1]!,
-    seqMin: p.seqs[0]!,
-    seqMax: p.seqs[n - 1]!,
-  };
 }
 
 function runExists(workspace: string, id: string): SwanlogError {

@@ -1,10 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type SessionInfo, SwanlogError } from '@swanlog/protocol';
-import { type ChunkPoints, decodeChunk, encodeChunk, generateRunId } from '@swanlog/store';
+import { decodeChunk, generateRunId } from '@swanlog/store';
 import Database from 'better-sqlite3';
 import { ulid } from 'ulid';
 import { blocksFromBytes, blocksToBytes, summarizeBlocks } from '../block-summary.js';
+import { chunkRowData, chunksByKey, planChunkRows, pointCount } from '../ingest-chunk.js';
 import type {
   ApiKeyRecord,
   ChunkRecord,
@@ -36,24 +37,6 @@ import {
 
 /** File name of the server database inside the data directory. */
 export const SQLITE_FILE = 'server.sqlite';
-/** A stored chunk takes the points of the next upload of its (source, key) while it is this small. */
-export const MERGE_BELOW_POINTS = 4096;
-/** Merged chunks stay within this many points (as the local writer's chunks do). */
-export const MAX_MERGED_POINTS = 65_536;
-/**
- * A received chunk of this many points or more is stored as a row of its own, never appended to
- * another: merging exists for the small chunks of live uploads, and a chunk this size already
- * makes a row's overhead negligible (the local writer counts a chunk of over half its 1,024-point
- * merge limit as done too). Appending those cost a decode, re-encode and rewrite of the growing
- * chunk per batch: a 1,000-key run's 1,000-point chunks were each rewritten about 3 times.
- */
-export const MERGE_RECEIVED_BELOW_POINTS = 512;
-
-/** Whether a received chunk of `n` points is appended to the open chunk of `openN` points. */
-export function appendsTo(openN: number, n: number): boolean {
-  return openN < MERGE_BELOW_POINTS && n < MERGE_RECEIVED_BELOW_POINTS && openN + n <= MAX_MERGED_POINTS;
-}
-
 /** Pages the write-ahead log may reach before a commit checkpoints it (32 MiB of 4 KiB pages). */
 const WAL_CAP_PAGES = 8192;
 /** Quiet time after an upload before the write-ahead log is checkpointed. */
@@ -581,79 +564,23 @@ class SqliteStorage implements Storage {
     return id;
   }
 
-  /**
-   * Stores a batch's chunks of one (source, key) in order: each is appended to the chunk before it
-   * (the last stored one, then those of this batch) while that holds fewer than MERGE_BELOW_POINTS
-   * and the chunk itself fewer than MERGE_RECEIVED_BELOW_POINTS (appendsTo), else starts a new
-   * chunk. The chunks that grow are assembled in memory and written once, so 100,000 one-point
-   * chunks cost one decode of the stored chunk and one encode per row written, not a decode and
-   * re-encode each. Returns the points stored.
-   */
+  /** Stores a batch's chunks of one (source, key) as planChunkRows says; returns the points stored. */
   private storeChunks(pk: number, source: string, key: string, chunks: IngestChunk[]): number {
     const last = this.s.lastChunk.get(pk, source, key) as { id: number; n: number } | undefined;
-    let open: OpenChunk | undefined =
-      last === undefined ? undefined : { id: last.id, stored: true, parts: [], n: last.n };
-    let stored = 0;
-    for (const c of chunks) {
-      const n = c.points.steps.length;
-      stored += n;
-      if (open !== undefined && appendsTo(open.n, n)) {
-        open.parts.push(c.points);
-        open.n += n;
-        open.encoded = undefined;
+    for (const plan of planChunkRows(last, chunks)) {
+      const stored = plan.id === undefined ? undefined : (this.s.chunkData.get(pk, plan.id) as Buffer);
+      const { columns: c, data, blocks } = chunkRowData(plan, stored);
+      const columns = [c.n, c.stepMin, c.stepMax, c.tsMin, c.tsMax, c.seqMin, c.seqMax] as const;
+      if (plan.id !== undefined) {
+        this.s.updateChunk.run(...columns, data, plan.id);
+        this.s.upsertBlocks.run(plan.id, blocks);
         continue;
       }
-      if (open !== undefined) this.writeChunk(pk, source, key, open);
-      open = { id: undefined, stored: false, parts: [c.points], n, encoded: c.encoded };
+      const inserted = this.s.insertChunk.run(pk, source, key, ...columns, data);
+      this.s.upsertBlocks.run(inserted.lastInsertRowid, blocks);
     }
-    if (open !== undefined) this.writeChunk(pk, source, key, open);
-    return stored;
+    return chunks.reduce((n, c) => n + pointCount(c), 0);
   }
-
-  /** Inserts a new chunk or rewrites a stored one that took points; a stored one that took none stays. */
-  private writeChunk(pk: number, source: string, key: string, chunk: OpenChunk): void {
-    if (chunk.parts.length === 0) return;
-    const parts = chunk.stored
-      ? [decodeChunk(this.s.chunkData.get(pk, chunk.id) as Buffer), ...chunk.parts]
-      : chunk.parts;
-    const points = parts.length === 1 ? parts[0]! : concatPoints(parts);
-    const sum = summarize(points);
-    const data =
-      chunk.encoded === undefined
-        ? encodeChunk(points)
-        : Buffer.from(chunk.encoded.buffer, chunk.encoded.byteOffset, chunk.encoded.byteLength);
-    const blocks = blocksToBytes(summarizeBlocks(points));
-    const columns = [sum.n, sum.stepMin, sum.stepMax, sum.tsMin, sum.tsMax, sum.seqMin, sum.seqMax] as const;
-    if (chunk.id !== undefined) {
-      this.s.updateChunk.run(...columns, data, chunk.id);
-      this.s.upsertBlocks.run(chunk.id, blocks);
-      return;
-    }
-    const inserted = this.s.insertChunk.run(pk, source, key, ...columns, data);
-    this.s.upsertBlocks.run(inserted.lastInsertRowid, blocks);
-  }
-}
-
-/** A chunk being filled by one ingest: a stored row (`id`, `stored`) or a new one, and what it takes. */
-interface OpenChunk {
-  id: number | undefined;
-  /** A stored row (its data is read and decoded only when points are appended to it). */
-  stored: boolean;
-  parts: ChunkPoints[];
-  n: number;
-  /** The chunk as received, while it is a single received chunk that nothing was appended to. */
-  encoded?: Uint8Array | undefined;
-}
-
-/** A source's chunks grouped by key, each key's in batch order. */
-function chunksByKey(chunks: IngestChunk[]): Map<string, IngestChunk[]> {
-  const out = new Map<string, IngestChunk[]>();
-  for (const c of chunks) {
-    const list = out.get(c.key);
-    if (list === undefined) out.set(c.key, [c]);
-    else list.push(c);
-  }
-  return out;
 }
 
 /** A session record replaces the stored one unless it is older (ended beats open, then later signs of life). */
@@ -668,45 +595,6 @@ function watermarks(current: Map<string, { watermark: number }>): Record<string,
   for (const [source, { watermark }] of [...current].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
     out[source] = watermark;
   return out;
-}
-
-/** The points of `parts` one after another, copied once. */
-function concatPoints(parts: ChunkPoints[]): ChunkPoints {
-  const n = parts.reduce((sum, p) => sum + p.steps.length, 0);
-  const join = (field: keyof ChunkPoints) => {
-    const out = new Float64Array(n);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p[field], at);
-      at += p[field].length;
-    }
-    return out;
-  };
-  return { steps: join('steps'), values: join('values'), ts: join('ts'), seqs: join('seqs') };
-}
-
-/**
- * A chunk's summary columns. Timestamps and sequence numbers never decrease within a chunk (the
- * codec stores them as non-negative deltas), so their ranges are the first and last points'.
- */
-function summarize(p: ChunkPoints) {
-  const n = p.steps.length;
-  let stepMin = Number.POSITIVE_INFINITY;
-  let stepMax = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < n; i++) {
-    const s = p.steps[i]!;
-    if (s < stepMin) stepMin = s;
-    if (s > stepMax) stepMax = s;
-  }
-  return {
-    n,
-    stepMin,
-    stepMax,
-    tsMin: p.ts[0]!,
-    tsMax: p.ts[n - 1]!,
-    seqMin: p.seqs[0]!,
-    seqMax: p.seqs[n - 1]!,
-  };
 }
 
 function message(error: unknown): string {

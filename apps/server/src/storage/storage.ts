@@ -1,5 +1,6 @@
 import type { ExperimentSource, KeyScope, SessionInfo } from '@swanlog/protocol';
 import type { ChunkPoints } from '@swanlog/store';
+import type { ChunkFacts } from '../ingest-chunk.js';
 
 /** A value or a promise of it: SQLite answers synchronously, PostgreSQL will not. */
 export type MaybePromise<T> = T | Promise<T>;
@@ -67,12 +68,19 @@ export interface SourceRecord {
   session: SessionInfo;
 }
 
-/** The decoded, checked points of one chunk of an ingest batch. */
+/**
+ * One checked chunk of an ingest batch: its points, or its received bytes (checked to decode to
+ * sound points) with the facts stored beside it. A parsed batch keeps the points only of chunks
+ * small enough to be appended to another (`appendsTo`); a larger one is decoded again only in the
+ * rare case that a small one is appended to it.
+ */
 export interface IngestChunk {
   key: string;
-  points: ChunkPoints;
-  /** The chunk as received, when it was checked to decode to `points`: stored as is. */
+  points?: ChunkPoints;
+  /** The chunk as received, stored as is when nothing is appended to it. */
   encoded?: Uint8Array;
+  /** Its summary columns and block summaries, when computed while its batch was checked. */
+  facts?: ChunkFacts;
 }
 
 export interface IngestSource {
