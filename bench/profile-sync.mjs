@@ -67,4 +67,5 @@ for (let r = 0; r < reps; r++) {
 }
 server.kill('SIGTERM');
 await once(server, 'exit');
-rmSync(work, { recursive: true, force: true });
+if (process.env.KEEP) console.log(`kept ${work}`);
+else rmSync(work, { recursive: true, force: true });

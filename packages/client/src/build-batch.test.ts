@@ -79,8 +79,8 @@ describe('buildBatch', () => {
       parsed.sources[0]!.chunks.map((c) => c.n),
       [3, 3, 2],
     );
-    assert.ok(Buffer.from(blobs[0]!).equals(k.chunks[0]!.data));
-    assert.ok(Buffer.from(blobs[1]!).equals(k.chunks[1]!.data));
+    assert.ok(Buffer.from(blobs[0]!).equals(k.chunks[0]!.data!));
+    assert.ok(Buffer.from(blobs[1]!).equals(k.chunks[1]!.data!));
     assert.deepEqual([...decodeChunk(blobs[2]!).seqs], [7, 8], 'the cut chunk carries only (0, 8]');
   });
 

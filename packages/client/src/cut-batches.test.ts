@@ -106,7 +106,7 @@ describe('cutBatches', () => {
   test('the byte budget bounds a batch too, header entries included', () => {
     const seqs = Array.from({ length: 1000 }, (_, i) => i);
     const keys = [key('a', seqs, 100)];
-    const chunkBytes = Math.max(...keys[0]!.chunks.map((c) => c.data.length)) + 46;
+    const chunkBytes = Math.max(...keys[0]!.chunks.map((c) => c.data!.length)) + 46;
     const batches = cutBatches(keys, -1, 999, { points: 1_000_000, bytes: chunkBytes * 3 });
     assert.deepEqual(
       batches.map(([, to]) => to),

@@ -9,8 +9,26 @@ export interface PendingChunk {
   n: number;
   seqMin: number;
   seqMax: number;
-  data: Buffer;
-  points?: ChunkPoints;
+  /** The chunk's bytes; absent until `fetch` reads them (a snapshot read lazily). */
+  data?: Buffer | undefined;
+  /** Reads (and checks) the bytes of a chunk read lazily. */
+  fetch?: () => Buffer;
+  /** Length of the bytes, known before they are read. */
+  bytes?: number;
+  points?: ChunkPoints | undefined;
+}
+
+/** The chunk's bytes, read now if they were not yet. */
+export function dataOf(c: PendingChunk): Buffer {
+  if (c.data === undefined) {
+    if (c.fetch === undefined) throw new Error('a pending chunk has neither bytes nor a way to read them');
+    c.data = c.fetch();
+  }
+  return c.data;
+}
+
+function bytesOf(c: PendingChunk): number {
+  return c.bytes ?? dataOf(c).length;
 }
 
 /** One key's chunks in seq order (their seq ranges do not overlap: one point per key per log call). */
@@ -52,7 +70,7 @@ export const MAX_BATCH_CHUNKS = Math.min(50_000, Math.floor(MAX_BATCH_HEADER_VAL
 
 /** The decoded points of a chunk. */
 export function pointsOf(c: PendingChunk): ChunkPoints {
-  c.points ??= decodeChunk(c.data);
+  c.points ??= decodeChunk(dataOf(c));
   return c.points;
 }
 
@@ -86,7 +104,8 @@ function loadOf(keys: KeyChunks[], from: number, to: number): Load {
       load.chunks++;
       load.bytes += entry;
       load.header += entry;
-      load.bytes += hi - lo === c.n ? c.data.length : Math.ceil((c.data.length * (hi - lo)) / c.n) + 32;
+      const bytes = bytesOf(c);
+      load.bytes += hi - lo === c.n ? bytes : Math.ceil((bytes * (hi - lo)) / c.n) + 32;
     }
   }
   return load;

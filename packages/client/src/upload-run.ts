@@ -10,6 +10,7 @@ import {
   type SyncStatus,
 } from '@swanlog/protocol';
 import {
+  CHUNK_CODEC_VERSIONS,
   decodeChunk,
   encodeChunk,
   type RunMeta,
@@ -18,7 +19,7 @@ import {
   WRITERS_DIR,
 } from '@swanlog/store';
 import type { SwanlogClient } from './create-client.js';
-import { type BatchBudget, countIn, nextBatchEnd, pointsOf, sliceOf } from './cut-batches.js';
+import { type BatchBudget, countIn, dataOf, nextBatchEnd, pointsOf, sliceOf } from './cut-batches.js';
 import { readWriterSnapshot, type WriterSnapshot } from './read-writer-snapshot.js';
 
 /** What sync needs of the local run, read once per call. */
@@ -166,61 +167,70 @@ async function uploadSource(
   let floor = w;
   // A server older than format version 2 accepts codec 1 only: the chunks go up re-encoded.
   const codecs = (await client.serverInfo()).chunkEncodings ?? [1];
-  const read = (after: number) => withCodecs(readWriterSnapshot(path, after), codecs);
+  // A server taking every codec gets the chunks as stored: the snapshot is then read lazily (each
+  // chunk's bytes when its batch is built, while the batch before is in flight).
+  const lazy = CHUNK_CODEC_VERSIONS.every((v) => codecs.includes(v));
+  const read = (after: number) =>
+    lazy ? readWriterSnapshot(path, after, { lazy }) : withCodecs(readWriterSnapshot(path, after), codecs);
   let snap = read(floor);
-  const session: SessionInfo = {
-    ...local.session,
-    heartbeatAt: snap.heartbeat ?? (local.state === 'running' ? Date.now() : null),
-  };
-  let sendSession = !sameSession(status.sessions[local.source], session);
-  const pending = countIn(snap.keys, w, snap.maxSeq);
-  progress.total += pending;
-  options.onProgress?.(progress.uploaded, progress.total);
-  let changed = false;
-  let conflicts = 0;
-  // The next batch is encoded while the current request is in flight (client and server then
-  // work at once); it is used only when the server's watermark ends where this batch ends.
-  let prepared: { from: number; to: number; body: Buffer } | undefined;
-  const prepare = (from: number) => {
-    const to = from >= snap.maxSeq ? from : nextBatchEnd(snap.keys, from, snap.maxSeq, options.budget);
-    return { from, to, body: buildBatch(local.source, session, snap, from, to) };
-  };
-  while (w < snap.maxSeq || sendSession) {
-    const batch = prepared?.from === w ? prepared : prepare(w);
-    prepared = undefined;
-    const { to, body } = batch;
-    options.beforeWrite?.();
-    try {
-      const inflight = client.ingest(experimentId, body);
-      inflight.catch(() => undefined); // handled below; avoids an unhandled rejection while preparing
-      if (to < snap.maxSeq) {
-        // Let the request reach the socket before spending the CPU on the next one.
-        await new Promise((r) => setImmediate(r));
-        await new Promise((r) => setImmediate(r));
-        prepared = prepare(to);
-      }
-      const res = await inflight;
-      progress.uploaded += res.stored;
-      changed ||= res.stored > 0 || sendSession;
-      sendSession = false;
-      conflicts = 0;
-      w = Math.max(to, res.watermarks[local.source] ?? to);
-      options.onProgress?.(progress.uploaded, progress.total);
-    } catch (error) {
-      if (!isSwanlogError(error, 'CONFLICT')) throw error;
-      // Another upload moved the watermark (or ours was stale): continue from the server's. Only
-      // conflicts that leave the watermark where it was count towards giving up.
-      const before = w;
-      w = (await client.syncStatus(experimentId)).watermarks[local.source] ?? -1;
-      conflicts = w === before ? conflicts + 1 : 0;
-      if (conflicts > MAX_CONFLICTS) throw error;
-      if (w < floor) {
-        floor = w;
-        snap = read(floor);
+  try {
+    const session: SessionInfo = {
+      ...local.session,
+      heartbeatAt: snap.heartbeat ?? (local.state === 'running' ? Date.now() : null),
+    };
+    let sendSession = !sameSession(status.sessions[local.source], session);
+    const pending = countIn(snap.keys, w, snap.maxSeq);
+    progress.total += pending;
+    options.onProgress?.(progress.uploaded, progress.total);
+    let changed = false;
+    let conflicts = 0;
+    // The next batch is encoded while the current request is in flight (client and server then
+    // work at once); it is used only when the server's watermark ends where this batch ends.
+    let prepared: { from: number; to: number; body: Buffer } | undefined;
+    const prepare = (from: number) => {
+      const to = from >= snap.maxSeq ? from : nextBatchEnd(snap.keys, from, snap.maxSeq, options.budget);
+      return { from, to, body: buildBatch(local.source, session, snap, from, to) };
+    };
+    while (w < snap.maxSeq || sendSession) {
+      const batch = prepared?.from === w ? prepared : prepare(w);
+      prepared = undefined;
+      const { to, body } = batch;
+      options.beforeWrite?.();
+      try {
+        const inflight = client.ingest(experimentId, body);
+        inflight.catch(() => undefined); // handled below; avoids an unhandled rejection while preparing
+        if (to < snap.maxSeq) {
+          // Let the request reach the socket before spending the CPU on the next one.
+          await new Promise((r) => setImmediate(r));
+          await new Promise((r) => setImmediate(r));
+          prepared = prepare(to);
+        }
+        const res = await inflight;
+        progress.uploaded += res.stored;
+        changed ||= res.stored > 0 || sendSession;
+        sendSession = false;
+        conflicts = 0;
+        w = Math.max(to, res.watermarks[local.source] ?? to);
+        options.onProgress?.(progress.uploaded, progress.total);
+      } catch (error) {
+        if (!isSwanlogError(error, 'CONFLICT')) throw error;
+        // Another upload moved the watermark (or ours was stale): continue from the server's. Only
+        // conflicts that leave the watermark where it was count towards giving up.
+        const before = w;
+        w = (await client.syncStatus(experimentId)).watermarks[local.source] ?? -1;
+        conflicts = w === before ? conflicts + 1 : 0;
+        if (conflicts > MAX_CONFLICTS) throw error;
+        if (w < floor) {
+          floor = w;
+          snap.close();
+          snap = read(floor);
+        }
       }
     }
+    return { maxSeq: snap.maxSeq, upTo: w, session, changed };
+  } finally {
+    snap.close();
   }
-  return { maxSeq: snap.maxSeq, upTo: w, session, changed };
 }
 
 /**
@@ -232,8 +242,10 @@ async function uploadSource(
 export function withCodecs(snap: WriterSnapshot, codecs: readonly number[]): WriterSnapshot {
   for (const k of snap.keys) {
     for (const c of k.chunks) {
-      if (codecs.includes(c.data[0]!)) continue;
-      c.data = encodeChunk(decodeChunk(c.data), c.n, 1);
+      const data = dataOf(c);
+      if (codecs.includes(data[0]!)) continue;
+      c.data = encodeChunk(decodeChunk(data), c.n, 1);
+      c.bytes = c.data.length;
       c.points = undefined;
     }
   }
@@ -258,7 +270,7 @@ export function buildBatch(
     for (const c of k.chunks) {
       const [lo, hi] = sliceOf(c, from, to);
       if (hi <= lo) continue;
-      let blob = c.data;
+      let blob = dataOf(c);
       if (hi - lo !== c.n) {
         // The cut part keeps the codec of the chunk it comes from (withCodecs chose it).
         const p = pointsOf(c);
@@ -270,7 +282,7 @@ export function buildBatch(
             seqs: p.seqs.subarray(lo, hi),
           },
           hi - lo,
-          c.data[0],
+          blob[0],
         );
       }
       chunks.push({ key: k.key, n: hi - lo, bytes: blob.length });

@@ -325,31 +325,33 @@ export class RunReader {
       return r !== undefined && seq > r.after && seq <= r.upTo;
     };
     const rewinds = this.rewinds();
-    // One statement per writer file, not one per key and file (a 1,000-key run prepared 1,000).
-    const summaries = files.map((w) =>
-      this.guardFile(w, () =>
-        cachedStatement(w.db, 'SELECT n, step_min, step_max, seq_min, seq_max FROM chunks WHERE key_id = ?'),
-      ),
-    );
-    let n = 0;
-    for (const key of this.keys()) {
-      const chunks: {
-        rank: number;
-        n: number;
-        step_min: number;
-        step_max: number;
-        seq_min: number;
-        seq_max: number;
-      }[] = [];
-      for (const w of files) {
-        const keyId = w.keyIds.get(key);
-        if (keyId === undefined) continue;
-        const rows = this.guardFile(w, () => summaries[w.rank]!.all(keyId)) as Omit<
-          (typeof chunks)[number],
-          'rank'
-        >[];
-        for (const r of rows) chunks.push({ rank: w.rank, ...r });
+    type Summary = {
+      rank: number;
+      n: number;
+      step_min: number;
+      step_max: number;
+      seq_min: number;
+      seq_max: number;
+    };
+    // One query per writer file for every key's chunk summaries (a 1,000-key run made 1,000).
+    const byKey = new Map<string, Summary[]>();
+    const keys = this.keys(); // first: it reads key rows added since the files were opened
+    for (const w of files) {
+      const names = new Map([...w.keyIds].map(([name, id]) => [id, name]));
+      const rows = this.guardFile(w, () =>
+        cachedStatement(w.db, 'SELECT key_id, n, step_min, step_max, seq_min, seq_max FROM chunks').all(),
+      ) as (Omit<Summary, 'rank'> & { key_id: number })[];
+      for (const { key_id, ...r } of rows) {
+        const name = names.get(key_id);
+        if (name === undefined) continue;
+        const list = byKey.get(name);
+        if (list === undefined) byKey.set(name, [{ rank: w.rank, ...r }]);
+        else list.push({ rank: w.rank, ...r });
       }
+    }
+    let n = 0;
+    for (const key of keys) {
+      const chunks = byKey.get(key) ?? [];
       const touched = chunks.some((c) => {
         const r = byRank[c.rank];
         return r !== undefined && c.seq_max > r.after && c.seq_min <= r.upTo;

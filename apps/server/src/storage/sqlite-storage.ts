@@ -37,8 +37,12 @@ import {
 
 /** File name of the server database inside the data directory. */
 export const SQLITE_FILE = 'server.sqlite';
-/** Pages the write-ahead log may reach before a commit checkpoints it (32 MiB of 4 KiB pages). */
-const WAL_CAP_PAGES = 8192;
+/**
+ * Pages the write-ahead log may reach before a commit checkpoints it (128 MiB of 4 KiB pages): an
+ * upload of that much commits without a checkpoint inside it, which then runs once uploads pause
+ * (a 10^7-point, 1,000-key sync, ~45 MB: 1.35 s -> 1.20 s, median of 6 alternated runs).
+ */
+const WAL_CAP_PAGES = 32768;
 /** Quiet time after an upload before the write-ahead log is checkpointed. */
 const IDLE_CHECKPOINT_MS = 500;
 
