@@ -5,13 +5,13 @@ import type { KeyChunks, PendingChunk } from './cut-batches.js';
 
 /** What a writer file holds beyond a watermark, read in one transaction. */
 export interface WriterSnapshot {
-  /** The chunks holding points with seq > the watermark, per key, in seq order (checked, not decoded). */
+  /** The chunks holding points with seq > the watermark, per key, in seq order (each checked when a batch first takes it). */
   keys: KeyChunks[];
   rewinds: { seq: number; ts: number; step: number }[];
   /** Highest seq of anything stored (points or rewinds); -1 when the writer holds nothing. */
   maxSeq: number;
   heartbeat: number | null;
-  /** Ends the read transaction of a lazy snapshot and closes its file (a no-op otherwise). */
+  /** Ends a lazy snapshot's read transaction and closes its file (a no-op for one read whole). */
   close(): void;
 }
 
@@ -27,13 +27,15 @@ interface ChunkRow {
 
 /**
  * Reads everything of `writers/<source>.sqlite` with seq > `after` inside one read transaction, so
- * a flush committing meanwhile cannot split what is read (every point up to maxSeq is in).
+ * a flush committing meanwhile cannot split what is read (every point up to maxSeq is in). Each
+ * chunk is checked (checksum, streams, and that it holds what its row says) when a batch first
+ * takes it, so the first batch goes up before every chunk of a large run is checked.
  *
- * With `lazy`, a file in WAL mode is read as a snapshot held open: the chunk rows now, each chunk's
- * bytes (read and checked) only when a batch needs them, all inside the same read transaction,
- * which `close()` ends. A reader in WAL mode never blocks the writer, so the first batch goes up
- * while the rest is still on disk. A file in rollback-journal mode (SWANLOG_NO_WAL) is read whole
- * at once, as without `lazy`: a read transaction held there would stall the writer's commits.
+ * With `lazy`, a file in WAL mode (a live writer's) is read as a snapshot held open until
+ * `close()`: the chunk rows now, each chunk's bytes when a batch needs them. A reader in WAL mode
+ * never blocks the writer, and rows it merges away meanwhile stay in this snapshot. A file in
+ * rollback-journal mode (a finished run's, or SWANLOG_NO_WAL) is read whole at once: a read held
+ * there would stall a writer's commits.
  */
 export function readWriterSnapshot(
   path: string,
@@ -56,7 +58,7 @@ export function readWriterSnapshot(
   }
   let held = false;
   try {
-    const lazy = options.lazy === true && db.pragma('journal_mode', { simple: true }) === 'wal';
+    held = options.lazy === true && db.pragma('journal_mode', { simple: true }) === 'wal';
     const read = () => {
       const max = db
         .prepare(
@@ -65,7 +67,7 @@ export function readWriterSnapshot(
         .get() as { m: number };
       const rows = db
         .prepare(
-          `SELECT c.id AS id, k.name AS name, c.n AS n, c.seq_min AS seq_min, c.seq_max AS seq_max, length(c.data) AS bytes${lazy ? '' : ', c.data AS data'} FROM chunks c JOIN keys k ON k.id = c.key_id WHERE c.seq_max > ? ORDER BY c.key_id, c.seq_min`,
+          `SELECT c.id AS id, k.name AS name, c.n AS n, c.seq_min AS seq_min, c.seq_max AS seq_max, length(c.data) AS bytes${held ? '' : ', c.data AS data'} FROM chunks c JOIN keys k ON k.id = c.key_id WHERE c.seq_max > ? ORDER BY c.key_id, c.seq_min`,
         )
         .all(after) as ChunkRow[];
       const rewinds = db
@@ -74,31 +76,34 @@ export function readWriterSnapshot(
       const hb = db.prepare('SELECT ts FROM heartbeat WHERE id = 1').get() as { ts: number } | undefined;
       return { maxSeq: max.m, rows, rewinds, heartbeat: hb?.ts ?? null };
     };
-    if (!lazy) {
-      const { maxSeq, rows, rewinds, heartbeat } = db.transaction(read)();
-      return { keys: collectKeys(rows, path), rewinds, maxSeq, heartbeat, close: () => {} };
-    }
-    db.exec('BEGIN');
-    held = true;
-    const { maxSeq, rows, rewinds, heartbeat } = read();
-    const chunkData = db.prepare('SELECT data FROM chunks WHERE id = ?');
-    const fetch = (row: ChunkRow) => () => {
-      if (!db.open) throw new Error(`writer file ${path} was closed before chunk ${row.id} was read`);
-      let data: Buffer | undefined;
-      try {
-        data = (chunkData.get(row.id) as { data: Buffer } | undefined)?.data;
-      } catch (error) {
-        throw unreadable(path, error);
+    let snapshot: ReturnType<typeof read>;
+    if (held) {
+      db.exec('BEGIN');
+      snapshot = read();
+    } else snapshot = db.transaction(read)();
+    const { maxSeq, rows, rewinds, heartbeat } = snapshot;
+    const chunkData = held ? db.prepare('SELECT data FROM chunks WHERE id = ?') : undefined;
+    const take = (row: ChunkRow) => () => {
+      let data = row.data;
+      if (chunkData !== undefined) {
+        if (!db.open) throw new Error(`writer file ${path} was closed before chunk ${row.id} was read`);
+        try {
+          data = (chunkData.get(row.id) as { data: Buffer } | undefined)?.data;
+        } catch (error) {
+          throw unreadable(path, error);
+        }
+        // Inside a held snapshot rows do not change: one gone is damage, not a writer.
+        if (data === undefined)
+          throw damaged(row.name, path, `chunk row ${row.id} is gone from its read snapshot`);
       }
-      if (data === undefined)
-        throw damaged(row.name, path, `chunk row ${row.id} is gone from its read snapshot`);
-      checkChunkRow(row, data, path);
-      return data;
+      checkChunkRow(row, data!, path);
+      row.data = undefined; // the chunk keeps its bytes from here on
+      return data!;
     };
     const keys = groupByKey(
       rows.map((row) => ({
         name: row.name,
-        chunk: { n: row.n, seqMin: row.seq_min, seqMax: row.seq_max, bytes: row.bytes, fetch: fetch(row) },
+        chunk: { n: row.n, seqMin: row.seq_min, seqMax: row.seq_max, bytes: row.bytes, fetch: take(row) },
       })),
     );
     return {
@@ -109,7 +114,7 @@ export function readWriterSnapshot(
       close: () => {
         if (!db.open) return;
         try {
-          db.exec('COMMIT');
+          if (db.inTransaction) db.exec('COMMIT');
         } finally {
           db.close();
         }
@@ -129,17 +134,6 @@ function unreadable(path: string, error: unknown): SwanlogError {
     hint: 'run `swanlog verify` on the run directory',
     cause: error,
   });
-}
-
-/** Groups the chunks by key (in seq order), checking each one's checksum, streams and seq range against its row. */
-function collectKeys(rows: ChunkRow[], path: string): KeyChunks[] {
-  return groupByKey(
-    rows.map((row) => {
-      const data = row.data!;
-      checkChunkRow(row, data, path);
-      return { name: row.name, chunk: { n: row.n, seqMin: row.seq_min, seqMax: row.seq_max, data } };
-    }),
-  );
 }
 
 /** Fails with RUN_DIR_CORRUPT unless the chunk's bytes are sound and hold what its row says (batches are cut by the row's seq range). */
