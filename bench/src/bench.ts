@@ -1,6 +1,7 @@
 // `pnpm bench [--quick] [--json]`: every figure beside baselines measured in the same run.
 // --quick runs fewer repetitions (the sizes stay); --json prints one flat JSON object on stdout
-// and writes it to bench/results.json (or to --out <file>).
+// instead of the table. Either way the object is written to bench/results.json (or to --out
+// <file>), for `node bench/median-runs.mjs` over several runs.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -328,13 +329,9 @@ function table(r: Record<string, number>): string {
 
 try {
   const results = await main();
-  if (args.json) {
-    const json = `${JSON.stringify(results)}\n`;
-    process.stdout.write(json);
-    writeFileSync(args.out, json);
-  } else {
-    process.stdout.write(table(results));
-  }
+  const json = `${JSON.stringify(results)}\n`;
+  writeFileSync(args.out, json);
+  process.stdout.write(args.json ? json : table(results));
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
