@@ -1,6 +1,6 @@
 import { type ChunkPoints, decodeChunk, encodeChunk } from '@swanlog/store';
 import { blocksToBytes, summarizeBlocks } from './block-summary.js';
-import type { IngestChunk } from './storage/storage.js';
+import type { ChunkColumns, IngestChunk } from './storage/storage.js';
 
 /** A stored chunk takes the points of the next upload of its (source, key) while it is this small. */
 export const MERGE_BELOW_POINTS = 4096;
@@ -18,17 +18,6 @@ export const MERGE_RECEIVED_BELOW_POINTS = 512;
 /** Whether a received chunk of `n` points is appended to the open chunk of `openN` points. */
 export function appendsTo(openN: number, n: number): boolean {
   return openN < MERGE_BELOW_POINTS && n < MERGE_RECEIVED_BELOW_POINTS && openN + n <= MAX_MERGED_POINTS;
-}
-
-/** A chunk row's summary columns: n, step range, first and last timestamp and seq. */
-export interface ChunkColumns {
-  n: number;
-  stepMin: number;
-  stepMax: number;
-  tsMin: number;
-  tsMax: number;
-  seqMin: number;
-  seqMax: number;
 }
 
 /** What a checked received chunk is stored with, computed once when its batch is parsed. */

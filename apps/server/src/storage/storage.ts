@@ -96,11 +96,8 @@ export type IngestResult =
   | { status: 'stored'; watermarks: Record<string, number>; stored: number }
   | { status: 'conflict'; watermarks: Record<string, number> };
 
-export interface ChunkSummaryRecord {
-  /** Opaque, stable while the chunk exists. */
-  id: number;
-  source: string;
-  key: string;
+/** A chunk row's summary columns: n, step range, first and last timestamp and seq. */
+export interface ChunkColumns {
   n: number;
   stepMin: number;
   stepMax: number;
@@ -108,6 +105,13 @@ export interface ChunkSummaryRecord {
   tsMax: number;
   seqMin: number;
   seqMax: number;
+}
+
+export interface ChunkSummaryRecord extends ChunkColumns {
+  /** Opaque, stable while the chunk exists. */
+  id: number;
+  source: string;
+  key: string;
 }
 
 export interface ChunkRecord extends ChunkSummaryRecord {
