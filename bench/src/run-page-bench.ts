@@ -2,12 +2,12 @@
 // per key), headless Debian Chromium (playwright-core, never a downloaded browser), the time from
 // navigation to every chart in the first viewport drawn — beside the same page for a 10-key run
 // and the fetch of the run's JSON, measured in the same run.
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startWatch } from '@swanlog/server';
-import { chromium } from 'playwright-core';
 import { init } from 'swanlog';
+import { launchHeadlessChromium, WEB_ROOT } from './headless-chromium.js';
 
 export interface RunPageBenchResult {
   /** Median of the repetitions (5; 3 with --quick): navigation to the first screen of charts drawn, 500-key run. */
@@ -22,10 +22,6 @@ export interface RunPageBenchResult {
 
 const KEYS = 500;
 const STEPS = 2000;
-// SWANLOG_BENCH_WEB_ROOT: another build of the dashboard (e.g. main's, for a same-run baseline).
-const WEB_ROOT =
-  process.env.SWANLOG_BENCH_WEB_ROOT ?? fileURLToPath(new URL('../../apps/web/dist/public', import.meta.url));
-const CHROMIUM = process.env.SWANLOG_CHROMIUM ?? '/usr/bin/chromium';
 
 /** A run of `keys` keys in sections (`train/`, `val/`, `layers/…`), `steps` steps each. */
 async function makeRun(logdir: string, id: string, keys: number, steps: number): Promise<void> {
@@ -52,38 +48,22 @@ async function makeRun(logdir: string, id: string, keys: number, steps: number):
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function runPageBench(work: string, reps = 5): Promise<RunPageBenchResult> {
-  if (!existsSync(join(WEB_ROOT, 'index.html'))) {
-    throw new Error(
-      `run-page bench: the dashboard is not built (${WEB_ROOT}): run \`node apps/web/build.mjs\``,
-    );
-  }
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `run-page bench: no Chromium at ${CHROMIUM} (apt-get install chromium, or set SWANLOG_CHROMIUM)`,
-    );
-  }
+  // The browser first: a missing build or Chromium fails before the runs are made.
+  const browser = await launchHeadlessChromium('run-page');
   const logdir = join(work, 'run-page-logdir');
   mkdirSync(logdir, { recursive: true });
-  await makeRun(logdir, 'wide', KEYS, STEPS);
-  await makeRun(logdir, 'narrow', 10, STEPS);
-  const watch = await startWatch({ logdir, port: 0, host: '127.0.0.1', webRoot: WEB_ROOT, log: () => {} });
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--no-first-run',
-    ],
-  });
+  let watch: Awaited<ReturnType<typeof startWatch>> | undefined;
   try {
+    await makeRun(logdir, 'wide', KEYS, STEPS);
+    await makeRun(logdir, 'narrow', 10, STEPS);
+    watch = await startWatch({ logdir, port: 0, host: '127.0.0.1', webRoot: WEB_ROOT, log: () => {} });
+    const server = watch;
     /** One cold page load (a fresh context: no HTTP cache), ms from navigation start to drawn. */
     const firstScreen = async (id: string, keys: number): Promise<number> => {
       const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
       try {
         const page = await context.newPage();
-        await page.goto(`${watch.url}/experiments/${id}`, { waitUntil: 'commit' });
+        await page.goto(`${server.url}/experiments/${id}`, { waitUntil: 'commit' });
         // Every chart whose top is inside the first viewport has drawn its points.
         // (A string: bench compiles without the DOM's types.)
         const handle = await page.waitForFunction(
@@ -118,7 +98,7 @@ export async function runPageBench(work: string, reps = 5): Promise<RunPageBench
       wide.push(await firstScreen('wide', KEYS));
       narrow.push(await firstScreen('narrow', 10));
       const t0 = performance.now();
-      const res = await fetch(`${watch.url}/api/v1/experiments/wide`);
+      const res = await fetch(`${server.url}/api/v1/experiments/wide`);
       const body = (await res.json()) as { keys: string[] };
       fetches.push(performance.now() - t0);
       if (body.keys.length !== KEYS) throw new Error(`run-page bench: the run has ${body.keys.length} keys`);
@@ -132,7 +112,7 @@ export async function runPageBench(work: string, reps = 5): Promise<RunPageBench
     };
   } finally {
     await browser.close();
-    await watch.close();
+    await watch?.close();
   }
 }
 

@@ -1,12 +1,6 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createApiKey, openSqliteStorage, startServer } from '@swanlog/server';
-import { chromium } from 'playwright-core';
-
-const WEB_ROOT =
-  process.env.SWANLOG_BENCH_WEB_ROOT ?? fileURLToPath(new URL('../../apps/web/dist/public', import.meta.url));
-const CHROMIUM = process.env.SWANLOG_CHROMIUM ?? '/usr/bin/chromium';
+import { launchHeadlessChromium, WEB_ROOT } from './headless-chromium.js';
 
 export interface RunsTableBenchResult {
   runs_table_runs: number;
@@ -147,20 +141,7 @@ async function tableInBrowser(
 ): Promise<
   Pick<RunsTableBenchResult, 'runs_table_filter_ms' | 'runs_table_sort_ms' | 'runs_table_unfiltered_ms'>
 > {
-  if (!existsSync(join(WEB_ROOT, 'index.html')))
-    throw new Error(
-      `runs-table bench: the dashboard is not built (${WEB_ROOT}): run \`node apps/web/build.mjs\``,
-    );
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--no-first-run',
-    ],
-  });
+  const browser = await launchHeadlessChromium('runs-table');
   try {
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     await page.goto(`${url}/login`);
