@@ -82,65 +82,46 @@ class BitWriter {
   }
 }
 
-/** Reads what BitWriter wrote, from [pos, end), 32 bits at a time; running past `end` is a damaged chunk. */
-class BitReader {
-  /** The current 32-bit word and how many of its low bits are still unread. */
-  private cur = 0;
-  private avail = 0;
-  private next: number;
-  private consumed = 0;
-  private readonly bits: number;
-
-  constructor(
-    private readonly buf: Uint8Array,
-    start: number,
-    private readonly end: number,
-  ) {
-    this.next = start;
-    this.bits = (end - start) * 8;
+/**
+ * The stream [pos, end) as big-endian 32-bit words, with three zero words after it (a field read from within the stream never runs past them), in a reused
+ * buffer: a decoder reads any field of up to 32 bits at bit position p from words p >>> 5 and the
+ * one after, without a call or a bounds check per field.
+ */
+function wordsOf(buf: Uint8Array, pos: number, end: number): Int32Array {
+  const count = ((end - pos + 3) >>> 2) + 3;
+  if (wordScratch.length < count) wordScratch = new Int32Array(Math.max(count, wordScratch.length * 2));
+  const words = wordScratch;
+  let w = 0;
+  let p = pos;
+  for (; p + 4 <= end; p += 4)
+    words[w++] = (buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!;
+  if (p < end) {
+    let last = 0;
+    for (let i = 0; i < 4; i++) last = (last << 8) | (p + i < end ? buf[p + i]! : 0);
+    words[w++] = last;
   }
+  words[w] = 0;
+  words[w + 1] = 0;
+  words[w + 2] = 0;
+  return words;
+}
+let wordScratch = new Int32Array(1024);
 
-  /** Reads `k` (1..32) bits. */
-  get(k: number): number {
-    this.consumed += k;
-    if (this.consumed > this.bits) throw new ChunkDecodeError('chunk value stream ends early');
-    if (k <= this.avail) {
-      this.avail -= k;
-      return k === 32 ? this.cur >>> 0 : (this.cur >>> this.avail) & ((1 << k) - 1);
-    }
-    const have = this.avail;
-    const hi = have === 0 ? 0 : this.cur & ((1 << have) - 1);
-    this.load();
-    const rest = k - have;
-    this.avail = 32 - rest;
-    const lo = rest === 32 ? this.cur >>> 0 : (this.cur >>> this.avail) & ((1 << rest) - 1);
-    return have === 0 ? lo : ((hi << rest) | lo) >>> 0;
-  }
+/** The `k` (1..32) bits at bit position p of `words` (see wordsOf), as an unsigned number. */
+function bitsAt(words: Int32Array, p: number, k: number): number {
+  const w = p >>> 5;
+  const off = p & 31;
+  // (x >>> 1) >>> (31 - off) is x >>> (32 - off), defined for off = 0 too (it gives 0).
+  const v = (words[w]! << off) | ((words[w + 1]! >>> 1) >>> (31 - off));
+  return v >>> (32 - k);
+}
 
-  get32(k: number): number {
-    return this.get(k);
-  }
-
-  /** The next 4 bytes as a word (zeros past the end: `consumed` guards reading them). */
-  private load(): void {
-    const buf = this.buf;
-    const p = this.next;
-    if (p + 4 <= this.end)
-      this.cur = (buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!;
-    else {
-      let w = 0;
-      for (let i = 0; i < 4; i++) w = (w << 8) | (p + i < this.end ? buf[p + i]! : 0);
-      this.cur = w;
-    }
-    this.next = p + 4;
-  }
-
-  /** The stream must end here: at most 7 bits of padding left, and those zero. */
-  finish(): void {
-    const left = this.bits - this.consumed;
-    if (left >= 8 || (left > 0 && (this.buf[this.end - 1]! & ((1 << left) - 1)) !== 0))
-      throw new ChunkDecodeError('chunk value stream has trailing bits');
-  }
+/** Fails unless the stream of `bits` bits ends at bit p: at most 7 zero bits of padding after it. */
+function finishAt(buf: Uint8Array, end: number, bits: number, p: number): void {
+  if (p > bits) throw new ChunkDecodeError('chunk value stream ends early');
+  const left = bits - p;
+  if (left >= 8 || (left > 0 && (buf[end - 1]! & ((1 << left) - 1)) !== 0))
+    throw new ChunkDecodeError('chunk value stream has trailing bits');
 }
 
 /** Encodes n 64-bit patterns (lo, hi pairs, little endian) into buf at pos; answers the end. */
@@ -203,26 +184,36 @@ export function decodeXor64(buf: Uint8Array, pos: number, end: number, n: number
     if (pos !== end) throw new ChunkDecodeError('chunk value stream has trailing bits');
     return;
   }
-  const r = new BitReader(buf, pos, end);
-  let phi = r.get32(32);
-  let plo = r.get32(32);
+  const bits = (end - pos) * 8;
+  if (bits < 64) throw new ChunkDecodeError('chunk value stream ends early');
+  const words = wordsOf(buf, pos, end);
+  let phi = words[0]! >>> 0;
+  let plo = words[1]! >>> 0;
+  let p = 64;
   out[0] = plo;
   out[1] = phi;
   let stored = -1;
   for (let i = 1; i < n; i++) {
-    const flag = r.get(2);
-    if (flag === 0) stored = -1;
-    else if (flag === 1) {
-      const lead = LEAD_64[r.get(3)]!;
-      const len = r.get(6);
+    // Every value takes 2 to 75 bits: past the end, stop reading zeros.
+    if (p > bits) throw new ChunkDecodeError('chunk value stream ends early');
+    const head = bitsAt(words, p, 11);
+    const flag = head >>> 9;
+    if (flag === 0) {
+      p += 2;
+      stored = -1;
+    } else if (flag === 1) {
+      const lead = LEAD_64[(head >>> 6) & 7]!;
+      const len = head & 63;
       const tz = 64 - lead - len;
       if (len === 0 || tz <= 6) throw new ChunkDecodeError('chunk value stream has a bad centre length');
+      p += 11;
       let chi = 0;
       let clo: number;
       if (len > 32) {
-        chi = r.get32(len - 32);
-        clo = r.get32(32);
-      } else clo = r.get32(len);
+        chi = bitsAt(words, p, len - 32);
+        clo = bitsAt(words, p + len - 32, 32);
+      } else clo = bitsAt(words, p, len);
+      p += len;
       // Shift the centre back left by tz.
       let xhi: number;
       let xlo: number;
@@ -237,23 +228,27 @@ export function decodeXor64(buf: Uint8Array, pos: number, end: number, n: number
       plo = (plo ^ xlo) >>> 0;
       stored = -1;
     } else {
-      if (flag === 3) stored = LEAD_64[r.get(3)]!;
-      else if (stored < 0)
+      if (flag === 3) {
+        stored = LEAD_64[(head >>> 6) & 7]!;
+        p += 5;
+      } else if (stored < 0)
         throw new ChunkDecodeError('chunk value stream reuses a leading-zero count it never set');
+      else p += 2;
       const m = 64 - stored;
       let xhi = 0;
       let xlo: number;
       if (m > 32) {
-        xhi = r.get32(m - 32);
-        xlo = r.get32(32);
-      } else xlo = r.get32(m);
+        xhi = bitsAt(words, p, m - 32);
+        xlo = bitsAt(words, p + m - 32, 32);
+      } else xlo = bitsAt(words, p, m);
+      p += m;
       phi = (phi ^ xhi) >>> 0;
       plo = (plo ^ xlo) >>> 0;
     }
     out[2 * i] = plo;
     out[2 * i + 1] = phi;
   }
-  r.finish();
+  finishAt(buf, end, bits, p);
 }
 
 /** Encodes n 32-bit patterns into buf at pos; answers the end. */
@@ -290,47 +285,6 @@ export function encodeXor32(bits: Uint32Array, n: number, buf: Uint8Array, pos: 
     w.put32(x, 32 - lead);
   }
   return w.finish();
-}
-
-/**
- * The stream [pos, end) as big-endian 32-bit words, with two zero words after it, in a reused
- * buffer: a decoder reads any field of up to 32 bits at bit position p from words p >>> 5 and the
- * one after, without a call or a bounds check per field.
- */
-function wordsOf(buf: Uint8Array, pos: number, end: number): Int32Array {
-  const count = ((end - pos + 3) >>> 2) + 2;
-  if (wordScratch.length < count) wordScratch = new Int32Array(Math.max(count, wordScratch.length * 2));
-  const words = wordScratch;
-  let w = 0;
-  let p = pos;
-  for (; p + 4 <= end; p += 4)
-    words[w++] = (buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!;
-  if (p < end) {
-    let last = 0;
-    for (let i = 0; i < 4; i++) last = (last << 8) | (p + i < end ? buf[p + i]! : 0);
-    words[w++] = last;
-  }
-  words[w] = 0;
-  words[w + 1] = 0;
-  return words;
-}
-let wordScratch = new Int32Array(1024);
-
-/** The `k` (1..32) bits at bit position p of `words` (see wordsOf), as an unsigned number. */
-function bitsAt(words: Int32Array, p: number, k: number): number {
-  const w = p >>> 5;
-  const off = p & 31;
-  // (x >>> 1) >>> (31 - off) is x >>> (32 - off), defined for off = 0 too (it gives 0).
-  const v = (words[w]! << off) | ((words[w + 1]! >>> 1) >>> (31 - off));
-  return v >>> (32 - k);
-}
-
-/** Fails unless the stream of `bits` bits ends at bit p: at most 7 zero bits of padding after it. */
-function finishAt(buf: Uint8Array, end: number, bits: number, p: number): void {
-  if (p > bits) throw new ChunkDecodeError('chunk value stream ends early');
-  const left = bits - p;
-  if (left >= 8 || (left > 0 && (buf[end - 1]! & ((1 << left) - 1)) !== 0))
-    throw new ChunkDecodeError('chunk value stream has trailing bits');
 }
 
 /** Decodes n 32-bit patterns from [pos, end) into out. */
