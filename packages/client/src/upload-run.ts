@@ -167,8 +167,8 @@ async function uploadSource(
   let floor = w;
   // A server older than format version 2 accepts codec 1 only: the chunks go up re-encoded.
   const codecs = (await client.serverInfo()).chunkEncodings ?? [1];
-  // A server taking every codec gets the chunks as stored: the snapshot is then read lazily (each
-  // chunk's bytes when its batch is built, while the batch before is in flight).
+  // A server taking every codec gets the chunks as stored, so the snapshot may be read lazily: a
+  // live writer's WAL file chunk by chunk as batches are built (readWriterSnapshot says when).
   const lazy = CHUNK_CODEC_VERSIONS.every((v) => codecs.includes(v));
   const read = (after: number) =>
     lazy ? readWriterSnapshot(path, after, { lazy }) : withCodecs(readWriterSnapshot(path, after), codecs);
