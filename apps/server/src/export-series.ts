@@ -1,6 +1,6 @@
 import { encodeValue, type MetricPoint, SwanlogError } from '@swanlog/protocol';
 import type { Series } from '@swanlog/store';
-import { metricSeries } from './metric-series.js';
+import { metricNotFound, metricSeries } from './metric-series.js';
 import { firstAtOrAbove } from './series-response.js';
 import type { ExperimentRef, Storage } from './storage/storage.js';
 
@@ -29,8 +29,7 @@ export async function* storedSeriesPieces(
   range: { from?: number; to?: number },
 ): AsyncGenerator<MetricPoint[]> {
   const summaries = await storage.chunkSummaries(ref, key);
-  if (summaries.length === 0)
-    throw new SwanlogError('NOT_FOUND', `experiment ${ref.id} has no metric ${JSON.stringify(key)}`);
+  if (summaries.length === 0) throw metricNotFound(`experiment ${ref.id}`, ref.id, key);
   let lowest = Number.POSITIVE_INFINITY;
   let highest = Number.NEGATIVE_INFINITY;
   let total = 0;

@@ -672,6 +672,8 @@ describe('metrics', () => {
     const res = await metrics(id, 'no/such/key');
     assert.equal(res.status, 404);
     assert.equal(res.body.code, 'NOT_FOUND');
+    assert.match(res.body.message, /has no metric "no\/such\/key"/);
+    assert.match(res.body.hint, /keys.*GET \/api\/v1\/experiments\//);
     const raw = await t.request(`/api/v1/experiments/${id}/metrics/train/loss?to=1`);
     assert.equal(raw.status, 200, 'an unencoded / works too');
     assert.equal(raw.body.points.length, 2);

@@ -22,8 +22,7 @@ export async function metricSeries(
   const from = query.from ?? 0;
   const to = query.to ?? Number.MAX_SAFE_INTEGER;
   const summaries = await storage.chunkSummaries(ref, key);
-  if (summaries.length === 0)
-    throw new SwanlogError('NOT_FOUND', `experiment ${ref.id} has no metric ${JSON.stringify(key)}`);
+  if (summaries.length === 0) throw metricNotFound(`experiment ${ref.id}`, ref.id, key);
   const ranks = ranksOf(await storage.sources(ref));
   const rewinds = rankedRewinds(await storage.rewinds(ref), ranks);
   const fromBlocks = await blockSeries(storage, ref, key, summaries, ranks, rewinds, query);
@@ -33,4 +32,11 @@ export async function metricSeries(
     ...decodeChunk(c.data),
   }));
   return seriesResponse(buildSeries(key, parts, rewinds, query.superseded === true), query);
+}
+
+/** NOT_FOUND for a metric key that `what` (an experiment, a local run) does not have. */
+export function metricNotFound(what: string, id: string, key: string): SwanlogError {
+  return new SwanlogError('NOT_FOUND', `${what} has no metric ${JSON.stringify(key)}`, {
+    hint: `the keys it has are the \`keys\` of GET /api/v1/experiments/${id}; a key with "/" goes URL-encoded in the path (%2F)`,
+  });
 }

@@ -12,6 +12,7 @@ import type {
 } from '../dashboard-types.js';
 import { handleErrors } from '../error-handling.js';
 import { exportFormatOf, exportResponse, localSeriesPieces } from '../export-series.js';
+import { metricNotFound } from '../metric-series.js';
 import { metricKeyOf, metricQueryOf, multiKeyQueryOf, validateId } from '../route-params.js';
 import { runsTableOf } from '../runs-table.js';
 import { seriesResponse } from '../series-response.js';
@@ -158,8 +159,7 @@ export function createWatchApp(options: CreateWatchAppOptions): Hono {
     const answer: MultiKeySeries = withRun(c, (reader) => {
       const known = new Set(reader.keys());
       const missing = keys.find((k) => !known.has(k));
-      if (missing !== undefined)
-        throw new SwanlogError('NOT_FOUND', `run ${reader.meta.id} has no metric ${JSON.stringify(missing)}`);
+      if (missing !== undefined) throw metricNotFound(`run ${reader.meta.id}`, reader.meta.id, missing);
       return {
         series: keys.map((key) =>
           seriesResponse(reader.series(key, { superseded: query.superseded }), query),
@@ -174,8 +174,7 @@ export function createWatchApp(options: CreateWatchAppOptions): Hono {
     const query = metricQueryOf(c.req.query());
     return c.json(
       withRun(c, (reader) => {
-        if (!reader.keys().includes(key))
-          throw new SwanlogError('NOT_FOUND', `run ${reader.meta.id} has no metric ${JSON.stringify(key)}`);
+        if (!reader.keys().includes(key)) throw metricNotFound(`run ${reader.meta.id}`, reader.meta.id, key);
         return seriesResponse(reader.series(key, { superseded: query.superseded }), query);
       }),
     );
@@ -186,8 +185,7 @@ export function createWatchApp(options: CreateWatchAppOptions): Hono {
     const query = metricQueryOf(c.req.query());
     const format = exportFormatOf(c.req.query('format'));
     const { id, series } = withRun(c, (reader) => {
-      if (!reader.keys().includes(key))
-        throw new SwanlogError('NOT_FOUND', `run ${reader.meta.id} has no metric ${JSON.stringify(key)}`);
+      if (!reader.keys().includes(key)) throw metricNotFound(`run ${reader.meta.id}`, reader.meta.id, key);
       return { id: reader.meta.id, series: reader.series(key) };
     });
     return exportResponse(localSeriesPieces(series, query), { id, key, format });

@@ -171,6 +171,7 @@ test('metrics equal RunReader.series, superseded points included', async () => {
   const unknown = await get('/api/v1/experiments/fx-rewound/metrics/nope');
   assert.equal(unknown.status, 404);
   assert.equal(unknown.body.code, 'NOT_FOUND');
+  assert.match(unknown.body.hint, /keys.*GET \/api\/v1\/experiments\/fx-rewound/);
 });
 
 test("downsampling keeps each bucket's extremes: the spike, the dip and the NaN show", async () => {
