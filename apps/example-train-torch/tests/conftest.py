@@ -192,9 +192,14 @@ def base(tmp_path_factory) -> tuple[Reference, tuple[str, Trainer]]:
     """One uninterrupted run of the test config, shared by every test (started with --resume on
     an empty experiment directory, which must train from scratch), and beside it an experiment
     whose trainer was SIGKILLed right after printing epoch 5 (a template: copy it)."""
+    # Both directories are made here, before the threads start: pytest makes its base temp
+    # directory on first use, and two threads doing that at once each make one (the loser's
+    # mktemp then fails with "is not a normalized and relative path").
+    reference_exp = str(tmp_path_factory.mktemp("reference") / "exp")
+    killed_exp = str(tmp_path_factory.mktemp("killed5") / "exp")
 
     def uninterrupted() -> Reference:
-        exp = str(tmp_path_factory.mktemp("reference") / "exp")
+        exp = reference_exp
         t = Trainer(write_config(exp), resume=True)
         assert t.read_until(f"epoch {EPOCHS} ") is not None, t.lines + [t.stderr]
         code = t.finish()
@@ -203,7 +208,7 @@ def base(tmp_path_factory) -> tuple[Reference, tuple[str, Trainer]]:
         return Reference(exp, t, max(b - a for a, b in zip(at, at[1:])))
 
     def killed() -> tuple[str, Trainer]:
-        exp = str(tmp_path_factory.mktemp("killed5") / "exp")
+        exp = killed_exp
         t = Trainer(write_config(exp), resume=False)
         line = t.read_until("epoch 5 ")
         assert line is not None, t.lines
