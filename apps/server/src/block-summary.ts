@@ -37,7 +37,8 @@ export function summarizeBlocks(p: {
   values: Float64Array;
   ts: Float64Array;
 }): Float64Array {
-  const n = p.steps.length;
+  const { steps, values, ts } = p;
+  const n = steps.length;
   const blocks = Math.ceil(n / BLOCK_POINTS);
   const out = new Float64Array(blocks * BLOCK_FIELDS);
   for (let b = 0; b < blocks; b++) {
@@ -45,22 +46,36 @@ export function summarizeBlocks(p: {
     const end = Math.min(n, start + BLOCK_POINTS);
     let min = start;
     let max = start;
+    let minV = values[start]!;
+    let maxV = minV;
+    let prevStep = steps[start]!;
     let increasing = 1;
+    // below(v, minV) and below(maxV, v) written out (this runs for every point ingested): NaN is
+    // never below anything and everything else is below NaN.
     for (let i = start + 1; i < end; i++) {
-      if (!(p.steps[i]! > p.steps[i - 1]!)) increasing = 0;
-      if (below(p.values[i]!, p.values[min]!)) min = i;
-      if (below(p.values[max]!, p.values[i]!)) max = i;
+      const step = steps[i]!;
+      if (!(step > prevStep)) increasing = 0;
+      prevStep = step;
+      const v = values[i]!;
+      if (v < minV || (minV !== minV && v === v)) {
+        min = i;
+        minV = v;
+      }
+      if (maxV < v || (v !== v && maxV === maxV)) {
+        max = i;
+        maxV = v;
+      }
     }
     const o = b * BLOCK_FIELDS;
     out[o + BlockField.N] = end - start;
-    out[o + BlockField.StepFirst] = p.steps[start]!;
-    out[o + BlockField.StepLast] = p.steps[end - 1]!;
-    out[o + BlockField.MinStep] = p.steps[min]!;
-    out[o + BlockField.MinValue] = p.values[min]!;
-    out[o + BlockField.MinTs] = p.ts[min]!;
-    out[o + BlockField.MaxStep] = p.steps[max]!;
-    out[o + BlockField.MaxValue] = p.values[max]!;
-    out[o + BlockField.MaxTs] = p.ts[max]!;
+    out[o + BlockField.StepFirst] = steps[start]!;
+    out[o + BlockField.StepLast] = steps[end - 1]!;
+    out[o + BlockField.MinStep] = steps[min]!;
+    out[o + BlockField.MinValue] = minV;
+    out[o + BlockField.MinTs] = ts[min]!;
+    out[o + BlockField.MaxStep] = steps[max]!;
+    out[o + BlockField.MaxValue] = maxV;
+    out[o + BlockField.MaxTs] = ts[max]!;
     out[o + BlockField.Increasing] = increasing;
   }
   return out;

@@ -27,14 +27,20 @@ export interface ChunkFacts {
   blocks: Float64Array;
 }
 
-export function chunkColumns(p: ChunkPoints): ChunkColumns {
+/** A chunk's summary columns; `steps` is its step range when the caller has measured it already. */
+export function chunkColumns(p: ChunkPoints, steps?: { min: number; max: number }): ChunkColumns {
   const n = p.steps.length;
   let stepMin = Number.POSITIVE_INFINITY;
   let stepMax = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < n; i++) {
-    const s = p.steps[i]!;
-    if (s < stepMin) stepMin = s;
-    if (s > stepMax) stepMax = s;
+  if (steps !== undefined) {
+    stepMin = steps.min;
+    stepMax = steps.max;
+  } else {
+    for (let i = 0; i < n; i++) {
+      const s = p.steps[i]!;
+      if (s < stepMin) stepMin = s;
+      if (s > stepMax) stepMax = s;
+    }
   }
   return {
     n,
@@ -47,8 +53,8 @@ export function chunkColumns(p: ChunkPoints): ChunkColumns {
   };
 }
 
-export function chunkFacts(p: ChunkPoints): ChunkFacts {
-  return { columns: chunkColumns(p), blocks: summarizeBlocks(p) };
+export function chunkFacts(p: ChunkPoints, steps?: { min: number; max: number }): ChunkFacts {
+  return { columns: chunkColumns(p, steps), blocks: summarizeBlocks(p) };
 }
 
 /** The points of an ingest chunk: those it carries, else its received bytes decoded again. */

@@ -68,7 +68,7 @@ export function parseIngestBatch(body: Buffer): IngestSource[] {
         throw fail((error as Error).message, error);
       }
       if (points.steps.length !== c.n) throw fail(`holds ${points.steps.length} points, header says ${c.n}`);
-      const bad = firstBadPoint(points, s.fromSeq, s.toSeq);
+      const bad = firstBadPoint(points, s.fromSeq, s.toSeq, stepRange);
       if (bad >= 0) {
         const seq = points.seqs[bad]!;
         const step = points.steps[bad]!;
@@ -79,7 +79,7 @@ export function parseIngestBatch(body: Buffer): IngestSource[] {
       }
       // The points decoded here are overwritten by the next chunk's: kept (copied) only for a
       // chunk small enough to be appended to another; the rest is stored as received.
-      const facts = chunkFacts(points);
+      const facts = chunkFacts(points, stepRange);
       return points.steps.length < MERGE_RECEIVED_BELOW_POINTS
         ? { key: c.key, points: copyPoints(points), encoded: blob, facts }
         : { key: c.key, encoded: blob, facts };
@@ -95,15 +95,26 @@ export function parseIngestBatch(body: Buffer): IngestSource[] {
   });
 }
 
+/** The step range firstBadPoint measured last (reused: parsing is synchronous). */
+const stepRange = { min: 0, max: 0 };
+
 /**
  * Index of the first point whose seq is outside (fromSeq, toSeq], whose step is not a non-negative
- * safe integer or whose timestamp is not a safe integer; -1 when every point is sound. One tight
- * loop over the columns (a 10^7-point upload checks every point).
+ * safe integer or whose timestamp is not a safe integer; -1 when every point is sound, and then
+ * `range` holds the lowest and highest step. One tight loop over the columns (a 10^7-point upload
+ * checks every point).
  */
-function firstBadPoint(points: ChunkPoints, fromSeq: number, toSeq: number): number {
+function firstBadPoint(
+  points: ChunkPoints,
+  fromSeq: number,
+  toSeq: number,
+  range: { min: number; max: number },
+): number {
   const { seqs, steps, ts } = points;
   const n = steps.length;
   const max = Number.MAX_SAFE_INTEGER;
+  let stepMin = Number.POSITIVE_INFINITY;
+  let stepMax = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < n; i++) {
     const seq = seqs[i]!;
     const step = steps[i]!;
@@ -115,7 +126,11 @@ function firstBadPoint(points: ChunkPoints, fromSeq: number, toSeq: number): num
       !(t >= -max && t <= max && Math.floor(t) === t)
     )
       return i;
+    if (step < stepMin) stepMin = step;
+    if (step > stepMax) stepMax = step;
   }
+  range.min = stepMin;
+  range.max = stepMax;
   return -1;
 }
 
