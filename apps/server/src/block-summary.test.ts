@@ -7,15 +7,12 @@ import { BLOCK_FIELDS, BLOCK_POINTS, BlockField, below, summarizeBlocks } from '
 
 const SPECIALS = [Number.NaN, -0, 0, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 5e-324, -1, 1];
 
-/** A small seeded generator (mulberry32). */
+/** Seeded numbers in [0, 1) (the fractional part of a scaled sine: plenty for picking cases). */
 function random(seed: number): () => number {
-  let a = seed >>> 0;
+  let k = 0;
   return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    const x = Math.sin(seed * 9_973 + k++) * 43_758.5453;
+    return x - Math.floor(x);
   };
 }
 
