@@ -57,11 +57,11 @@ export function summarizeBlocks(p: {
       if (!(step > prevStep)) increasing = 0;
       prevStep = step;
       const v = values[i]!;
-      if (v < minV || (minV !== minV && v === v)) {
+      if (v < minV || (Number.isNaN(minV) && !Number.isNaN(v))) {
         min = i;
         minV = v;
       }
-      if (maxV < v || (v !== v && maxV === maxV)) {
+      if (maxV < v || (Number.isNaN(v) && !Number.isNaN(maxV))) {
         max = i;
         maxV = v;
       }
