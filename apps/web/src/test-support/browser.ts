@@ -11,23 +11,23 @@ export const WEB_ROOT = join(REPO_ROOT, 'apps', 'web', 'dist', 'public');
 export const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
 export const CHROMIUM = process.env.SWANLOG_CHROMIUM ?? '/usr/bin/chromium';
 
+/** How every test and bench row runs Chromium: headless, and with nothing of its own on the network. */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
 /** Launches headless Chromium; the test closes it. */
 export async function launchBrowser(): Promise<Browser> {
   if (!existsSync(join(WEB_ROOT, 'index.html'))) {
     throw new Error(`the dashboard is not built (${WEB_ROOT}): run \`node apps/web/build.mjs\``);
   }
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }
 
 /** A page that records requests leaving the backend (there must be none: no CDN) and script errors. */
