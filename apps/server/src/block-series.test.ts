@@ -263,9 +263,10 @@ describe('downsampled reads from block summaries', () => {
       const before = first.chunkBlocks(ref, ids) as Map<number, Float64Array>;
       first.close();
       const db = new Database(join(dir, SQLITE_FILE));
-      // A version-1 database: no block summaries, no experiments.source (migration 3), no team metadata (4).
+      // A version-1 database: no block summaries, no experiments.source (migration 3), no team
+      // metadata (4), no index of chunk summaries (5).
       db.exec(
-        'DROP TABLE chunk_blocks; DROP TABLE deleted_experiments; ALTER TABLE experiments DROP COLUMN source; ALTER TABLE experiments DROP COLUMN tags; ALTER TABLE experiments DROP COLUMN note; ALTER TABLE experiments DROP COLUMN archived',
+        'DROP INDEX chunks_summary; DROP TABLE chunk_blocks; DROP TABLE deleted_experiments; ALTER TABLE experiments DROP COLUMN source; ALTER TABLE experiments DROP COLUMN tags; ALTER TABLE experiments DROP COLUMN note; ALTER TABLE experiments DROP COLUMN archived',
       );
       db.pragma('user_version = 1');
       db.close();
@@ -274,6 +275,11 @@ describe('downsampled reads from block summaries', () => {
         assert.deepEqual(reopened.chunkBlocks(ref, ids), before);
         assert.equal(before.size, ids.length);
         assert.equal((await reopened.getExperiment(ref))?.source, null);
+        assert.deepEqual(
+          (reopened.chunkSummaries(ref, KEY) as { id: number }[]).map((c) => c.id),
+          ids,
+          'the summaries read through the rebuilt index',
+        );
       } finally {
         reopened.close();
       }

@@ -101,8 +101,13 @@ const stepRange = { min: 0, max: 0 };
 /**
  * Index of the first point whose seq is outside (fromSeq, toSeq], whose step is not a non-negative
  * safe integer or whose timestamp is not a safe integer; -1 when every point is sound, and then
- * `range` holds the lowest and highest step. One tight loop over the columns (a 10^7-point upload
- * checks every point).
+ * `range` holds the lowest and highest step.
+ *
+ * A 10^7-point upload checks every point, so the common case is one pass over the steps: a decoded
+ * chunk's columns are sums of varint deltas, so every value is an integer; timestamps and sequence
+ * numbers add deltas that are never negative (unsigned varints), so they never decrease and their
+ * first and last values bound them all (a last one within the safe range also keeps every partial
+ * sum exact). Only a chunk that fails those bounds is walked point by point to name the culprit.
  */
 function firstBadPoint(
   points: ChunkPoints,
@@ -116,21 +121,39 @@ function firstBadPoint(
   let stepMin = Number.POSITIVE_INFINITY;
   let stepMax = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < n; i++) {
+    const step = steps[i]!;
+    if (step < stepMin) stepMin = step;
+    if (step > stepMax) stepMax = step;
+  }
+  range.min = stepMin;
+  range.max = stepMax;
+  if (n === 0) return -1;
+  const bounded =
+    seqs[0]! > fromSeq &&
+    seqs[n - 1]! <= toSeq &&
+    ts[0]! >= -max &&
+    ts[n - 1]! <= max &&
+    stepMin >= 0 &&
+    stepMax <= max;
+  return bounded ? -1 : firstBadPointByPoint(points, fromSeq, toSeq);
+}
+
+/** firstBadPoint's answer found point by point (for a chunk known to hold a bad point). */
+function firstBadPointByPoint(points: ChunkPoints, fromSeq: number, toSeq: number): number {
+  const { seqs, steps, ts } = points;
+  const max = Number.MAX_SAFE_INTEGER;
+  for (let i = 0; i < steps.length; i++) {
     const seq = seqs[i]!;
     const step = steps[i]!;
     const t = ts[i]!;
-    // NaN fails every comparison; Math.floor(x) === x holds for integers only (and not for NaN or ±Infinity past the range checks).
+    // NaN fails every comparison; Math.floor(x) === x holds for integers only.
     if (
       !(seq > fromSeq && seq <= toSeq) ||
       !(step >= 0 && step <= max && Math.floor(step) === step) ||
       !(t >= -max && t <= max && Math.floor(t) === t)
     )
       return i;
-    if (step < stepMin) stepMin = step;
-    if (step > stepMax) stepMax = step;
   }
-  range.min = stepMin;
-  range.max = stepMax;
   return -1;
 }
 

@@ -29,7 +29,9 @@ import {
   type ChunkRow,
   type ExperimentRow,
   type KeyRow,
+  fromSummaryColumns,
   SUMMARY_COLUMNS,
+  type SummaryColumns,
   toExperiment,
   toKey,
   toSummary,
@@ -86,6 +88,10 @@ const MIGRATIONS: string[] = [
    CREATE TABLE deleted_experiments (
      workspace TEXT NOT NULL, id TEXT NOT NULL, deleted_at INTEGER NOT NULL,
      PRIMARY KEY (workspace, id)) WITHOUT ROWID;`,
+  // 5: every chunk's summary columns in an index of their own. A chunk row holds its data too, so
+  // reading the summaries of an experiment (GET /sync, every run page and runs-table entry) from
+  // the table walked a page or more per chunk: 10,000 chunks of a 1,000-key run, 36 -> 12 ms.
+  `CREATE INDEX chunks_summary ON chunks (exp, id, source, key, n, step_min, step_max, ts_min, ts_max, seq_min, seq_max);`,
 ];
 
 export interface OpenSqliteStorageOptions {
@@ -181,8 +187,13 @@ class SqliteStorage implements Storage {
         'INSERT INTO sources (exp, source, watermark, session) VALUES (?, ?, ?, ?) ON CONFLICT (exp, source) DO UPDATE SET watermark = excluded.watermark, session = excluded.session',
       ),
       keys: p('SELECT DISTINCT key FROM chunks WHERE exp = ? ORDER BY key').pluck(),
-      summaries: p(`SELECT ${SUMMARY_COLUMNS} FROM chunks WHERE exp = ? ORDER BY id`),
-      summariesOfKey: p(`SELECT ${SUMMARY_COLUMNS} FROM chunks WHERE exp = ? AND key = ? ORDER BY id`),
+      // Rows as arrays (fromSummaryColumns): building 10,000 row objects first cost as much as the query.
+      summaries: p(`SELECT ${SUMMARY_COLUMNS} FROM chunks WHERE exp = ? ORDER BY id`).raw(),
+      // One key's few rows through chunks_by_key (the planner would scan the covering index of every
+      // key's summaries to save the sort).
+      summariesOfKey: p(
+        `SELECT ${SUMMARY_COLUMNS} FROM chunks INDEXED BY chunks_by_key WHERE exp = ? AND key = ? ORDER BY id`,
+      ).raw(),
       chunksInRange: p(
         `SELECT ${SUMMARY_COLUMNS}, data FROM chunks WHERE exp = ? AND key = ? AND step_max >= ? AND step_min <= ? ORDER BY id`,
       ),
@@ -431,8 +442,8 @@ class SqliteStorage implements Storage {
     const { pk } = this.row(ref);
     const rows = (
       key === undefined ? this.s.summaries.all(pk) : this.s.summariesOfKey.all(pk, key)
-    ) as ChunkRow[];
-    return rows.map(toSummary);
+    ) as SummaryColumns[];
+    return rows.map(fromSummaryColumns);
   }
 
   chunks(ref: ExperimentRef, key: string, range: { from?: number; to?: number } = {}): ChunkRecord[] {

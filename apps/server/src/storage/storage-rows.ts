@@ -72,6 +72,24 @@ export function toSummary(r: ChunkRow): ChunkSummaryRecord {
   };
 }
 
+/** A row of SUMMARY_COLUMNS read as an array (a raw statement), in their order. */
+export type SummaryColumns = [number, string, string, number, number, number, number, number, number, number];
+
+export function fromSummaryColumns(r: SummaryColumns): ChunkSummaryRecord {
+  return {
+    id: r[0],
+    source: r[1],
+    key: r[2],
+    n: r[3],
+    stepMin: r[4],
+    stepMax: r[5],
+    tsMin: r[6],
+    tsMax: r[7],
+    seqMin: r[8],
+    seqMax: r[9],
+  };
+}
+
 export function toKey(r: KeyRow): ApiKeyRecord {
   return {
     id: r.id,

@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { crc32 } from 'node:zlib';
+import { encodeBatch, SwanlogError } from '@swanlog/protocol';
+import { parseIngestBatch } from './parse-batch.js';
+import { session } from './test-support/server.js';
+
+/**
+ * The server's per-point checks (seq within (fromSeq, toSeq], steps non-negative safe integers,
+ * timestamps safe integers) against the definition written out point by point, over seeded
+ * random chunks with one fault or none. The chunks are built here byte by byte (codec 1, plain
+ * varint streams), because the writers refuse to encode the faults a hostile client could send.
+ */
+
+const MAX = Number.MAX_SAFE_INTEGER;
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Unsigned LEB128 of an integer-valued double (float arithmetic past 32 bits, as the reader). */
+function varint(out: number[], value: number): void {
+  let v = value;
+  while (v >= 128) {
+    out.push((v % 128) | 128);
+    v = Math.floor(v / 128);
+  }
+  out.push(v);
+}
+
+/** A codec-1 chunk of the given columns: steps as zigzag deltas, timestamps and seqs as plain deltas. */
+function chunkBytes(steps: number[], ts: number[], seqs: number[]): Buffer {
+  const n = steps.length;
+  const streams: number[] = [];
+  steps.forEach((s, i) => {
+    const d = s - (i > 0 ? steps[i - 1]! : 0);
+    varint(streams, d >= 0 ? d * 2 : -d * 2 - 1);
+  });
+  ts.forEach((t, i) => varint(streams, t - (i > 0 ? ts[i - 1]! : 0)));
+  seqs.forEach((q, i) => varint(streams, q - (i > 0 ? seqs[i - 1]! : 0)));
+  const out = Buffer.alloc(16 + 8 * n + streams.length);
+  out[0] = 1;
+  out.writeUInt32LE(n, 4);
+  for (let i = 0; i < n; i++) out.writeDoubleLE(i * 0.5, 16 + 8 * i);
+  Buffer.from(streams).copy(out, 16 + 8 * n);
+  out.writeUInt32LE(crc32(out.subarray(12), crc32(out.subarray(0, 8))), 8);
+  return out;
+}
+
+/** What the checks must say, point by point: the first fault's message, or null. */
+function expectedFault(steps: number[], ts: number[], seqs: number[], fromSeq: number, toSeq: number) {
+  for (let i = 0; i < steps.length; i++) {
+    const seq = seqs[i]!;
+    const step = steps[i]!;
+    const t = ts[i]!;
+    if (!(seq > fromSeq && seq <= toSeq)) return `point seq ${seq} is outside (fromSeq, toSeq]`;
+    if (!(Number.isSafeInteger(step) && step >= 0)) return `step ${step} is not a non-negative safe integer`;
+    if (!Number.isSafeInteger(t)) return `timestamp ${t} is not a safe integer`;
+  }
+  return null;
+}
+
+test('the per-point checks of an ingest batch agree with their point-by-point definition', () => {
+  const seed = Number(process.env.SEED ?? Date.now() % 1_000_000);
+  const random = rng(seed);
+  const int = (k: number) => Math.floor(random() * k);
+  const faults = { none: 0, seqLow: 0, seqHigh: 0, stepNegative: 0, stepHuge: 0, tsHuge: 0 };
+  for (let c = 0; c < 400; c++) {
+    const n = 1 + int(random() < 0.2 ? 3 : 300);
+    const fromSeq = int(1000) - 1;
+    const seqs: number[] = [];
+    const steps: number[] = [];
+    const ts: number[] = [];
+    let seq = fromSeq + 1 + int(3);
+    let step = int(50);
+    let t = 1_700_000_000_000 + int(1000);
+    for (let i = 0; i < n; i++) {
+      seqs.push(seq);
+      steps.push(step);
+      ts.push(t);
+      seq += 1 + int(random() < 0.9 ? 1 : 20);
+      step += random() < 0.9 ? 1 : int(7) - 3; // rewound steps go down, but stay >= 0 here
+      if (step < 0) step = 0;
+      t += random() < 0.7 ? 0 : int(5);
+    }
+    let lo = fromSeq;
+    let hi = seqs[n - 1]! + int(3);
+    const at = int(n);
+    const fault = (['none', 'seqLow', 'seqHigh', 'stepNegative', 'stepHuge', 'tsHuge'] as const)[int(6)]!;
+    faults[fault]++;
+    if (fault === 'seqLow') lo = seqs[at]!; // points 0..at are at or below fromSeq
+    else if (fault === 'seqHigh') hi = seqs[at]! - 1; // points at.. are beyond toSeq
+    else if (fault === 'stepNegative') steps[at] = -1 - int(1000);
+    else if (fault === 'stepHuge') steps[at] = MAX + 2 ** int(3) * 2;
+    else if (fault === 'tsHuge') for (let i = at; i < n; i++) ts[i] = MAX + 2 + 2 * (i - at);
+    const blob = chunkBytes(steps, ts, seqs);
+    const body = encodeBatch(
+      {
+        sources: [
+          {
+            source: 'src',
+            fromSeq: lo,
+            toSeq: hi,
+            session: session(),
+            rewinds: [],
+            chunks: [{ key: 'k', n, bytes: blob.length }],
+          },
+        ],
+      },
+      [blob],
+    );
+    const want = expectedFault(steps, ts, seqs, lo, hi);
+    const label = `seed ${seed} (SEED=${seed} to repeat), case ${c}: ${fault} at ${at} of ${n}`;
+    if (want === null) {
+      const [source] = parseIngestBatch(body);
+      const { columns } = source!.chunks[0]!.facts!;
+      assert.equal(columns.stepMin, Math.min(...steps), label);
+      assert.equal(columns.stepMax, Math.max(...steps), label);
+      assert.equal(columns.seqMin, seqs[0], label);
+      assert.equal(columns.tsMax, ts[n - 1], label);
+    } else {
+      assert.throws(
+        () => parseIngestBatch(body),
+        (error: unknown) =>
+          error instanceof SwanlogError &&
+          error.code === 'BAD_REQUEST' &&
+          error.message === `chunk of key "k" (source src): ${want}`,
+        `${label}: expected "${want}"`,
+      );
+    }
+  }
+  for (const [fault, count] of Object.entries(faults)) assert.ok(count > 20, `seed ${seed}: few ${fault} cases`);
+});
