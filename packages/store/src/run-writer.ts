@@ -58,12 +58,18 @@ interface StackEntry {
   seqMax: number;
 }
 
+/**
+ * The stack of a key with nothing left to merge. Never modified: a flush copies a key's stack
+ * before it pushes onto it (a failed flush keeps the old one).
+ */
+const NO_STACK = Object.freeze([]) as unknown as StackEntry[];
+
 class KeyBuffer {
   n = 0;
   calls = new Uint32Array(256);
   values = new Float64Array(256);
   /** Chunks of this session small enough to merge, smallest on top. */
-  stack: StackEntry[] = [];
+  stack: StackEntry[] = NO_STACK;
 
   constructor(
     readonly name: string,
@@ -320,7 +326,9 @@ export class RunWriter {
           for (const b of this.dirty) {
             const stack = [...b.stack];
             this.writeKey(b, stack);
-            stacks.set(b, stack);
+            // A key whose chunks are all past merging (a wide run's: 1,000 points a flush) keeps
+            // the shared empty stack, not an array of its own per flush that outlives it.
+            stacks.set(b, stack.length === 0 ? NO_STACK : stack);
             points += b.n;
           }
           // The file's own record of how many points it holds: readers check it against the chunks,
