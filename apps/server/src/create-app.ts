@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import {
   API_PREFIX,
   BATCH_CONTENT_TYPE,
@@ -193,7 +194,8 @@ export function createApp(options: CreateAppOptions): Hono {
     const who = await authenticate(storage, c.req.raw, 'write', publicUrl);
     const record = await experimentOf(c, who);
     requireContentType(c.req.raw, BATCH_CONTENT_TYPE);
-    const sources = parseIngestBatch(await readBody(c.req.raw, MAX_BODY_BYTES, batchPrefixCheck));
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    const sources = parseIngestBatch(await readBody(c.req.raw, MAX_BODY_BYTES, batchPrefixCheck, incoming));
     const ref = { workspace: record.workspace, id: record.id };
     const before = new Map((await storage.sources(ref)).map((s) => [s.source, s.session.endState]));
     const result = await storage.ingest(ref, sources);
