@@ -39,12 +39,12 @@ function varint(out: number[], value: number): void {
 function chunkBytes(steps: number[], ts: number[], seqs: number[]): Buffer {
   const n = steps.length;
   const streams: number[] = [];
-  steps.forEach((s, i) => {
-    const d = s - (i > 0 ? steps[i - 1]! : 0);
+  for (let i = 0; i < n; i++) {
+    const d = steps[i]! - (i > 0 ? steps[i - 1]! : 0);
     varint(streams, d >= 0 ? d * 2 : -d * 2 - 1);
-  });
-  ts.forEach((t, i) => varint(streams, t - (i > 0 ? ts[i - 1]! : 0)));
-  seqs.forEach((q, i) => varint(streams, q - (i > 0 ? seqs[i - 1]! : 0)));
+  }
+  for (let i = 0; i < n; i++) varint(streams, ts[i]! - (i > 0 ? ts[i - 1]! : 0));
+  for (let i = 0; i < n; i++) varint(streams, seqs[i]! - (i > 0 ? seqs[i - 1]! : 0));
   const out = Buffer.alloc(16 + 8 * n + streams.length);
   out[0] = 1;
   out.writeUInt32LE(n, 4);
@@ -95,8 +95,10 @@ test('the per-point checks of an ingest batch agree with their point-by-point de
     const at = int(n);
     const fault = (['none', 'seqLow', 'seqHigh', 'stepNegative', 'stepHuge', 'tsHuge'] as const)[int(6)]!;
     faults[fault]++;
-    if (fault === 'seqLow') lo = seqs[at]!; // points 0..at are at or below fromSeq
-    else if (fault === 'seqHigh') hi = seqs[at]! - 1; // points at.. are beyond toSeq
+    if (fault === 'seqLow')
+      lo = seqs[at]!; // points 0..at are at or below fromSeq
+    else if (fault === 'seqHigh')
+      hi = seqs[at]! - 1; // points at.. are beyond toSeq
     else if (fault === 'stepNegative') steps[at] = -1 - int(1000);
     else if (fault === 'stepHuge') steps[at] = MAX + 2 ** int(3) * 2;
     else if (fault === 'tsHuge') for (let i = at; i < n; i++) ts[i] = MAX + 2 + 2 * (i - at);
@@ -136,5 +138,6 @@ test('the per-point checks of an ingest batch agree with their point-by-point de
       );
     }
   }
-  for (const [fault, count] of Object.entries(faults)) assert.ok(count > 20, `seed ${seed}: few ${fault} cases`);
+  for (const [fault, count] of Object.entries(faults))
+    assert.ok(count > 20, `seed ${seed}: few ${fault} cases`);
 });
