@@ -28,8 +28,8 @@ import type {
 import {
   type ChunkRow,
   type ExperimentRow,
-  type KeyRow,
   fromSummaryColumns,
+  type KeyRow,
   SUMMARY_COLUMNS,
   type SummaryColumns,
   toExperiment,
