@@ -271,14 +271,26 @@ describe('downsampled reads from block summaries', () => {
       db.pragma('user_version = 1');
       db.close();
       const reopened = openSqliteStorage({ dataDir: dir });
+      const check = new Database(join(dir, SQLITE_FILE), { readonly: true });
+      const plan = check
+        .prepare(
+          'EXPLAIN QUERY PLAN SELECT id, source, key, n, step_min, step_max, ts_min, ts_max, seq_min, seq_max FROM chunks WHERE exp = ? ORDER BY id',
+        )
+        .all(1) as { detail: string }[];
+      check.close();
+      assert.match(
+        plan.map((p) => p.detail).join('; '),
+        /COVERING INDEX chunks_summary/,
+        'migration 5 built the index',
+      );
       try {
         assert.deepEqual(reopened.chunkBlocks(ref, ids), before);
         assert.equal(before.size, ids.length);
         assert.equal((await reopened.getExperiment(ref))?.source, null);
         assert.deepEqual(
-          (reopened.chunkSummaries(ref, KEY) as { id: number }[]).map((c) => c.id),
+          (reopened.chunkSummaries(ref) as { id: number }[]).map((c) => c.id),
           ids,
-          'the summaries read through the rebuilt index',
+          'the summaries read through the index migration 5 built',
         );
       } finally {
         reopened.close();

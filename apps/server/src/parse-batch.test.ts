@@ -8,8 +8,9 @@ import { session } from './test-support/server.js';
 /**
  * The server's per-point checks (seq within (fromSeq, toSeq], steps non-negative safe integers,
  * timestamps safe integers) against the definition written out point by point, over seeded
- * random chunks with one fault or none. The chunks are built here byte by byte (codec 1, plain
- * varint streams), because the writers refuse to encode the faults a hostile client could send.
+ * random chunks with one fault or none. The chunks are built here byte by byte (codec 1 or 2, plain
+ * or run-length encoded streams), because the writers refuse to encode the faults a hostile client
+ * could send.
  */
 
 const MAX = Number.MAX_SAFE_INTEGER;
@@ -35,19 +36,41 @@ function varint(out: number[], value: number): void {
   out.push(v);
 }
 
-/** A codec-1 chunk of the given columns: steps as zigzag deltas, timestamps and seqs as plain deltas. */
-function chunkBytes(steps: number[], ts: number[], seqs: number[]): Buffer {
+/** The delta stream of a column, plain or run-length encoded (pairs: delta, run length). */
+function stream(out: number[], column: number[], zigzag: boolean, rle: boolean): void {
+  const deltas = column.map((v, i) => {
+    const d = v - (i > 0 ? column[i - 1]! : 0);
+    return zigzag ? (d >= 0 ? d * 2 : -d * 2 - 1) : d;
+  });
+  if (!rle) {
+    for (const d of deltas) varint(out, d);
+    return;
+  }
+  for (let i = 0; i < deltas.length; ) {
+    let j = i + 1;
+    while (j < deltas.length && deltas[j] === deltas[i]) j++;
+    varint(out, deltas[i]!);
+    varint(out, j - i);
+    i = j;
+  }
+}
+
+/**
+ * A chunk of the given columns, as docs/format.md lays it out: codec 1, or codec 2 with raw
+ * values; steps as zigzag deltas, timestamps and seqs as plain deltas, each stream plain or
+ * run-length encoded as `rle` says.
+ */
+function chunkBytes(steps: number[], ts: number[], seqs: number[], codec: 1 | 2, rle: boolean[]): Buffer {
   const n = steps.length;
   const streams: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const d = steps[i]! - (i > 0 ? steps[i - 1]! : 0);
-    varint(streams, d >= 0 ? d * 2 : -d * 2 - 1);
-  }
-  for (let i = 0; i < n; i++) varint(streams, ts[i]! - (i > 0 ? ts[i - 1]! : 0));
-  for (let i = 0; i < n; i++) varint(streams, seqs[i]! - (i > 0 ? seqs[i - 1]! : 0));
+  stream(streams, steps, true, rle[0]!);
+  stream(streams, ts, false, rle[1]!);
+  stream(streams, seqs, false, rle[2]!);
   const out = Buffer.alloc(16 + 8 * n + streams.length);
-  out[0] = 1;
+  out[0] = codec;
+  out[1] = (rle[0] ? 2 : 0) | (rle[1] ? 4 : 0) | (rle[2] ? 8 : 0);
   out.writeUInt32LE(n, 4);
+  if (codec === 2) out.writeUInt32LE(8 * n, 12); // value encoding 0 (raw): L = 8n
   for (let i = 0; i < n; i++) out.writeDoubleLE(i * 0.5, 16 + 8 * i);
   Buffer.from(streams).copy(out, 16 + 8 * n);
   out.writeUInt32LE(crc32(out.subarray(12), crc32(out.subarray(0, 8))), 8);
@@ -102,7 +125,9 @@ test('the per-point checks of an ingest batch agree with their point-by-point de
     else if (fault === 'stepNegative') steps[at] = -1 - int(1000);
     else if (fault === 'stepHuge') steps[at] = MAX + 2 ** int(3) * 2;
     else if (fault === 'tsHuge') for (let i = at; i < n; i++) ts[i] = MAX + 2 + 2 * (i - at);
-    const blob = chunkBytes(steps, ts, seqs);
+    const codec = random() < 0.5 ? 1 : 2;
+    const rle = [random() < 0.5, random() < 0.5, random() < 0.5];
+    const blob = chunkBytes(steps, ts, seqs, codec, rle);
     const body = encodeBatch(
       {
         sources: [
@@ -119,7 +144,7 @@ test('the per-point checks of an ingest batch agree with their point-by-point de
       [blob],
     );
     const want = expectedFault(steps, ts, seqs, lo, hi);
-    const label = `seed ${seed} (SEED=${seed} to repeat), case ${c}: ${fault} at ${at} of ${n}`;
+    const label = `seed ${seed} (SEED=${seed} to repeat), case ${c}: ${fault} at ${at} of ${n}, codec ${codec}, rle ${rle}`;
     if (want === null) {
       const [source] = parseIngestBatch(body);
       const { columns } = source!.chunks[0]!.facts!;

@@ -36,7 +36,15 @@ export async function readBody(
 ): Promise<Buffer> {
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
-  if (incoming !== undefined && !incoming.readableDidRead && !incoming.readableEnded)
+  // Anything else (a request already read, paused, or destroyed by a client that went away while
+  // the route authenticated: its events are over) takes the adapter's stream, which copes.
+  if (
+    incoming !== undefined &&
+    !incoming.readableDidRead &&
+    !incoming.readableEnded &&
+    !incoming.destroyed &&
+    incoming.readableFlowing !== false
+  )
     return readIncoming(incoming, limit, prefix);
   if (request.body === null) return Buffer.alloc(0);
   const parts: Uint8Array[] = [];
