@@ -124,7 +124,14 @@ export async function uploadRun(input: UploadOptions): Promise<UploadResult> {
     await client.postConfig(experimentId, { revisions: local.revisions });
     changed = true;
   }
-  const after = changed ? await client.syncStatus(experimentId) : status;
+  // The final status is asked for first; the superseded count (a read of the local chunks'
+  // summaries) is worked out while it is on its way.
+  const final = changed ? client.syncStatus(experimentId) : undefined;
+  final?.catch(() => undefined); // awaited below
+  // Counted over the seq ranges this call moved the watermarks across; never more than it stored.
+  const superseded =
+    progress.uploaded === 0 ? 0 : Math.min(progress.uploaded, options.reader.supersededCount(ranges));
+  const after = final === undefined ? status : await final;
   const complete =
     !local.running &&
     local.sessions.every((s) => {
@@ -136,9 +143,6 @@ export async function uploadRun(input: UploadOptions): Promise<UploadResult> {
       );
     }) &&
     local.revisions.every((r) => after.configRevisions.includes(revisionKey(r)));
-  // Counted over the seq ranges this call moved the watermarks across; never more than it stored.
-  const superseded =
-    progress.uploaded === 0 ? 0 : Math.min(progress.uploaded, options.reader.supersededCount(ranges));
   return { points: progress.uploaded, superseded, changed: changed || progress.uploaded > 0, complete };
 }
 

@@ -232,6 +232,8 @@ async function progressBars(): Promise<
       if (bar === undefined) {
         bar = multi.create(p.totalPoints, p.uploadedPoints, { name });
         bars.set(p.dir, bar);
+        // Drawn at once, not a frame (100 ms) later: a sync shorter than that showed no bar at all.
+        multi.update();
       }
       bar.setTotal(p.totalPoints);
       bar.update(p.uploadedPoints, { name });
