@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { crc32 } from 'node:zlib';
 import { encodeBatch, SwanlogError } from '@swanlog/protocol';
+import { prng } from '@swanlog/store/test-support/run-fixtures';
 import { parseIngestBatch } from './parse-batch.js';
 import { session } from './test-support/server.js';
 
@@ -14,17 +15,6 @@ import { session } from './test-support/server.js';
  */
 
 const MAX = Number.MAX_SAFE_INTEGER;
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Unsigned LEB128 of an integer-valued double (float arithmetic past 32 bits, as the reader). */
 function varint(out: number[], value: number): void {
@@ -92,7 +82,7 @@ function expectedFault(steps: number[], ts: number[], seqs: number[], fromSeq: n
 
 test('the per-point checks of an ingest batch agree with their point-by-point definition', () => {
   const seed = Number(process.env.SEED ?? Date.now() % 1_000_000);
-  const random = rng(seed);
+  const random = prng(seed);
   const int = (k: number) => Math.floor(random() * k);
   const faults = { none: 0, seqLow: 0, seqHigh: 0, stepNegative: 0, stepHuge: 0, tsHuge: 0 };
   for (let c = 0; c < 400; c++) {
