@@ -47,57 +47,70 @@ export async function readBody(
   )
     return readIncoming(incoming, limit, prefix);
   if (request.body === null) return Buffer.alloc(0);
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  let checked = prefix === undefined;
+  const body = new BodyParts(limit, prefix);
   const reader = request.body.getReader();
   for (;;) {
     const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
+    if (done) return body.joined();
+    try {
+      body.add(value);
+    } catch (error) {
       await reader.cancel();
-      throw tooLarge(limit);
-    }
-    parts.push(value);
-    if (!checked && size >= prefix!.bytes) {
-      checked = true;
-      try {
-        prefix!.check(Buffer.concat(parts, size).subarray(0, prefix!.bytes));
-      } catch (error) {
-        await reader.cancel();
-        throw error;
-      }
+      throw error;
     }
   }
-  return Buffer.concat(parts, size);
+}
+
+/** A body's pieces as they arrive, held to the limit and seen by the prefix check once. */
+class BodyParts {
+  private readonly parts: Uint8Array[] = [];
+  private size = 0;
+  private checked: boolean;
+
+  constructor(
+    private readonly limit: number,
+    private readonly prefix: BodyPrefixCheck | undefined,
+  ) {
+    this.checked = prefix === undefined;
+  }
+
+  /** Takes a piece; throws PAYLOAD_TOO_LARGE past the limit, or what the prefix check throws. */
+  add(piece: Uint8Array): void {
+    this.size += piece.byteLength;
+    if (this.size > this.limit) throw tooLarge(this.limit);
+    this.parts.push(piece);
+    if (!this.checked && this.size >= this.prefix!.bytes) {
+      this.checked = true;
+      this.prefix!.check(Buffer.concat(this.parts, this.size).subarray(0, this.prefix!.bytes));
+    }
+  }
+
+  /** The whole body (the piece itself when there was one). */
+  joined(): Buffer {
+    const only = this.parts.length === 1 ? this.parts[0]! : undefined;
+    return only === undefined
+      ? Buffer.concat(this.parts, this.size)
+      : Buffer.from(only.buffer, only.byteOffset, only.byteLength);
+  }
 }
 
 /** readBody from the Node request itself (see there). */
 function readIncoming(incoming: IncomingMessage, limit: number, prefix?: BodyPrefixCheck): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let size = 0;
-    let checked = prefix === undefined;
+    const body = new BodyParts(limit, prefix);
     const done = (error?: unknown) => {
       incoming.off('data', onData);
       incoming.off('end', onEnd);
       incoming.off('error', onError);
       incoming.off('close', onClose);
       if (error !== undefined) reject(error);
-      else resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts, size));
+      else resolve(body.joined());
     };
     const onData = (piece: Buffer) => {
-      size += piece.length;
-      if (size > limit) return done(tooLarge(limit));
-      parts.push(piece);
-      if (!checked && size >= prefix!.bytes) {
-        checked = true;
-        try {
-          prefix!.check(Buffer.concat(parts, size).subarray(0, prefix!.bytes));
-        } catch (error) {
-          done(error);
-        }
+      try {
+        body.add(piece);
+      } catch (error) {
+        done(error);
       }
     };
     const onEnd = () => done();
