@@ -180,6 +180,11 @@ const workers = [
   { out: 'cloud-uploader-worker', in: join(ROOT, 'packages/sdk/dist/cloud-uploader-worker.js') },
   { out: 'heartbeat-worker', in: join(ROOT, 'packages/store/dist/heartbeat-worker.js') },
 ];
+// The server's threads, started by URL from the CLI bundle (`swanlog server`).
+const serverWorkers = [
+  { out: 'chunk-check-worker', in: join(ROOT, 'apps/server/dist/chunk-check-worker.js') },
+  { out: 'checkpoint-worker', in: join(ROOT, 'apps/server/dist/storage/checkpoint-worker.js') },
+];
 
 // The CLI: lib/dist/cli.js reads ../package.json for its version and serves the dashboard from
 // ../../web/dist/public/, the same relative places as in the repository.
@@ -188,7 +193,10 @@ writeFileSync(
   join(WORK, 'cli-entry.js'),
   `import { main } from ${JSON.stringify(join(ROOT, 'apps/cli/dist/cli.js'))};\nmain(process.argv);\n`,
 );
-await bundleJs([{ out: 'cli', in: join(WORK, 'cli-entry.js') }, ...workers], join(top, 'lib/dist'));
+await bundleJs(
+  [{ out: 'cli', in: join(WORK, 'cli-entry.js') }, ...workers, ...serverWorkers],
+  join(top, 'lib/dist'),
+);
 writeFileSync(
   join(top, 'lib/package.json'),
   `${JSON.stringify({ name: 'swanlog-cli-bundle', version, private: true, type: 'module', engines: { node: '>=20' } }, null, 2)}\n`,

@@ -123,6 +123,10 @@ pulled() { # pulled <id>: the server holds the run with its 100 steps
 }
 check "the server holds the TS run (pulled back, last step 99)" pulled "$ts_id"
 check "the server holds the Python run (pulled back, last step 99)" pulled "$py_id"
+# The server's threads (chunk checks, started by the first upload; the checkpoint, 0.5 s after
+# uploads pause) start from files beside the bundled CLI: one missing would be a warning here.
+sleep 1
+check "the server's threads started from the bundle (no warning in its log)" bash -c "! grep -i warning '$work/server.log'"
 
 kill "$server_pid"
 wait "$server_pid" 2>/dev/null || true

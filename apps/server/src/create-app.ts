@@ -44,7 +44,7 @@ import { handleErrors } from './error-handling.js';
 import { experimentDetails, experimentInfo, experimentListEntry, syncStatus } from './experiment-view.js';
 import { exportFormatOf, exportResponse, storedSeriesPieces } from './export-series.js';
 import { metricSeries } from './metric-series.js';
-import { batchPrefixCheck, parseIngestBatch } from './parse-batch.js';
+import { batchPrefixCheck, parseIngestBatchShared } from './parse-batch.js';
 import { readBody, readJson, requireContentType } from './read-body.js';
 import { metricKeyOf, metricQueryOf, multiKeyQueryOf, validateId } from './route-params.js';
 import { createRunsTable } from './runs-table.js';
@@ -195,7 +195,9 @@ export function createApp(options: CreateAppOptions): Hono {
     const record = await experimentOf(c, who);
     requireContentType(c.req.raw, BATCH_CONTENT_TYPE);
     const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-    const sources = parseIngestBatch(await readBody(c.req.raw, MAX_BODY_BYTES, batchPrefixCheck, incoming));
+    const sources = await parseIngestBatchShared(
+      await readBody(c.req.raw, MAX_BODY_BYTES, { prefix: batchPrefixCheck, incoming, shared: true }),
+    );
     const ref = { workspace: record.workspace, id: record.id };
     const before = new Map((await storage.sources(ref)).map((s) => [s.source, s.session.endState]));
     const result = await storage.ingest(ref, sources);

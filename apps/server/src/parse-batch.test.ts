@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import { crc32 } from 'node:zlib';
 import { encodeBatch, SwanlogError } from '@swanlog/protocol';
 import { prng } from '@swanlog/store/test-support/run-fixtures';
-import { parseIngestBatch } from './parse-batch.js';
+import { ChunkCheckThread } from './chunk-check-thread.js';
+import { parseIngestBatch, parseIngestBatchShared } from './parse-batch.js';
 import { session } from './test-support/server.js';
 
 /**
@@ -155,4 +156,124 @@ test('the per-point checks of an ingest batch agree with their point-by-point de
   }
   for (const [fault, count] of Object.entries(faults))
     assert.ok(count > 20, `seed ${seed}: few ${fault} cases`);
+});
+
+/** Everything a parsed chunk is stored with, comparable with deepEqual. */
+function parsedView(sources: Awaited<ReturnType<typeof parseIngestBatchShared>>) {
+  return sources.map((s) => ({
+    ...s,
+    chunks: s.chunks.map((c) => ({
+      key: c.key,
+      encoded: Buffer.from(c.encoded!),
+      columns: c.facts!.columns,
+      blocks: [...c.facts!.blocks],
+      points: c.points === undefined ? undefined : Object.entries(c.points).map(([k, v]) => [k, [...v]]),
+    })),
+  }));
+}
+
+test('a batch checked on two threads gives what one thread gives, the first fault included', async () => {
+  const seed = Number(process.env.SEED ?? Date.now() % 1_000_000);
+  const random = prng(seed);
+  const int = (k: number) => Math.floor(random() * k);
+  const thread = new ChunkCheckThread(new URL('./chunk-check-worker.js', import.meta.url));
+  let faulty = 0;
+  for (let b = 0; b < 30; b++) {
+    const sources = [];
+    const blobs: Buffer[] = [];
+    let fault: string | null = null;
+    for (const source of ['a', 'b']) {
+      const fromSeq = int(100);
+      let seq = fromSeq + 1;
+      const chunks = [];
+      for (let c = 0; c < 5 + int(60); c++) {
+        // Chunks of up to 1,200 points: those under 512 are also handed back decoded.
+        const n = 1 + int(1200);
+        const seqs = Array.from({ length: n }, (_, i) => seq + i);
+        const steps = seqs.map((s) => s * 2);
+        const ts = seqs.map((s) => 1_700_000_000_000 + s);
+        seq += n;
+        if (fault === null && random() < 0.02) {
+          fault = `chunk ${c} of ${source}`;
+          steps[int(n)] = -1;
+        }
+        const blob = chunkBytes(steps, ts, seqs, random() < 0.5 ? 1 : 2, [random() < 0.5, false, true]);
+        chunks.push({ key: `k${c}`, n, bytes: blob.length });
+        blobs.push(blob);
+      }
+      sources.push({ source, fromSeq, toSeq: seq - 1, session: session(), rewinds: [], chunks });
+    }
+    const body = encodeBatch({ sources }, blobs);
+    const label = `seed ${seed} (SEED=${seed} to repeat), batch ${b}${fault === null ? '' : `, fault in ${fault}`}`;
+    let one: unknown;
+    try {
+      one = parsedView(parseIngestBatch(body));
+    } catch (error) {
+      one = error;
+    }
+    let two: unknown;
+    try {
+      two = parsedView(await parseIngestBatchShared(body, { thread, minBytes: 0 }));
+    } catch (error) {
+      two = error;
+    }
+    if (one instanceof Error) {
+      faulty++;
+      assert.ok(two instanceof SwanlogError && two.code === 'BAD_REQUEST', label);
+      assert.equal(two.message, one.message, label);
+    } else assert.deepEqual(two, one, label);
+  }
+  assert.ok(thread.usable(), `seed ${seed}: the thread is still in use`);
+  assert.ok(thread.checkedThere > 0, `seed ${seed}: the thread checked ${thread.checkedThere} chunks`);
+  assert.ok(faulty > 0 && faulty < 30, `seed ${seed}: ${faulty} of 30 batches faulty`);
+});
+
+test('a chunk-checking thread that fails leaves the checks to the main thread, same answers', async () => {
+  const thread = new ChunkCheckThread(new URL('data:text/javascript,throw new Error("no thread here")'));
+  const steps = Array.from({ length: 700 }, (_, i) => i);
+  const blobs = [0, 1, 2].map(() =>
+    chunkBytes(
+      steps,
+      steps,
+      steps.map((s) => s + 1),
+      2,
+      [true, true, true],
+    ),
+  );
+  const body = encodeBatch(
+    {
+      sources: [
+        {
+          source: 'src',
+          fromSeq: 0,
+          toSeq: 700,
+          session: session(),
+          rewinds: [],
+          chunks: blobs.map((blob, i) => ({ key: `k${i}`, n: 700, bytes: blob.length })),
+        },
+      ],
+    },
+    blobs,
+  );
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.message);
+  process.on('warning', onWarning);
+  try {
+    assert.deepEqual(
+      parsedView(await parseIngestBatchShared(body, { thread, minBytes: 0 })),
+      parsedView(parseIngestBatch(body)),
+    );
+    assert.equal(thread.usable(), false, 'not used again');
+    assert.deepEqual(
+      parsedView(await parseIngestBatchShared(body, { thread, minBytes: 0 })),
+      parsedView(parseIngestBatch(body)),
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(
+      warnings.some((m) => m.includes('chunk-checking thread stopped')),
+      `warned: ${warnings.join('; ')}`,
+    );
+  } finally {
+    process.off('warning', onWarning);
+  }
 });

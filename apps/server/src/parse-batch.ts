@@ -10,7 +10,8 @@ import {
 } from '@swanlog/protocol';
 import { batchHeaderSchema } from '@swanlog/protocol/schemas';
 import { type ChunkPoints, ChunkScratch, decodeChunk } from '@swanlog/store';
-import { chunkFacts, copyPoints, MERGE_RECEIVED_BELOW_POINTS } from './ingest-chunk.js';
+import { type ChunkCheckThread, chunkCheckThread } from './chunk-check-thread.js';
+import { type ChunkFacts, chunkFacts, copyPoints, MERGE_RECEIVED_BELOW_POINTS } from './ingest-chunk.js';
 import { type BodyPrefixCheck, validate } from './read-body.js';
 import type { IngestSource } from './storage/storage.js';
 
@@ -25,6 +26,97 @@ const scratch = new ChunkScratch();
  * is decoded, so a large chunk's points need not be kept until it is stored.
  */
 export function parseIngestBatch(body: Buffer): IngestSource[] {
+  const batch = framedBatch(body);
+  return sourcesOf(
+    batch,
+    batch.chunks.map(({ key, n, source, fromSeq, toSeq, blob }) => {
+      try {
+        return checkReceivedChunk(blob, n, fromSeq, toSeq, scratch);
+      } catch (error) {
+        throw chunkError(error, key, source);
+      }
+    }),
+  );
+}
+
+/**
+ * Bytes of chunks from which a batch's checks are shared with the chunk-checking thread (below
+ * that, handing work over costs more than it saves).
+ */
+export const SHARED_CHECK_MIN_BYTES = 512 * 1024;
+
+/**
+ * parseIngestBatch, with the chunks of a large batch checked on two threads at once: this one and
+ * the chunk-checking thread each take the next chunk nobody has taken, so the work splits by what
+ * each thread gets done (chunks differ in cost, and the second core is shared with other work).
+ * Same checks, same answer, same first error in batch order; a thread that cannot be used leaves
+ * everything to this one.
+ */
+export async function parseIngestBatchShared(
+  body: Buffer,
+  {
+    thread = chunkCheckThread,
+    minBytes = SHARED_CHECK_MIN_BYTES,
+  }: { thread?: ChunkCheckThread; minBytes?: number } = {},
+): Promise<IngestSource[]> {
+  // Started by the first batch of any size, so that the first large one need not wait for it.
+  thread.start();
+  const batch = framedBatch(body);
+  const { chunks } = batch;
+  let bytes = 0;
+  for (const c of chunks) bytes += c.blob.byteLength;
+  if (bytes < minBytes || chunks.length < 2 || !thread.usable()) return parseIngestBatch(body);
+  const work = thread.share(chunks);
+  const checked: (CheckedChunk | undefined)[] = new Array(chunks.length);
+  try {
+    for (let i = work.take(); i < chunks.length; i = work.take()) {
+      const { n, fromSeq, toSeq, blob } = chunks[i]!;
+      checked[i] = checkReceivedChunk(blob, n, fromSeq, toSeq, scratch);
+    }
+  } catch (error) {
+    work.stop(); // a fault: the chunks left are checked below, in order, up to the first bad one
+    if (!(error instanceof ChunkFault)) throw error;
+  }
+  let theirs: Map<number, CheckedChunk> | undefined;
+  try {
+    theirs = await work.theirs;
+  } catch {
+    theirs = undefined; // the thread failed: this one checks what it took
+  }
+  for (let i = 0; i < chunks.length; i++) {
+    if (checked[i] !== undefined) continue;
+    checked[i] = theirs?.get(i);
+    if (checked[i] !== undefined) continue;
+    // A chunk at or after a fault, or one the thread took and did not answer for: checked here,
+    // so the first fault is reported exactly as parseIngestBatch reports it.
+    const { key, n, source, fromSeq, toSeq, blob } = chunks[i]!;
+    try {
+      checked[i] = checkReceivedChunk(blob, n, fromSeq, toSeq, scratch);
+    } catch (error) {
+      throw chunkError(error, key, source);
+    }
+  }
+  return sourcesOf(batch, checked as CheckedChunk[]);
+}
+
+/** A received chunk as its batch header places it. */
+export interface BatchChunkEntry {
+  key: string;
+  n: number;
+  source: string;
+  fromSeq: number;
+  toSeq: number;
+  blob: Uint8Array;
+}
+
+interface FramedBatch {
+  header: BatchHeader;
+  /** Every source's chunks, in batch order. */
+  chunks: BatchChunkEntry[];
+}
+
+/** The batch's framing and header, and the checks of its sources (each once, rewinds in range). */
+function framedBatch(body: Buffer): FramedBatch {
   let header: BatchHeader;
   let blobs: Uint8Array[];
   try {
@@ -35,8 +127,8 @@ export function parseIngestBatch(body: Buffer): IngestSource[] {
     throw batchError(error);
   }
   const seen = new Set<string>();
-  let at = 0;
-  return header.sources.map((s) => {
+  const chunks: BatchChunkEntry[] = [];
+  for (const s of header.sources) {
     if (seen.has(s.source))
       throw new SwanlogError('BAD_REQUEST', `source ${s.source} appears twice in the batch`);
     seen.add(s.source);
@@ -47,55 +139,96 @@ export function parseIngestBatch(body: Buffer): IngestSource[] {
           `rewind seq ${r.seq} of source ${s.source} is outside (fromSeq, toSeq]`,
         );
     }
-    const chunks = s.chunks.map((c) => {
-      const blob = blobs[at++]!;
-      const fail = (why: string, cause?: unknown) =>
-        new SwanlogError(
-          'BAD_REQUEST',
-          `chunk of key ${JSON.stringify(c.key)} (source ${s.source}): ${why}`,
-          {
-            cause,
-          },
-        );
-      // The count the chunk claims, checked before decoding allocates room for it.
-      const claimed =
-        blob.byteLength >= 8 ? Buffer.from(blob.buffer, blob.byteOffset, 8).readUInt32LE(4) : c.n;
-      if (claimed !== c.n) throw fail(`holds ${claimed} points, header says ${c.n}`);
-      let points: ChunkPoints;
-      try {
-        points = decodeChunk(blob, scratch);
-      } catch (error) {
-        throw fail((error as Error).message, error);
-      }
-      if (points.steps.length !== c.n) throw fail(`holds ${points.steps.length} points, header says ${c.n}`);
-      const bad = firstBadPoint(points, s.fromSeq, s.toSeq, stepRange);
-      if (bad >= 0) {
-        const seq = points.seqs[bad]!;
-        const step = points.steps[bad]!;
-        if (!(seq > s.fromSeq && seq <= s.toSeq)) throw fail(`point seq ${seq} is outside (fromSeq, toSeq]`);
-        if (!Number.isSafeInteger(step) || step < 0)
-          throw fail(`step ${step} is not a non-negative safe integer`);
-        throw fail(`timestamp ${points.ts[bad]} is not a safe integer`);
-      }
-      // The points decoded here are overwritten by the next chunk's: kept (copied) only for a
-      // chunk small enough to be appended to another; the rest is stored as received.
-      const facts = chunkFacts(points, stepRange);
-      return points.steps.length < MERGE_RECEIVED_BELOW_POINTS
-        ? { key: c.key, points: copyPoints(points), encoded: blob, facts }
-        : { key: c.key, encoded: blob, facts };
-    });
-    return {
-      source: s.source,
-      fromSeq: s.fromSeq,
-      toSeq: s.toSeq,
-      session: s.session,
-      rewinds: s.rewinds,
-      chunks,
-    };
-  });
+    for (const c of s.chunks)
+      chunks.push({
+        key: c.key,
+        n: c.n,
+        source: s.source,
+        fromSeq: s.fromSeq,
+        toSeq: s.toSeq,
+        blob: blobs[chunks.length]!,
+      });
+  }
+  return { header, chunks };
 }
 
-/** The step range firstBadPoint measured last (reused: parsing is synchronous). */
+/** The batch's sources with their checked chunks (`checked[i]` is chunk i in batch order). */
+function sourcesOf({ header, chunks }: FramedBatch, checked: CheckedChunk[]): IngestSource[] {
+  let at = 0;
+  return header.sources.map((s) => ({
+    source: s.source,
+    fromSeq: s.fromSeq,
+    toSeq: s.toSeq,
+    session: s.session,
+    rewinds: s.rewinds,
+    chunks: s.chunks.map(() => ({ key: chunks[at]!.key, ...checked[at++]! })),
+  }));
+}
+
+/** Why a received chunk is refused (named with its key and source by chunkError). */
+export class ChunkFault extends Error {}
+
+/** A received chunk, checked: its facts, and its points when it is small enough to be appended to. */
+export interface CheckedChunk {
+  encoded: Uint8Array;
+  facts: ChunkFacts;
+  points?: ChunkPoints;
+}
+
+/**
+ * Decodes and checks one received chunk that its batch header says holds `n` points of the seqs
+ * (fromSeq, toSeq]: its count, checksum and streams, and each point's seq, step and timestamp.
+ * Throws ChunkFault saying what is wrong. `scratch` holds the decoded points meanwhile.
+ */
+export function checkReceivedChunk(
+  blob: Uint8Array,
+  n: number,
+  fromSeq: number,
+  toSeq: number,
+  scratch: ChunkScratch,
+): CheckedChunk {
+  // The count the chunk claims, checked before decoding allocates room for it.
+  const claimed = blob.byteLength >= 8 ? Buffer.from(blob.buffer, blob.byteOffset, 8).readUInt32LE(4) : n;
+  if (claimed !== n) throw new ChunkFault(`holds ${claimed} points, header says ${n}`);
+  let points: ChunkPoints;
+  try {
+    points = decodeChunk(blob, scratch);
+  } catch (error) {
+    throw new ChunkFault((error as Error).message, { cause: error });
+  }
+  if (points.steps.length !== n)
+    throw new ChunkFault(`holds ${points.steps.length} points, header says ${n}`);
+  const bad = firstBadPoint(points, fromSeq, toSeq, stepRange);
+  if (bad >= 0) {
+    const seq = points.seqs[bad]!;
+    const step = points.steps[bad]!;
+    if (!(seq > fromSeq && seq <= toSeq))
+      throw new ChunkFault(`point seq ${seq} is outside (fromSeq, toSeq]`);
+    if (!Number.isSafeInteger(step) || step < 0)
+      throw new ChunkFault(`step ${step} is not a non-negative safe integer`);
+    throw new ChunkFault(`timestamp ${points.ts[bad]} is not a safe integer`);
+  }
+  // The points decoded here are overwritten by the next chunk's: kept (copied) only for a chunk
+  // small enough to be appended to another; the rest is stored as received.
+  const facts = chunkFacts(points, stepRange);
+  return points.steps.length < MERGE_RECEIVED_BELOW_POINTS
+    ? { encoded: blob, facts, points: copyPoints(points) }
+    : { encoded: blob, facts };
+}
+
+/** A ChunkFault as the BAD_REQUEST naming the chunk's key and source; anything else as it is. */
+export function chunkError(error: unknown, key: string, source: string): unknown {
+  if (!(error instanceof ChunkFault)) return error;
+  return new SwanlogError(
+    'BAD_REQUEST',
+    `chunk of key ${JSON.stringify(key)} (source ${source}): ${error.message}`,
+    {
+      cause: error.cause,
+    },
+  );
+}
+
+/** The step range firstBadPoint measured last (reused: checking a chunk is synchronous). */
 const stepRange = { min: 0, max: 0 };
 
 /**

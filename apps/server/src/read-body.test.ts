@@ -14,9 +14,9 @@ const request = (body?: Buffer) =>
 test('a body is read from the Node request, piece by piece, when nothing has read it', async () => {
   const pieces = [Buffer.from('abc'), Buffer.from('defg'), Buffer.from('h')];
   // The web body differs, so the answer shows which was read.
-  const body = await readBody(request(Buffer.from('web')), 1024, undefined, incoming(pieces));
+  const body = await readBody(request(Buffer.from('web')), 1024, { incoming: incoming(pieces) });
   assert.equal(body.toString(), 'abcdefgh');
-  assert.equal((await readBody(request(), 1024, undefined, incoming([]))).length, 0, 'an empty body ends');
+  assert.equal((await readBody(request(), 1024, { incoming: incoming([]) })).length, 0, 'an empty body ends');
 });
 
 test('a body past the limit is refused while it is read, and the request is left to drain', async () => {
@@ -24,7 +24,7 @@ test('a body past the limit is refused while it is read, and the request is left
   const source = new Readable({ read() {} }) as unknown as IncomingMessage;
   for (let i = 0; i < 3; i++) source.push(Buffer.alloc(600));
   await assert.rejects(
-    readBody(request(), 1000, undefined, source),
+    readBody(request(), 1000, { incoming: source }),
     (error: unknown) => error instanceof SwanlogError && error.code === 'PAYLOAD_TOO_LARGE',
   );
   assert.equal(source.destroyed, false, 'not destroyed: the response must still go out');
@@ -39,10 +39,16 @@ test('a prefix check refuses the body from its first bytes', async () => {
     },
   };
   await assert.rejects(
-    readBody(request(), 1000, check, incoming([Buffer.from('BA'), Buffer.from('D!rest')])),
+    readBody(request(), 1000, {
+      prefix: check,
+      incoming: incoming([Buffer.from('BA'), Buffer.from('D!rest')]),
+    }),
     (error: unknown) => error instanceof SwanlogError && error.code === 'BAD_REQUEST',
   );
-  const ok = await readBody(request(), 1000, check, incoming([Buffer.from('GO'), Buffer.from('OD!rest')]));
+  const ok = await readBody(request(), 1000, {
+    prefix: check,
+    incoming: incoming([Buffer.from('GO'), Buffer.from('OD!rest')]),
+  });
   assert.equal(ok.toString(), 'GOOD!rest');
 });
 
@@ -52,6 +58,15 @@ test('a request already destroyed (its client gone) falls back to the web body i
   const gone = incoming([Buffer.from('never read')]);
   gone.destroy();
   await new Promise((resolve) => setImmediate(resolve));
-  const body = await readBody(request(Buffer.from('buffered')), 1024, undefined, gone);
+  const body = await readBody(request(Buffer.from('buffered')), 1024, { incoming: gone });
   assert.equal(body.toString(), 'buffered');
+});
+
+test('with shared, a body of several pieces is joined into shared memory, byte for byte', async () => {
+  const pieces = [Buffer.from('shared '), Buffer.from('between '), Buffer.from('threads')];
+  const body = await readBody(request(), 1024, { incoming: incoming(pieces), shared: true });
+  assert.equal(body.toString(), 'shared between threads');
+  assert.ok(body.buffer instanceof SharedArrayBuffer, 'in a SharedArrayBuffer');
+  const plain = await readBody(request(), 1024, { incoming: incoming(pieces) });
+  assert.ok(!(plain.buffer instanceof SharedArrayBuffer), 'not without the option');
 });

@@ -17,10 +17,22 @@ export interface BodyPrefixCheck {
   check(prefix: Buffer): void;
 }
 
+/** How readBody reads. */
+export interface ReadBodyOptions {
+  /** Sees the first bytes once they have arrived, and may refuse the body then. */
+  prefix?: BodyPrefixCheck;
+  /** The Node request the adapter received (below). */
+  incoming?: IncomingMessage;
+  /**
+   * A body of more than one piece is joined into shared memory (a SharedArrayBuffer), which
+   * another thread can read without a copy.
+   */
+  shared?: boolean;
+}
+
 /**
  * Reads a request body, refusing it with PAYLOAD_TOO_LARGE as soon as it passes `limit` bytes
  * (by Content-Length before reading, else while reading), so a huge body is never buffered whole.
- * `prefix`, when given, sees the first bytes once they have arrived and may refuse the body then.
  *
  * `incoming` is the Node request the adapter received (`c.env.incoming` under @hono/node-server):
  * when nothing has read it yet, its Buffers are taken as they arrive, where the web stream the
@@ -31,9 +43,9 @@ export interface BodyPrefixCheck {
 export async function readBody(
   request: Request,
   limit: number,
-  prefix?: BodyPrefixCheck,
-  incoming?: IncomingMessage,
+  options: ReadBodyOptions = {},
 ): Promise<Buffer> {
+  const { incoming } = options;
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
   // Anything else (a request already read, paused, or destroyed by a client that went away while
@@ -45,9 +57,9 @@ export async function readBody(
     !incoming.destroyed &&
     incoming.readableFlowing !== false
   )
-    return readIncoming(incoming, limit, prefix);
+    return readIncoming(incoming, limit, options);
   if (request.body === null) return Buffer.alloc(0);
-  const body = new BodyParts(limit, prefix);
+  const body = new BodyParts(limit, options);
   const reader = request.body.getReader();
   for (;;) {
     const { done, value } = await reader.read();
@@ -66,12 +78,16 @@ class BodyParts {
   private readonly parts: Uint8Array[] = [];
   private size = 0;
   private checked: boolean;
+  private readonly prefix: BodyPrefixCheck | undefined;
+  private readonly shared: boolean;
 
   constructor(
     private readonly limit: number,
-    private readonly prefix: BodyPrefixCheck | undefined,
+    options: ReadBodyOptions,
   ) {
-    this.checked = prefix === undefined;
+    this.prefix = options.prefix;
+    this.shared = options.shared === true;
+    this.checked = this.prefix === undefined;
   }
 
   /** Takes a piece; throws PAYLOAD_TOO_LARGE past the limit, or what the prefix check throws. */
@@ -88,16 +104,22 @@ class BodyParts {
   /** The whole body (the piece itself when there was one). */
   joined(): Buffer {
     const only = this.parts.length === 1 ? this.parts[0]! : undefined;
-    return only === undefined
-      ? Buffer.concat(this.parts, this.size)
-      : Buffer.from(only.buffer, only.byteOffset, only.byteLength);
+    if (only !== undefined) return Buffer.from(only.buffer, only.byteOffset, only.byteLength);
+    if (!this.shared || this.parts.length === 0) return Buffer.concat(this.parts, this.size);
+    const out = Buffer.from(new SharedArrayBuffer(this.size));
+    let at = 0;
+    for (const p of this.parts) {
+      out.set(p, at);
+      at += p.byteLength;
+    }
+    return out;
   }
 }
 
 /** readBody from the Node request itself (see there). */
-function readIncoming(incoming: IncomingMessage, limit: number, prefix?: BodyPrefixCheck): Promise<Buffer> {
+function readIncoming(incoming: IncomingMessage, limit: number, options: ReadBodyOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const body = new BodyParts(limit, prefix);
+    const body = new BodyParts(limit, options);
     const done = (error?: unknown) => {
       incoming.off('data', onData);
       incoming.off('end', onEnd);

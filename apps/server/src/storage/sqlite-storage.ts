@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { type SessionInfo, SwanlogError } from '@swanlog/protocol';
 import { decodeChunk, generateRunId } from '@swanlog/store';
 import Database from 'better-sqlite3';
@@ -132,7 +133,7 @@ export function openSqliteStorage(options: OpenSqliteStorageOptions): Storage {
     const pageSize = db.pragma('page_size', { simple: true }) as number;
     db.pragma(`wal_autocheckpoint = ${Math.ceil(WAL_CAP_BYTES / pageSize)}`);
     migrate(db);
-    return new SqliteStorage(db);
+    return new SqliteStorage(db, path);
   } catch (error) {
     db.close();
     throw error;
@@ -172,9 +173,18 @@ class SqliteStorage implements Storage {
   private readonly db: Database.Database;
   private readonly s;
   private idleCheckpoint: NodeJS.Timeout | undefined;
+  private readonly path: string;
+  /** The checkpointing thread, started at the first checkpoint (short-lived openers never start it). */
+  private checkpointer: Worker | undefined;
+  /** A checkpoint is running on it; `again`: another was asked for meanwhile. */
+  private checkpointing = false;
+  private again = false;
+  /** The thread failed: checkpoints run on this thread, as before there was one. */
+  private checkpointerFailed = false;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, path: string) {
     this.db = db;
+    this.path = path;
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       instanceId: p("SELECT value FROM meta WHERE key = 'instance_id'").pluck(),
@@ -547,20 +557,61 @@ class SqliteStorage implements Storage {
 
   close(): void {
     clearTimeout(this.idleCheckpoint);
+    if (this.checkpointer !== undefined) {
+      this.checkpointer.postMessage('stop');
+      this.checkpointer = undefined;
+    }
     if (this.db.open) this.db.close();
   }
 
   /** (Re)arms the checkpoint that runs once uploads pause. */
   private checkpointWhenIdle(): void {
     clearTimeout(this.idleCheckpoint);
-    this.idleCheckpoint = setTimeout(() => {
+    this.idleCheckpoint = setTimeout(() => this.checkpoint(), IDLE_CHECKPOINT_MS);
+    this.idleCheckpoint.unref();
+  }
+
+  /** Asks the checkpointing thread for a PASSIVE checkpoint (one at a time; one more if asked meanwhile). */
+  private checkpoint(): void {
+    if (!this.db.open) return;
+    if (this.checkpointerFailed) {
       try {
-        if (this.db.open) this.db.pragma('wal_checkpoint(PASSIVE)');
+        this.db.pragma('wal_checkpoint(PASSIVE)');
       } catch {
         // A checkpoint that cannot run now runs at the next commit past the cap.
       }
-    }, IDLE_CHECKPOINT_MS);
-    this.idleCheckpoint.unref();
+      return;
+    }
+    if (this.checkpointing) {
+      this.again = true;
+      return;
+    }
+    if (this.checkpointer === undefined) {
+      const worker = new Worker(new URL('./checkpoint-worker.js', import.meta.url), {
+        workerData: { path: this.path },
+      });
+      worker.on('message', () => {
+        this.checkpointing = false;
+        if (this.again) {
+          this.again = false;
+          this.checkpoint();
+        }
+      });
+      worker.on('error', (error) => {
+        this.checkpointerFailed = true;
+        process.emitWarning(`the server database's checkpointing thread stopped: ${error.message}`, {
+          code: 'SWANLOG_CHECKPOINT',
+        });
+      });
+      worker.on('exit', () => {
+        if (this.checkpointer === worker) this.checkpointer = undefined;
+        this.checkpointing = false;
+      });
+      worker.unref(); // after the listeners: a 'message' listener refs the thread's port again
+      this.checkpointer = worker;
+    }
+    this.checkpointing = true;
+    this.checkpointer.postMessage('checkpoint');
   }
 
   private row(ref: ExperimentRef): ExperimentRow {

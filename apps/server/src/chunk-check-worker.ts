@@ -1,0 +1,74 @@
+// The chunk-checking thread (ChunkCheckThread): takes a batch's chunks nobody has taken yet, checks
+// them as the main thread would, and answers with the facts of those found sound. At a fault it
+// stops taking (the main thread checks that chunk again to report it).
+import { parentPort } from 'node:worker_threads';
+import { ChunkScratch } from '@swanlog/store';
+import {
+  type CheckAnswer,
+  type CheckRequest,
+  COLUMN_FIELDS,
+  Control,
+  TABLE_FIELDS,
+} from './chunk-check-thread.js';
+import { type CheckedChunk, ChunkFault, checkReceivedChunk } from './parse-batch.js';
+
+const scratch = new ChunkScratch();
+
+parentPort!.on('message', ({ id, bytes, table, control }: CheckRequest) => {
+  const count = table.length / TABLE_FIELDS;
+  const counters = new Int32Array(control);
+  const done: number[] = [];
+  const checked: CheckedChunk[] = [];
+  for (
+    let i = Atomics.add(counters, Control.Next, 1);
+    i < count;
+    i = Atomics.add(counters, Control.Next, 1)
+  ) {
+    if (Atomics.load(counters, Control.Stop) !== 0) break;
+    const t = i * TABLE_FIELDS;
+    const blob = new Uint8Array(bytes, table[t]!, table[t + 1]!);
+    try {
+      checked.push(checkReceivedChunk(blob, table[t + 2]!, table[t + 3]!, table[t + 4]!, scratch));
+      done.push(i);
+    } catch (error) {
+      if (!(error instanceof ChunkFault)) throw error;
+      Atomics.store(counters, Control.Stop, 1);
+      break;
+    }
+  }
+  let blockFloats = 0;
+  for (const c of checked) blockFloats += c.facts.blocks.length;
+  const columns = new Float64Array(checked.length * COLUMN_FIELDS);
+  const blocks = new Float64Array(blockFloats);
+  const blockEnds = new Uint32Array(checked.length);
+  const small: CheckAnswer['small'] = [];
+  const transfer: ArrayBuffer[] = [columns.buffer, blocks.buffer, blockEnds.buffer];
+  let end = 0;
+  for (let j = 0; j < checked.length; j++) {
+    const { facts, points } = checked[j]!;
+    const k = facts.columns;
+    const c = j * COLUMN_FIELDS;
+    columns[c] = k.n;
+    columns[c + 1] = k.stepMin;
+    columns[c + 2] = k.stepMax;
+    columns[c + 3] = k.tsMin;
+    columns[c + 4] = k.tsMax;
+    columns[c + 5] = k.seqMin;
+    columns[c + 6] = k.seqMax;
+    blocks.set(facts.blocks, end);
+    end += facts.blocks.length;
+    blockEnds[j] = end;
+    if (points !== undefined) {
+      small.push({ at: j, ...points });
+      transfer.push(
+        points.steps.buffer as ArrayBuffer,
+        points.values.buffer as ArrayBuffer,
+        points.ts.buffer as ArrayBuffer,
+        points.seqs.buffer as ArrayBuffer,
+      );
+    }
+  }
+  const answer: CheckAnswer = { id, done: Uint32Array.from(done), columns, blocks, blockEnds, small };
+  transfer.push(answer.done.buffer as ArrayBuffer);
+  parentPort!.postMessage(answer, transfer);
+});
