@@ -16,8 +16,9 @@ import {
 // A sync reads a writer file as one snapshot. In WAL mode it holds that read transaction open and
 // reads each chunk's bytes only when its batch is built, while the writer goes on flushing and
 // merging its small chunks (rows it replaces vanish from newer snapshots, never from this one).
-// In rollback-journal mode (SWANLOG_NO_WAL=1) it reads the file whole at once instead. Either
-// way: what one sync uploads is exact, the next sync brings the rest, and nothing is doubled.
+// In rollback-journal mode (SWANLOG_NO_WAL=1) it reads the rows and the first batch's chunks, then
+// every other chunk at once as that batch goes up, and ends its read (the writer waits meanwhile).
+// Either way: what one sync uploads is exact, the next sync brings the rest, and nothing is doubled.
 
 const BUSY_RUN = fileURLToPath(new URL('./test-support/busy-run.js', import.meta.url));
 
@@ -78,7 +79,7 @@ async function startBusyRun(logdir: string, id: string, env: NodeJS.ProcessEnv) 
 }
 
 describe('sync of a run whose writer keeps flushing and merging', () => {
-  for (const mode of ['WAL (snapshot held, chunks read per batch)', 'SWANLOG_NO_WAL=1 (read whole)']) {
+  for (const mode of ['WAL (snapshot held, chunks read per batch)', 'SWANLOG_NO_WAL=1 (read staged)']) {
     const noWal = mode.startsWith('SWANLOG_NO_WAL');
     test(`${mode}: each sync uploads exactly what it saw; after the writer finishes, the next completes it`, async (t) => {
       const id = noWal ? 'busy-nowal' : 'busy-wal';

@@ -37,13 +37,23 @@ parentPort!.on('message', ({ id, bytes, table, control }: CheckRequest) => {
     }
   }
   let blockFloats = 0;
-  for (const c of checked) blockFloats += c.facts.blocks.length;
+  let smallPoints = 0;
+  for (const c of checked) {
+    blockFloats += c.facts.blocks.length;
+    smallPoints += c.points?.steps.length ?? 0;
+  }
   const columns = new Float64Array(checked.length * COLUMN_FIELDS);
   const blocks = new Float64Array(blockFloats);
   const blockEnds = new Uint32Array(checked.length);
-  const small: CheckAnswer['small'] = [];
-  const transfer: ArrayBuffer[] = [columns.buffer, blocks.buffer, blockEnds.buffer];
-  let end = 0;
+  const small = {
+    steps: new Float64Array(smallPoints),
+    values: new Float64Array(smallPoints),
+    ts: new Float64Array(smallPoints),
+    seqs: new Float64Array(smallPoints),
+  };
+  const pointEnds = new Uint32Array(checked.length);
+  let blockEnd = 0;
+  let pointEnd = 0;
   for (let j = 0; j < checked.length; j++) {
     const { facts, points } = checked[j]!;
     const k = facts.columns;
@@ -55,20 +65,29 @@ parentPort!.on('message', ({ id, bytes, table, control }: CheckRequest) => {
     columns[c + 4] = k.tsMax;
     columns[c + 5] = k.seqMin;
     columns[c + 6] = k.seqMax;
-    blocks.set(facts.blocks, end);
-    end += facts.blocks.length;
-    blockEnds[j] = end;
+    blocks.set(facts.blocks, blockEnd);
+    blockEnd += facts.blocks.length;
+    blockEnds[j] = blockEnd;
     if (points !== undefined) {
-      small.push({ at: j, ...points });
-      transfer.push(
-        points.steps.buffer as ArrayBuffer,
-        points.values.buffer as ArrayBuffer,
-        points.ts.buffer as ArrayBuffer,
-        points.seqs.buffer as ArrayBuffer,
-      );
+      small.steps.set(points.steps, pointEnd);
+      small.values.set(points.values, pointEnd);
+      small.ts.set(points.ts, pointEnd);
+      small.seqs.set(points.seqs, pointEnd);
+      pointEnd += points.steps.length;
     }
+    pointEnds[j] = pointEnd;
   }
-  const answer: CheckAnswer = { id, done: Uint32Array.from(done), columns, blocks, blockEnds, small };
-  transfer.push(answer.done.buffer as ArrayBuffer);
+  const answer: CheckAnswer = {
+    id,
+    done: Uint32Array.from(done),
+    columns,
+    blocks,
+    blockEnds,
+    small,
+    pointEnds,
+  };
+  const transfer = [answer.done, columns, blocks, blockEnds, pointEnds, ...Object.values(small)].map(
+    (a) => a.buffer as ArrayBuffer,
+  );
   parentPort!.postMessage(answer, transfer);
 });

@@ -11,6 +11,11 @@ export interface WriterSnapshot {
   /** Highest seq of anything stored (points or rewinds); -1 when the writer holds nothing. */
   maxSeq: number;
   heartbeat: number | null;
+  /**
+   * Reads the bytes of every chunk not read yet and ends the read, for a staged snapshot (a
+   * rollback-journal file read lazily, whose read must not be held); a no-op for any other.
+   */
+  settle(): void;
   /** Ends a lazy snapshot's read transaction and closes its file (a no-op for one read whole). */
   close(): void;
 }
@@ -23,6 +28,8 @@ interface ChunkRow {
   seq_max: number;
   bytes: number;
   data?: Buffer;
+  /** A batch has taken the chunk (its bytes were read). */
+  taken?: boolean;
 }
 
 /**
@@ -34,8 +41,11 @@ interface ChunkRow {
  * With `lazy`, a file in WAL mode (a live writer's) is read as a snapshot held open until
  * `close()`: the chunk rows now, each chunk's bytes when a batch needs them. A reader in WAL mode
  * never blocks the writer, and rows it merges away meanwhile stay in this snapshot. A file in
- * rollback-journal mode (a finished run's, or SWANLOG_NO_WAL) is read whole at once: a read held
- * there would stall a writer's commits.
+ * rollback-journal mode (a finished run's, or SWANLOG_NO_WAL) is read staged: the rows now, the
+ * chunks of the first batch one by one as it is built, and every other chunk's bytes in one read
+ * at `settle()`, which the upload calls as soon as that batch is on its way; so the first batch
+ * goes up before a large run is read whole, and the read is held no longer than reading it whole
+ * took (a read held there stalls a writer's commits). Without `lazy` the file is read whole.
  */
 export function readWriterSnapshot(
   path: string,
@@ -57,8 +67,13 @@ export function readWriterSnapshot(
     );
   }
   let held = false;
+  let staged = false;
   try {
-    held = options.lazy === true && db.pragma('journal_mode', { simple: true }) === 'wal';
+    if (options.lazy === true) {
+      held = db.pragma('journal_mode', { simple: true }) === 'wal';
+      staged = !held;
+    }
+    const inParts = held || staged;
     const read = () => {
       const max = db
         .prepare(
@@ -67,7 +82,7 @@ export function readWriterSnapshot(
         .get() as { m: number };
       const rows = db
         .prepare(
-          `SELECT c.id AS id, k.name AS name, c.n AS n, c.seq_min AS seq_min, c.seq_max AS seq_max, length(c.data) AS bytes${held ? '' : ', c.data AS data'} FROM chunks c JOIN keys k ON k.id = c.key_id WHERE c.seq_max > ? ORDER BY c.key_id, c.seq_min`,
+          `SELECT c.id AS id, k.name AS name, c.n AS n, c.seq_min AS seq_min, c.seq_max AS seq_max, length(c.data) AS bytes${inParts ? '' : ', c.data AS data'} FROM chunks c JOIN keys k ON k.id = c.key_id WHERE c.seq_max > ? ORDER BY c.key_id, c.seq_min`,
         )
         .all(after) as ChunkRow[];
       const rewinds = db
@@ -77,15 +92,17 @@ export function readWriterSnapshot(
       return { maxSeq: max.m, rows, rewinds, heartbeat: hb?.ts ?? null };
     };
     let snapshot: ReturnType<typeof read>;
-    if (held) {
+    if (inParts) {
       db.exec('BEGIN');
       snapshot = read();
     } else snapshot = db.transaction(read)();
     const { maxSeq, rows, rewinds, heartbeat } = snapshot;
-    const chunkData = held ? db.prepare('SELECT data FROM chunks WHERE id = ?') : undefined;
+    const chunkData = inParts ? db.prepare('SELECT data FROM chunks WHERE id = ?') : undefined;
+    let settled = !staged;
     const take = (row: ChunkRow) => () => {
       let data = row.data;
-      if (chunkData !== undefined) {
+      row.taken = true;
+      if (data === undefined && chunkData !== undefined) {
         if (!db.open) throw new Error(`writer file ${path} was closed before chunk ${row.id} was read`);
         try {
           data = (chunkData.get(row.id) as { data: Buffer } | undefined)?.data;
@@ -106,11 +123,41 @@ export function readWriterSnapshot(
         chunk: { n: row.n, seqMin: row.seq_min, seqMax: row.seq_max, bytes: row.bytes, fetch: take(row) },
       })),
     );
+    const close = () => {
+      if (!db.open) return;
+      try {
+        if (db.inTransaction) db.exec('COMMIT');
+      } finally {
+        db.close();
+      }
+    };
     return {
       keys,
       rewinds,
       maxSeq,
       heartbeat,
+      settle: () => {
+        if (settled) return;
+        settled = true;
+        const left = new Map(rows.filter((r) => !r.taken).map((r) => [r.id, r]));
+        try {
+          if (left.size > 0) {
+            if (!db.open) throw new Error(`writer file ${path} was closed before its chunks were read`);
+            const all = db.prepare('SELECT id, data FROM chunks WHERE seq_max > ?');
+            for (const { id, data } of all.iterate(after) as IterableIterator<{ id: number; data: Buffer }>) {
+              const row = left.get(id);
+              if (row !== undefined) row.data = data;
+            }
+          }
+        } catch (error) {
+          close();
+          throw error instanceof SwanlogError ? error : unreadable(path, error);
+        }
+        close();
+        // Inside the read snapshot rows do not change: one gone is damage, not a writer.
+        for (const row of left.values())
+          if (row.data === undefined) throw damaged(row.name, path, `chunk row ${row.id} is gone from its read snapshot`);
+      },
       close: () => {
         if (!db.open) return;
         try {
@@ -122,10 +169,11 @@ export function readWriterSnapshot(
     };
   } catch (error) {
     held = false;
+    staged = false;
     if (error instanceof SwanlogError) throw error;
     throw unreadable(path, error);
   } finally {
-    if (!held && db.open) db.close();
+    if (!held && !staged && db.open) db.close();
   }
 }
 

@@ -207,8 +207,9 @@ async function uploadSource(
           // Let the request reach the socket before spending the CPU on the next one.
           await new Promise((r) => setImmediate(r));
           await new Promise((r) => setImmediate(r));
+          snap.settle(); // a staged snapshot reads the rest now, while the first batch is on its way
           prepared = prepare(to);
-        }
+        } else snap.settle();
         const res = await inflight;
         progress.uploaded += res.stored;
         changed ||= res.stored > 0 || sendSession;
