@@ -8,7 +8,10 @@ export interface CheckRequest {
   bytes: SharedArrayBuffer;
   /** Per chunk: offset in `bytes`, length, points, fromSeq, toSeq. */
   table: Float64Array;
-  /** Int32 [next, stop]: the next chunk nobody has taken; nonzero once a fault was found. */
+  /**
+   * Int32 [next, stop, state]: the next chunk nobody has taken; nonzero once a fault was found;
+   * ThreadState (the thread starts on the batch only if the caller has not called it off).
+   */
   control: SharedArrayBuffer;
 }
 
@@ -17,7 +20,9 @@ export const TABLE_FIELDS = 5;
 /** Float64s per chunk in CheckAnswer.columns: n, stepMin, stepMax, tsMin, tsMax, seqMin, seqMax. */
 export const COLUMN_FIELDS = 7;
 /** Int32 slots of CheckRequest.control. */
-export const Control = { Next: 0, Stop: 1 } as const;
+export const Control = { Next: 0, Stop: 1, State: 2 } as const;
+/** CheckRequest.control[State]: whoever moves it from Waiting first decides. */
+export const ThreadState = { Waiting: 0, Started: 1, CalledOff: 2 } as const;
 
 /** Its answer: the chunks it took and found sound (`done`, batch indices), with their facts. */
 export interface CheckAnswer {
@@ -42,6 +47,11 @@ export interface SharedChecks {
   take(): number;
   /** Tells the thread to take no more (a fault was found). */
   stop(): void;
+  /**
+   * Calls the thread off if it has not started on this batch (busy with another one): then it
+   * takes nothing, and `theirs` need not be awaited. Whether it was called off.
+   */
+  callOff(): boolean;
   /** The chunks the thread checked and found sound, by batch index; rejects if the thread fails. */
   theirs: Promise<Map<number, CheckedChunk>>;
 }
@@ -79,7 +89,7 @@ export class ChunkCheckThread {
 
   share(entries: BatchChunkEntry[]): SharedChecks {
     const worker = this.thread();
-    const control = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
+    const control = new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT);
     const counters = new Int32Array(control);
     const table = new Float64Array(entries.length * TABLE_FIELDS);
     // Chunks in shared memory (a body readBody joined with `shared`) are read where they are;
@@ -118,6 +128,9 @@ export class ChunkCheckThread {
     return {
       take: () => Atomics.add(counters, Control.Next, 1),
       stop: () => Atomics.store(counters, Control.Stop, 1),
+      callOff: () =>
+        Atomics.compareExchange(counters, Control.State, ThreadState.Waiting, ThreadState.CalledOff) ===
+        ThreadState.Waiting,
       theirs,
     };
   }

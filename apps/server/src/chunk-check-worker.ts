@@ -9,6 +9,7 @@ import {
   COLUMN_FIELDS,
   Control,
   TABLE_FIELDS,
+  ThreadState,
 } from './chunk-check-thread.js';
 import { type CheckedChunk, ChunkFault, checkReceivedChunk } from './parse-batch.js';
 
@@ -19,11 +20,10 @@ parentPort!.on('message', ({ id, bytes, table, control }: CheckRequest) => {
   const counters = new Int32Array(control);
   const done: number[] = [];
   const checked: CheckedChunk[] = [];
-  for (
-    let i = Atomics.add(counters, Control.Next, 1);
-    i < count;
-    i = Atomics.add(counters, Control.Next, 1)
-  ) {
+  // A batch the main thread has finished alone (while this thread was busy) is not started.
+  const start = Atomics.compareExchange(counters, Control.State, ThreadState.Waiting, ThreadState.Started);
+  const first = start === ThreadState.Waiting ? Atomics.add(counters, Control.Next, 1) : count;
+  for (let i = first; i < count; i = Atomics.add(counters, Control.Next, 1)) {
     if (Atomics.load(counters, Control.Stop) !== 0) break;
     const t = i * TABLE_FIELDS;
     const blob = new Uint8Array(bytes, table[t]!, table[t + 1]!);

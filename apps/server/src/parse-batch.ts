@@ -78,10 +78,12 @@ export async function parseIngestBatchShared(
     if (!(error instanceof ChunkFault)) throw error;
   }
   let theirs: Map<number, CheckedChunk> | undefined;
-  try {
-    theirs = await work.theirs;
-  } catch {
-    theirs = undefined; // the thread failed: this one checks what it took
+  if (!work.callOff()) {
+    try {
+      theirs = await work.theirs;
+    } catch {
+      theirs = undefined; // the thread failed: this one checks what it took
+    }
   }
   for (let i = 0; i < chunks.length; i++) {
     if (checked[i] !== undefined) continue;

@@ -23,7 +23,7 @@ function canCommit(path: string): boolean {
   const db = new Database(path);
   try {
     db.pragma('busy_timeout = 0');
-    db.exec("BEGIN IMMEDIATE; INSERT OR REPLACE INTO heartbeat (id, ts) VALUES (1, 1); COMMIT");
+    db.exec('BEGIN IMMEDIATE; INSERT OR REPLACE INTO heartbeat (id, ts) VALUES (1, 1); COMMIT');
     return true;
   } catch (error) {
     if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
@@ -41,7 +41,10 @@ test('a finished writer file read lazily is staged: first chunks one by one, the
     assert.equal(new Database(path, { readonly: true }).pragma('journal_mode', { simple: true }), 'delete');
     const whole = readWriterSnapshot(path, -1);
     const expected = whole.keys.map((k) => ({ key: k.key, chunks: k.chunks.map((c) => dataOf(c)) }));
-    assert.ok(expected.every((k) => k.chunks.length > 1), 'several chunks per key');
+    assert.ok(
+      expected.every((k) => k.chunks.length > 1),
+      'several chunks per key',
+    );
 
     const staged = readWriterSnapshot(path, -1, { lazy: true });
     assert.deepEqual(
@@ -58,7 +61,10 @@ test('a finished writer file read lazily is staged: first chunks one by one, the
       expected,
       'every chunk bit for bit as a whole read gives it',
     );
-    assert.deepEqual(first, expected.map((k) => k.chunks[0]));
+    assert.deepEqual(
+      first,
+      expected.map((k) => k.chunks[0]),
+    );
     staged.settle(); // once is enough; again is a no-op
     staged.close();
   } finally {

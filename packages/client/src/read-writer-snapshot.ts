@@ -156,7 +156,8 @@ export function readWriterSnapshot(
         close();
         // Inside the read snapshot rows do not change: one gone is damage, not a writer.
         for (const row of left.values())
-          if (row.data === undefined) throw damaged(row.name, path, `chunk row ${row.id} is gone from its read snapshot`);
+          if (row.data === undefined)
+            throw damaged(row.name, path, `chunk row ${row.id} is gone from its read snapshot`);
       },
       close: () => {
         if (!db.open) return;
