@@ -599,6 +599,8 @@ class SqliteStorage implements Storage {
       });
       worker.on('error', (error) => {
         this.checkpointerFailed = true;
+        this.checkpointing = false;
+        this.checkpoint(); // the one asked for, here
         process.emitWarning(`the server database's checkpointing thread stopped: ${error.message}`, {
           code: 'SWANLOG_CHECKPOINT',
         });
