@@ -26,7 +26,11 @@ const scratch = new ChunkScratch();
  * is decoded, so a large chunk's points need not be kept until it is stored.
  */
 export function parseIngestBatch(body: Buffer): IngestSource[] {
-  const batch = framedBatch(body);
+  return checkedInOrder(framedBatch(body));
+}
+
+/** The batch's sources with every chunk checked here, in batch order. */
+function checkedInOrder(batch: FramedBatch): IngestSource[] {
   return sourcesOf(
     batch,
     batch.chunks.map(({ key, n, source, fromSeq, toSeq, blob }) => {
@@ -65,7 +69,7 @@ export async function parseIngestBatchShared(
   const { chunks } = batch;
   let bytes = 0;
   for (const c of chunks) bytes += c.blob.byteLength;
-  if (bytes < minBytes || chunks.length < 2 || !thread.usable()) return parseIngestBatch(body);
+  if (bytes < minBytes || chunks.length < 2 || !thread.usable()) return checkedInOrder(batch);
   const work = thread.share(chunks);
   const checked: (CheckedChunk | undefined)[] = new Array(chunks.length);
   try {
