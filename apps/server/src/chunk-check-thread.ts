@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startBackgroundThread } from './background-thread.js';
 import type { BatchChunkEntry, CheckedChunk } from './parse-batch.js';
 
 /** What the chunk-checking thread is sent for one batch. */
@@ -137,23 +138,21 @@ export class ChunkCheckThread {
 
   private thread(): Worker {
     if (this.worker !== undefined) return this.worker;
-    const worker = new Worker(this.url);
-    worker.on('message', (answer: CheckAnswer) => this.answered(answer));
-    const fail = (error: Error) => {
-      if (this.worker !== worker) return;
-      this.failed = true;
-      this.worker = undefined;
-      for (const w of this.waiting.values()) w.reject(error);
-      this.waiting.clear();
-      process.emitWarning(
-        `the server's chunk-checking thread stopped (${error.message}); chunks are checked on the main thread`,
-        { code: 'SWANLOG_CHECK_THREAD' },
-      );
-    };
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`it exited with code ${code}`)));
-    // After the listeners: adding a 'message' listener refs the thread's port again.
-    worker.unref();
+    const worker = startBackgroundThread(this.url, {
+      onMessage: (answer: CheckAnswer) => this.answered(answer),
+      onEnd: (error) => {
+        if (this.worker !== worker) return;
+        const why = error ?? new Error('it exited');
+        this.failed = true;
+        this.worker = undefined;
+        for (const w of this.waiting.values()) w.reject(why);
+        this.waiting.clear();
+        process.emitWarning(
+          `the server's chunk-checking thread stopped (${why.message}); chunks are checked on the main thread`,
+          { code: 'SWANLOG_CHECK_THREAD' },
+        );
+      },
+    });
     this.worker = worker;
     return worker;
   }

@@ -159,14 +159,7 @@ export function readWriterSnapshot(
           if (row.data === undefined)
             throw damaged(row.name, path, `chunk row ${row.id} is gone from its read snapshot`);
       },
-      close: () => {
-        if (!db.open) return;
-        try {
-          if (db.inTransaction) db.exec('COMMIT');
-        } finally {
-          db.close();
-        }
-      },
+      close,
     };
   } catch (error) {
     held = false;

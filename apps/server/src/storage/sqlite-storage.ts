@@ -1,10 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { type SessionInfo, SwanlogError } from '@swanlog/protocol';
 import { decodeChunk, generateRunId } from '@swanlog/store';
 import Database from 'better-sqlite3';
 import { ulid } from 'ulid';
+import { startBackgroundThread } from '../background-thread.js';
 import { blocksFromBytes, blocksToBytes, summarizeBlocks } from '../block-summary.js';
 import { chunkRowData, chunksByKey, planChunkRows, pointCount } from '../ingest-chunk.js';
 import type {
@@ -587,29 +588,26 @@ class SqliteStorage implements Storage {
       return;
     }
     if (this.checkpointer === undefined) {
-      const worker = new Worker(new URL('./checkpoint-worker.js', import.meta.url), {
+      const worker = startBackgroundThread(new URL('./checkpoint-worker.js', import.meta.url), {
         workerData: { path: this.path },
+        onMessage: () => {
+          this.checkpointing = false;
+          if (this.again) {
+            this.again = false;
+            this.checkpoint();
+          }
+        },
+        onEnd: (error) => {
+          if (this.checkpointer === worker) this.checkpointer = undefined;
+          this.checkpointing = false;
+          if (error === undefined) return; // stopped by close()
+          this.checkpointerFailed = true;
+          this.checkpoint(); // the one asked for, here
+          process.emitWarning(`the server database's checkpointing thread stopped: ${error.message}`, {
+            code: 'SWANLOG_CHECKPOINT',
+          });
+        },
       });
-      worker.on('message', () => {
-        this.checkpointing = false;
-        if (this.again) {
-          this.again = false;
-          this.checkpoint();
-        }
-      });
-      worker.on('error', (error) => {
-        this.checkpointerFailed = true;
-        this.checkpointing = false;
-        this.checkpoint(); // the one asked for, here
-        process.emitWarning(`the server database's checkpointing thread stopped: ${error.message}`, {
-          code: 'SWANLOG_CHECKPOINT',
-        });
-      });
-      worker.on('exit', () => {
-        if (this.checkpointer === worker) this.checkpointer = undefined;
-        this.checkpointing = false;
-      });
-      worker.unref(); // after the listeners: a 'message' listener refs the thread's port again
       this.checkpointer = worker;
     }
     this.checkpointing = true;
