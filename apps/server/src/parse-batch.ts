@@ -31,16 +31,16 @@ export function parseIngestBatch(body: Buffer): IngestSource[] {
 
 /** The batch's sources with every chunk checked here, in batch order. */
 function checkedInOrder(batch: FramedBatch): IngestSource[] {
-  return sourcesOf(
-    batch,
-    batch.chunks.map(({ key, n, source, fromSeq, toSeq, blob }) => {
-      try {
-        return checkReceivedChunk(blob, n, fromSeq, toSeq, scratch);
-      } catch (error) {
-        throw chunkError(error, key, source);
-      }
-    }),
-  );
+  return sourcesOf(batch, batch.chunks.map(checkEntry));
+}
+
+/** checkReceivedChunk of a batch's chunk, a fault reported as the BAD_REQUEST naming it. */
+function checkEntry({ key, n, source, fromSeq, toSeq, blob }: BatchChunkEntry): CheckedChunk {
+  try {
+    return checkReceivedChunk(blob, n, fromSeq, toSeq, scratch);
+  } catch (error) {
+    throw chunkError(error, key, source);
+  }
 }
 
 /**
@@ -95,12 +95,7 @@ export async function parseIngestBatchShared(
     if (checked[i] !== undefined) continue;
     // A chunk at or after a fault, or one the thread took and did not answer for: checked here,
     // so the first fault is reported exactly as parseIngestBatch reports it.
-    const { key, n, source, fromSeq, toSeq, blob } = chunks[i]!;
-    try {
-      checked[i] = checkReceivedChunk(blob, n, fromSeq, toSeq, scratch);
-    } catch (error) {
-      throw chunkError(error, key, source);
-    }
+    checked[i] = checkEntry(chunks[i]!);
   }
   return sourcesOf(batch, checked as CheckedChunk[]);
 }
